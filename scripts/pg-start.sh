@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Start the machine's PostgreSQL 15 cluster and make a role and database for Cairn's tests.
+# Idempotent: safe to run again. Prints the DATABASE_URL to use on its last line.
+# Usage: scripts/pg-start.sh [dbname]   (default: cairn_test)
+set -euo pipefail
+DB="${1:-cairn_test}"
+ROLE="${CAIRN_PG_ROLE:-cairn}"
+PASS="${CAIRN_PG_PASSWORD:-cairn}"
+
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then su postgres -c "$*"; else sudo -u postgres bash -c "$*"; fi
+}
+
+if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+  echo "PostgreSQL is not installed (pg_ctlcluster missing); install postgresql-15" >&2
+  exit 1
+fi
+if ! pg_lsclusters -h | awk '$1=="15" && $2=="main" {print $4}' | grep -q online; then
+  pg_ctlcluster 15 main start
+fi
+for _ in $(seq 1 50); do
+  as_postgres "psql -qAtc 'select 1'" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+as_postgres "psql -qAt -v ON_ERROR_STOP=1" >/dev/null <<SQL
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${ROLE}') THEN
+    CREATE ROLE ${ROLE} LOGIN SUPERUSER PASSWORD '${PASS}';
+  END IF;
+END \$\$;
+SQL
+if ! as_postgres "psql -qAtc \"select 1 from pg_database where datname='${DB}'\"" | grep -q 1; then
+  as_postgres "createdb -O ${ROLE} ${DB}"
+fi
+echo "postgres://${ROLE}:${PASS}@127.0.0.1:5432/${DB}"

@@ -1,0 +1,357 @@
+/**
+ * FilterNode -> SQL WHERE fragment, per dialect. The shared part (logic nodes, system-field
+ * columns) lives in FilterCompiler; SqliteFilterCompiler and PostgresFilterCompiler say how to
+ * read a JSON path. Handler tables are typed Record<kind, ...> so a new node kind does not compile
+ * until every dialect handles it.
+ *
+ * Two rules every leaf obeys:
+ * - values are bound parameters; JSON paths are inlined (expression indexes need the literal
+ *   text) and built only from segments parse.ts validated;
+ * - a leaf may yield NULL only where NULL means "no match": `not` wraps its child in
+ *   COALESCE(..., FALSE) so SQL's three-valued logic cannot leak.
+ */
+import { WixError } from '../errors.js';
+import { join, raw, sql, type Dialect, type Sql } from '../store/sql.js';
+import { isDateValue } from '../wire/json.js';
+import {
+  systemFieldOf,
+  type FieldPath,
+  type FilterNode,
+  type NodeOf,
+  type Scalar,
+  type ScalarType,
+  type SortSpec,
+  type SystemField,
+} from './ast.js';
+
+const SEGMENT = /^[\p{L}\p{N}_-]+$/u;
+
+function checkedSegments(path: FieldPath): readonly string[] {
+  for (const s of path.segments) {
+    // parse.ts already enforces this; checked again because a path becomes SQL text.
+    if (!SEGMENT.test(s)) throw new WixError('WDE0147', 'Invalid field path');
+  }
+  return path.segments;
+}
+
+const OPS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
+
+export const SYSTEM_COLUMNS: Record<SystemField, { column: string; type: ScalarType; nullable: boolean }> = {
+  _id: { column: 'id', type: 'string', nullable: false },
+  _createdDate: { column: 'created_date', type: 'date', nullable: false },
+  _updatedDate: { column: 'updated_date', type: 'date', nullable: false },
+  _owner: { column: 'owner', type: 'string', nullable: true },
+};
+
+/** Accessors of one JSON value (a field, or an array element) in dialect SQL. */
+interface ValueAccess {
+  /** SQL that is true when the value has the scalar type. */
+  isType(t: ScalarType): Sql;
+  /** Equality with a scalar of the value's own type (type check included). */
+  equals(s: Scalar): Sql;
+  /** Membership in a list of scalars, all of one type (type check included). */
+  oneOf(t: ScalarType, values: readonly Scalar[]): Sql;
+  compare(op: keyof typeof OPS, s: Scalar): Sql;
+  /** The value as lower-cased text; only meaningful when isType('string'). */
+  lowerText(): Sql;
+}
+
+export abstract class FilterCompiler {
+  abstract readonly dialect: Dialect;
+
+  compile(node: FilterNode): Sql {
+    return (this.handlers[node.kind] as (n: FilterNode) => Sql)(node);
+  }
+
+  private readonly handlers: { [K in FilterNode['kind']]: (n: NodeOf<K>) => Sql } = {
+    true: () => raw('TRUE'),
+    false: () => raw('FALSE'),
+    and: (n) => sql`(${join(n.children.map((c) => this.compile(c)), ' AND ')})`,
+    or: (n) => sql`(${join(n.children.map((c) => this.compile(c)), ' OR ')})`,
+    not: (n) => sql`NOT COALESCE(${this.compile(n.child)}, FALSE)`,
+    eq: (n) => this.onField(n.field, (c) => this.columnIn(c, [n.value]), (p) => this.elementMatch(p, (v) => v.equals(n.value))),
+    in: (n) => this.onField(n.field, (c) => this.columnIn(c, n.values), (p) => this.elementMatch(p, (v) => this.oneOfAny(v, n.values))),
+    cmp: (n) =>
+      this.onField(
+        n.field,
+        (c) => (c.type === n.value.type ? sql`${this.column(c)} ${raw(OPS[n.op])} ${this.scalarParam(n.value)}` : raw('FALSE')),
+        (p) => this.elementMatch(p, (v) => v.compare(n.op, n.value)),
+      ),
+    str: (n) =>
+      this.onField(
+        n.field,
+        (c) => (c.type === 'string' ? this.stringTest(this.lowerColumn(c), n.op, n.value) : raw('FALSE')),
+        (p) => this.elementMatch(p, (v) => sql`(${v.isType('string')} AND ${this.stringTest(v.lowerText(), n.op, n.value)})`),
+      ),
+    isNull: (n) =>
+      this.onField(
+        n.field,
+        (c) => (c.nullable ? sql`${this.column(c)} IS NULL` : raw('FALSE')),
+        (p) => this.isNullJson(p),
+      ),
+    isEmpty: (n) =>
+      this.onField(
+        n.field,
+        (c) => (c.nullable ? sql`(${this.column(c)} IS NULL OR ${this.column(c)} = '')` : raw('FALSE')),
+        (p) => this.isEmptyJson(p),
+      ),
+    eqJson: (n) => this.onField(n.field, () => raw('FALSE'), (p) => this.eqJson(p, n.json)),
+  };
+
+  private onField(
+    field: FieldPath,
+    onColumn: (c: (typeof SYSTEM_COLUMNS)[SystemField]) => Sql,
+    onJson: (segments: readonly string[]) => Sql,
+  ): Sql {
+    const system = systemFieldOf(field);
+    return system ? onColumn(SYSTEM_COLUMNS[system]) : onJson(checkedSegments(field));
+  }
+
+  protected column(c: { column: string }): Sql {
+    return raw(c.column);
+  }
+
+  private columnIn(c: (typeof SYSTEM_COLUMNS)[SystemField], values: readonly Scalar[]): Sql {
+    const same = values.filter((v) => v.type === c.type);
+    if (same.length === 0) return raw('FALSE');
+    if (same.length === 1) return sql`${this.column(c)} = ${(same[0] as Scalar).value}`;
+    return sql`${this.column(c)} IN (${join(
+      same.map((v) => sql`${v.value}`),
+      ', ',
+    )})`;
+  }
+
+  private oneOfAny(v: ValueAccess, values: readonly Scalar[]): Sql {
+    const byType = new Map<ScalarType, Scalar[]>();
+    for (const s of values) byType.set(s.type, [...(byType.get(s.type) ?? []), s]);
+    const parts = [...byType].map(([t, list]) => (list.length === 1 ? v.equals(list[0] as Scalar) : v.oneOf(t, list)));
+    return parts.length === 1 ? (parts[0] as Sql) : sql`(${join(parts, ' OR ')})`;
+  }
+
+  protected scalarParam(s: Scalar): Sql {
+    return sql`${s.value}`;
+  }
+
+  private stringTest(lowered: Sql, op: 'startsWith' | 'endsWith' | 'contains', value: string): Sql {
+    if (value === '') return raw('TRUE');
+    switch (op) {
+      case 'startsWith':
+        return sql`${this.position(lowered, value)} = 1`;
+      case 'contains':
+        return sql`${this.position(lowered, value)} > 0`;
+      case 'endsWith':
+        return this.endsWith(lowered, value);
+    }
+  }
+
+  protected abstract lowerColumn(c: { column: string }): Sql;
+  protected abstract position(haystack: Sql, needle: string): Sql;
+  protected abstract endsWith(haystack: Sql, needle: string): Sql;
+  /** The value matches, or (when it is an array) one of its elements does. */
+  protected abstract elementMatch(segments: readonly string[], pred: (v: ValueAccess) => Sql): Sql;
+  protected abstract isNullJson(segments: readonly string[]): Sql;
+  protected abstract isEmptyJson(segments: readonly string[]): Sql;
+  protected abstract eqJson(segments: readonly string[], canonical: string): Sql;
+
+  /** ORDER BY terms for the sort specs, then `id` ascending as the final tie-break. */
+  orderBy(sort: readonly SortSpec[]): Sql {
+    const terms: Sql[] = [];
+    for (const s of sort) {
+      const dir = raw(s.order);
+      const system = systemFieldOf(s.field);
+      if (system) {
+        const nulls = raw(s.order === 'ASC' ? 'NULLS FIRST' : 'NULLS LAST');
+        terms.push(sql`${this.column(SYSTEM_COLUMNS[system])} ${dir} ${nulls}`);
+      } else {
+        for (const key of this.sortKeys(checkedSegments(s.field))) terms.push(sql`${key} ${dir}`);
+      }
+    }
+    terms.push(raw('id ASC'));
+    return join(terms, ', ');
+  }
+
+  /** Sort keys of a JSON field: a rank (see evaluate.ts sortRank), then the value(s). */
+  protected abstract sortKeys(segments: readonly string[]): Sql[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite: JSON kept as text; json_type/json_extract with an inlined path; json_each for arrays.
+
+export class SqliteFilterCompiler extends FilterCompiler {
+  readonly dialect = 'sqlite' as const;
+
+  /** `'$."a"."b"'`: each segment quoted, so any validated segment is a valid path step. */
+  static path(segments: readonly string[], suffix = ''): Sql {
+    return raw(`'$${segments.map((s) => `."${s}"`).join('')}${suffix}'`);
+  }
+
+  private access(type: Sql, value: Sql, date: Sql): ValueAccess {
+    const typeCheck = (t: ScalarType): Sql => {
+      switch (t) {
+        case 'string':
+          return sql`${type} = 'text'`;
+        case 'number':
+          return sql`${type} IN ('integer', 'real')`;
+        case 'boolean':
+          return sql`${type} IN ('true', 'false')`;
+        case 'date':
+          return sql`(${type} = 'object' AND ${date} IS NOT NULL)`;
+      }
+    };
+    const target = (t: ScalarType): Sql => (t === 'date' ? date : value);
+    const bind = (s: Scalar): unknown => (s.type === 'boolean' ? (s.value ? 1 : 0) : s.value);
+    return {
+      isType: typeCheck,
+      equals: (s) =>
+        s.type === 'boolean'
+          ? sql`${type} = ${s.value ? 'true' : 'false'}`
+          : sql`(${typeCheck(s.type)} AND ${target(s.type)} = ${bind(s)})`,
+      oneOf: (t, list) =>
+        sql`(${typeCheck(t)} AND ${target(t)} IN (${join(
+          list.map((s) => sql`${bind(s)}`),
+          ', ',
+        )}))`,
+      compare: (op, s) => sql`(${typeCheck(s.type)} AND ${target(s.type)} ${raw(OPS[op])} ${bind(s)})`,
+      lowerText: () => sql`cairn_lower(${value})`,
+    };
+  }
+
+  protected elementMatch(segments: readonly string[], pred: (v: ValueAccess) => Sql): Sql {
+    const p = SqliteFilterCompiler.path(segments);
+    const type = sql`json_type(data, ${p})`;
+    const whole = this.access(type, sql`json_extract(data, ${p})`, sql`json_extract(data, ${SqliteFilterCompiler.path(segments, '."$date"')})`);
+    const element = this.access(
+      raw('je.type'),
+      raw('je.value'),
+      raw(`(CASE WHEN je.type = 'object' THEN json_extract(je.value, '$."$date"') END)`),
+    );
+    return sql`(${pred(whole)} OR (${type} = 'array' AND EXISTS (SELECT 1 FROM json_each(data, ${p}) AS je WHERE ${pred(element)})))`;
+  }
+
+  protected isNullJson(segments: readonly string[]): Sql {
+    return sql`COALESCE(json_type(data, ${SqliteFilterCompiler.path(segments)}), 'null') = 'null'`;
+  }
+
+  protected isEmptyJson(segments: readonly string[]): Sql {
+    const p = SqliteFilterCompiler.path(segments);
+    return sql`(COALESCE(json_type(data, ${p}), 'null') = 'null' OR (json_type(data, ${p}) = 'text' AND json_extract(data, ${p}) = '') OR (json_type(data, ${p}) = 'array' AND json_array_length(data, ${p}) = 0))`;
+  }
+
+  protected eqJson(segments: readonly string[], canonical: string): Sql {
+    const p = SqliteFilterCompiler.path(segments);
+    // Dates are objects too but never equal an eqJson operand: parse.ts makes date operands scalars.
+    return sql`(json_type(data, ${p}) IN ('array', 'object') AND json_extract(data, ${SqliteFilterCompiler.path(segments, '."$date"')}) IS NULL AND cairn_canon(json_extract(data, ${p})) = ${canonical})`;
+  }
+
+  protected lowerColumn(c: { column: string }): Sql {
+    return sql`cairn_lower(${raw(c.column)})`;
+  }
+  protected position(haystack: Sql, needle: string): Sql {
+    return sql`instr(${haystack}, ${needle})`;
+  }
+  protected endsWith(haystack: Sql, needle: string): Sql {
+    return sql`substr(${haystack}, ${-[...needle].length}) = ${needle}`;
+  }
+
+  protected sortKeys(segments: readonly string[]): Sql[] {
+    const p = SqliteFilterCompiler.path(segments);
+    const d = SqliteFilterCompiler.path(segments, '."$date"');
+    const rank = sql`(CASE json_type(data, ${p}) WHEN 'true' THEN 1 WHEN 'false' THEN 1 WHEN 'integer' THEN 2 WHEN 'real' THEN 2 WHEN 'text' THEN 3 WHEN 'object' THEN (CASE WHEN json_type(data, ${d}) = 'text' THEN 4 ELSE 5 END) WHEN 'array' THEN 5 ELSE 0 END)`;
+    const value = sql`(CASE json_type(data, ${p}) WHEN 'object' THEN json_extract(data, ${d}) WHEN 'array' THEN NULL ELSE json_extract(data, ${p}) END)`;
+    return [rank, value];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL: JSONB; data->'a'->'b' with inlined keys; jsonb equality and containment, which
+// compare numbers numerically and never equal values of different types.
+
+export class PostgresFilterCompiler extends FilterCompiler {
+  readonly dialect = 'postgres' as const;
+
+  static path(segments: readonly string[]): Sql {
+    return raw(`data${segments.map((s) => `->'${s}'`).join('')}`);
+  }
+
+  private access(x: Sql): ValueAccess {
+    const typeCheck = (t: ScalarType): Sql => {
+      switch (t) {
+        case 'string':
+          return sql`jsonb_typeof(${x}) = 'string'`;
+        case 'number':
+          return sql`jsonb_typeof(${x}) = 'number'`;
+        case 'boolean':
+          return sql`jsonb_typeof(${x}) = 'boolean'`;
+        case 'date':
+          return sql`jsonb_typeof(${x}->'$date') = 'string'`;
+      }
+    };
+    const asJsonb = (s: Scalar): Sql => sql`${JSON.stringify(s.type === 'date' ? { $date: s.value } : s.value)}::jsonb`;
+    // Ordered comparisons: strings and dates as text in byte order ("C"), numbers as jsonb
+    // (numeric order). The type check comes first inside CASE so no cast ever sees a wrong type.
+    const compare = (op: keyof typeof OPS, s: Scalar): Sql => {
+      switch (s.type) {
+        case 'string':
+          return sql`(CASE WHEN jsonb_typeof(${x}) = 'string' THEN (${x} #>> '{}') COLLATE "C" ${raw(OPS[op])} ${s.value} ELSE FALSE END)`;
+        case 'date':
+          return sql`(CASE WHEN jsonb_typeof(${x}->'$date') = 'string' THEN (${x}->>'$date') COLLATE "C" ${raw(OPS[op])} ${s.value} ELSE FALSE END)`;
+        default:
+          return sql`(jsonb_typeof(${x}) = 'number' AND ${x} ${raw(OPS[op])} ${asJsonb(s)})`;
+      }
+    };
+    return {
+      isType: typeCheck,
+      equals: (s) => sql`${x} = ${asJsonb(s)}`,
+      oneOf: (_t, list) =>
+        sql`${x} IN (${join(
+          list.map(asJsonb),
+          ', ',
+        )})`,
+      compare,
+      lowerText: () => sql`lower(${x} #>> '{}')`,
+    };
+  }
+
+  protected elementMatch(segments: readonly string[], pred: (v: ValueAccess) => Sql): Sql {
+    const x = PostgresFilterCompiler.path(segments);
+    return sql`(${pred(this.access(x))} OR (jsonb_typeof(${x}) = 'array' AND EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(${x}) = 'array' THEN ${x} ELSE '[]'::jsonb END) AS je(v) WHERE ${pred(this.access(raw('je.v')))})))`;
+  }
+
+  protected isNullJson(segments: readonly string[]): Sql {
+    const x = PostgresFilterCompiler.path(segments);
+    return sql`(${x} IS NULL OR ${x} = 'null'::jsonb)`;
+  }
+
+  protected isEmptyJson(segments: readonly string[]): Sql {
+    const x = PostgresFilterCompiler.path(segments);
+    return sql`(${x} IS NULL OR ${x} IN ('null'::jsonb, '""'::jsonb, '[]'::jsonb))`;
+  }
+
+  protected eqJson(segments: readonly string[], canonical: string): Sql {
+    return sql`${PostgresFilterCompiler.path(segments)} = ${canonical}::jsonb`;
+  }
+
+  protected lowerColumn(c: { column: string }): Sql {
+    return sql`lower(${raw(c.column)})`;
+  }
+  protected position(haystack: Sql, needle: string): Sql {
+    return sql`strpos(${haystack}, ${needle})`;
+  }
+  protected endsWith(haystack: Sql, needle: string): Sql {
+    return sql`right(${haystack}, ${[...needle].length}::int) = ${needle}`;
+  }
+
+  protected sortKeys(segments: readonly string[]): Sql[] {
+    const x = PostgresFilterCompiler.path(segments);
+    const rank = sql`(CASE jsonb_typeof(${x}) WHEN 'boolean' THEN 1 WHEN 'number' THEN 2 WHEN 'string' THEN 3 WHEN 'object' THEN (CASE WHEN jsonb_typeof(${x}->'$date') = 'string' THEN 4 ELSE 5 END) WHEN 'array' THEN 5 ELSE 0 END)`;
+    const numeric = sql`(CASE jsonb_typeof(${x}) WHEN 'number' THEN (${x})::numeric WHEN 'boolean' THEN (CASE WHEN ${x} = 'true'::jsonb THEN 1 ELSE 0 END) END)`;
+    const text = sql`(CASE jsonb_typeof(${x}) WHEN 'string' THEN ${x} #>> '{}' WHEN 'object' THEN ${x}->>'$date' END) COLLATE "C"`;
+    return [rank, numeric, text];
+  }
+}
+
+export function compilerFor(dialect: Dialect): FilterCompiler {
+  return dialect === 'sqlite' ? new SqliteFilterCompiler() : new PostgresFilterCompiler();
+}
+
+export { isDateValue };

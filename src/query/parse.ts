@@ -1,0 +1,311 @@
+/**
+ * Wix filter JSON -> FilterNode. Everything a caller can send is checked here, once, with the Wix
+ * error codes: nothing downstream (compilers, evaluator) ever sees an unvalidated value or path.
+ */
+import { WixError } from '../errors.js';
+import { canonicalJson, isDateValue, isPlainObject, normaliseDateString, type JsonValue } from '../wire/json.js';
+import {
+  FALSE,
+  TRUE,
+  type CompareOp,
+  type FieldPath,
+  type FilterNode,
+  type OrderedScalar,
+  type Scalar,
+  type SortSpec,
+  type StringOp,
+} from './ast.js';
+import { normalise } from './normalise.js';
+
+export const LIMITS = {
+  /** Nodes in one filter: bounds compile time and SQL size. */
+  maxNodes: 500,
+  maxDepth: 32,
+  maxSegments: 16,
+  maxSegmentLength: 128,
+  maxListLength: 1000,
+  maxSortFields: 10,
+} as const;
+
+/**
+ * A path segment: letters, digits, `_` and `-` (any script). This is wider than Wix's advice
+ * ([a-zA-Z_][a-zA-Z0-9_-]{0,63}) and narrow enough that a path can be inlined in SQL text (which
+ * expression indexes need) with no way to end a quoted literal.
+ */
+const SEGMENT = /^[\p{L}\p{N}_-]+$/u;
+
+export function parseFieldPath(raw: unknown, what = 'field'): FieldPath {
+  if (typeof raw !== 'string' || raw.length === 0) {
+    throw new WixError('WDE0147', `Invalid ${what}: expected a non-empty string, got ${describe(raw)}`);
+  }
+  const segments = raw.split('.');
+  if (segments.length > LIMITS.maxSegments) {
+    throw new WixError('WDE0147', `Invalid ${what} [${clip(raw)}]: more than ${LIMITS.maxSegments} path segments`);
+  }
+  for (const s of segments) {
+    if (s.startsWith('$')) throw new WixError('WDE0134', `Invalid ${what} [${clip(raw)}]: field names cannot start with $`);
+    if (!SEGMENT.test(s) || s.length > LIMITS.maxSegmentLength) {
+      throw new WixError(
+        'WDE0147',
+        `Invalid ${what} [${clip(raw)}]: path segments may hold only letters, digits, "_" and "-" (at most ${LIMITS.maxSegmentLength} characters each)`,
+      );
+    }
+  }
+  return Object.freeze({ segments: Object.freeze(segments) });
+}
+
+class Budget {
+  nodes = 0;
+  take(depth: number): void {
+    if (++this.nodes > LIMITS.maxNodes) throw new WixError('WDE0080', `Filter is too complex: more than ${LIMITS.maxNodes} conditions`);
+    if (depth > LIMITS.maxDepth) throw new WixError('WDE0080', `Filter is nested too deeply: more than ${LIMITS.maxDepth} levels`);
+  }
+}
+
+export interface ParseFilterOptions {
+  /**
+   * Background-task filters come from SDK modules that rename system fields (`id`, `createdDate`,
+   * `updatedDate`) and send dates as plain ISO strings; this maps them back.
+   */
+  readonly taskRenaming?: boolean;
+}
+
+/** Parses and normalises a Wix filter. `undefined`, `null` and `{}` match everything. */
+export function parseFilter(raw: unknown, options: ParseFilterOptions = {}): FilterNode {
+  if (raw === undefined || raw === null) return TRUE;
+  const budget = new Budget();
+  return normalise(parseObject(raw, 0, budget, options));
+}
+
+function parseObject(raw: unknown, depth: number, budget: Budget, options: ParseFilterOptions): FilterNode {
+  if (!isPlainObject(raw)) throw new WixError('WDE0016', `Filter must be an object, got ${describe(raw)}`);
+  budget.take(depth);
+  const parts: FilterNode[] = [];
+  for (const [key, value] of Object.entries(raw)) {
+    if (key.startsWith('$')) parts.push(parseLogical(key, value, depth, budget, options));
+    else parts.push(parseFieldCondition(key, value, depth, budget, options));
+  }
+  return parts.length === 0 ? TRUE : parts.length === 1 ? (parts[0] as FilterNode) : { kind: 'and', children: parts };
+}
+
+function parseLogical(key: string, value: unknown, depth: number, budget: Budget, options: ParseFilterOptions): FilterNode {
+  switch (key) {
+    case '$and':
+    case '$or': {
+      if (!Array.isArray(value)) throw new WixError('WDE0057', `${key} should be an Array. Got ${describe(value)} instead`);
+      const children = value.map((v) => {
+        if (!isPlainObject(v)) throw new WixError('WDE0056', `${key} items should be Objects. Got ${describe(v)} instead`);
+        return parseObject(v, depth + 1, budget, options);
+      });
+      return key === '$and' ? { kind: 'and', children } : { kind: 'or', children };
+    }
+    case '$not': {
+      // The SDK sends {$not: [expr]}; the REST docs show {$not: expr}. Both are accepted.
+      let inner: unknown = value;
+      if (Array.isArray(value)) {
+        if (value.length !== 1) throw new WixError('WDE0057', `$not Array should have length 1. Got ${describe(value)} instead`);
+        inner = value[0];
+      }
+      if (!isPlainObject(inner)) throw new WixError('WDE0056', `$not should be an Object. Got ${describe(inner)} instead`);
+      return { kind: 'not', child: parseObject(inner, depth + 1, budget, options) };
+    }
+    case '$regex':
+      throw new WixError('WDE0070', '$regex keyword is not allowed.');
+    default:
+      throw new WixError('WDE0061', `Unknown filter operator ${clip(key)} at the top level of a filter`);
+  }
+}
+
+function renameTaskField(key: string): string {
+  if (key === 'id') return '_id';
+  if (key === 'createdDate') return '_createdDate';
+  if (key === 'updatedDate') return '_updatedDate';
+  return key;
+}
+
+function parseFieldCondition(key: string, value: unknown, depth: number, budget: Budget, options: ParseFilterOptions): FilterNode {
+  const field = parseFieldPath(options.taskRenaming ? renameTaskField(key) : key);
+  const taskDate = options.taskRenaming === true && (field.segments[0] === '_createdDate' || field.segments[0] === '_updatedDate');
+  if (isPlainObject(value) && !isDateValue(value)) {
+    const keys = Object.keys(value);
+    const operators = keys.filter((k) => k.startsWith('$'));
+    if (operators.length > 0 && operators.length !== keys.length) {
+      throw new WixError('WDE0061', `Condition on [${clip(key)}] mixes operators and field names`);
+    }
+    if (operators.length > 0) {
+      const parts = operators.map((op) => {
+        budget.take(depth + 1);
+        return parseOperator(field, op, value[op], taskDate);
+      });
+      return parts.length === 1 ? (parts[0] as FilterNode) : { kind: 'and', children: parts };
+    }
+  }
+  budget.take(depth + 1);
+  return equality(field, value, '$eq', taskDate);
+}
+
+function parseOperator(field: FieldPath, op: string, operand: unknown, taskDate: boolean): FilterNode {
+  switch (op) {
+    case '$eq':
+      return equality(field, operand, op, taskDate);
+    case '$ne':
+      return { kind: 'not', child: equality(field, operand, op, taskDate) };
+    case '$gt':
+    case '$gte':
+    case '$lt':
+    case '$lte': {
+      const value = scalar(operand, op, taskDate, 'WDE0058');
+      if (value === null || value.type === 'boolean') {
+        throw new WixError('WDE0058', `${op} should be a Date, Number or String. Got ${describe(operand)} instead`);
+      }
+      return { kind: 'cmp', field, op: op.slice(1) as CompareOp, value: value as OrderedScalar };
+    }
+    case '$in':
+    case '$nin':
+    case '$hasSome': {
+      const values = scalarList(operand, op, taskDate);
+      const node: FilterNode = values.length === 0 ? FALSE : { kind: 'in', field, values };
+      return op === '$nin' ? { kind: 'not', child: node } : node;
+    }
+    case '$hasAll': {
+      const values = scalarList(operand, op, taskDate);
+      if (values.length === 0) return FALSE;
+      return { kind: 'and', children: values.map((value) => ({ kind: 'eq', field, value }) as FilterNode) };
+    }
+    case '$exists': {
+      const b = bool(operand, op);
+      const isNull: FilterNode = { kind: 'isNull', field };
+      return b ? { kind: 'not', child: isNull } : isNull;
+    }
+    case '$isEmpty':
+    case '$isNotEmpty': {
+      const b = bool(operand, op);
+      const isEmpty: FilterNode = { kind: 'isEmpty', field };
+      return b === (op === '$isEmpty') ? isEmpty : { kind: 'not', child: isEmpty };
+    }
+    case '$startsWith':
+    case '$endsWith':
+    case '$contains': {
+      if (typeof operand !== 'string') throw new WixError('WDE0059', `${op} should be a String. Got ${describe(operand)} instead`);
+      return { kind: 'str', field, op: op.slice(1) as StringOp, value: operand.toLowerCase() };
+    }
+    case '$regex':
+      throw new WixError('WDE0070', '$regex keyword is not allowed.');
+    default:
+      throw new WixError('WDE0061', `Unknown or unsupported filter operator ${clip(op)}`);
+  }
+}
+
+/** `{f: v}` and `{f: {$eq: v}}`: null -> isNull, scalar -> eq, array/object -> exact equality. */
+function equality(field: FieldPath, operand: unknown, op: string, taskDate: boolean): FilterNode {
+  if (operand === null) return { kind: 'isNull', field };
+  if (Array.isArray(operand) || (isPlainObject(operand) && !isDateValue(operand))) {
+    return { kind: 'eqJson', field, json: canonicalJson(normaliseJson(operand, op)) };
+  }
+  const value = scalar(operand, op, taskDate, 'WDE0058');
+  if (value === null) throw new WixError('WDE0058', `${op} should be a Date, Number, String, or Boolean. Got ${describe(operand)} instead`);
+  return { kind: 'eq', field, value };
+}
+
+/** Normalises dates inside a JSON operand (arrays and objects compared exactly). */
+function normaliseJson(v: unknown, op: string): JsonValue {
+  if (Array.isArray(v)) return v.map((x) => normaliseJson(x, op));
+  if (isDateValue(v)) {
+    const iso = normaliseDateString(v.$date);
+    if (!iso) throw new WixError('WDE0058', `${op}: invalid date ${clip(v.$date)}`);
+    return { $date: iso };
+  }
+  if (isPlainObject(v)) {
+    const out: Record<string, JsonValue> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (k.startsWith('$')) throw new WixError('WDE0134', `${op}: field names cannot start with $ (${clip(k)})`);
+      out[k] = normaliseJson(x, op);
+    }
+    return out;
+  }
+  if (typeof v === 'number' && !Number.isFinite(v)) throw new WixError('WDE0058', `${op}: numbers must be finite`);
+  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  throw new WixError('WDE0058', `${op}: unsupported value ${describe(v)}`);
+}
+
+/**
+ * A scalar operand. In task filters (taskRenaming) a plain string on a system date field is a
+ * date, because the SDK's task module sends dates that way.
+ */
+function scalar(v: unknown, op: string, taskDate: boolean, code: 'WDE0058' | 'WDE0060'): Scalar | null {
+  if (typeof v === 'string') {
+    if (taskDate) {
+      const iso = normaliseDateString(v);
+      if (iso) return { type: 'date', value: iso };
+    }
+    return { type: 'string', value: v };
+  }
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new WixError(code, `${op}: numbers must be finite`);
+    return { type: 'number', value: v };
+  }
+  if (typeof v === 'boolean') return { type: 'boolean', value: v };
+  if (isDateValue(v)) {
+    const iso = normaliseDateString(v.$date);
+    if (!iso) throw new WixError(code, `${op}: invalid date ${clip(v.$date)}`);
+    return { type: 'date', value: iso };
+  }
+  return null;
+}
+
+function scalarList(v: unknown, op: string, taskDate: boolean): Scalar[] {
+  if (!Array.isArray(v)) throw new WixError('WDE0057', `${op} should be an Array. Got ${describe(v)} instead`);
+  if (v.length > LIMITS.maxListLength) throw new WixError('WDE0080', `${op} holds more than ${LIMITS.maxListLength} values`);
+  return v.map((x) => {
+    const s = scalar(x, op, taskDate, 'WDE0060');
+    if (s === null) {
+      throw new WixError('WDE0060', `${op} Array should only contain values of types Date, Number, String, and Boolean. Got ${describe(x)} instead`);
+    }
+    return s;
+  });
+}
+
+function bool(v: unknown, op: string): boolean {
+  if (typeof v !== 'boolean') throw new WixError('WDE0058', `${op} should be a Boolean. Got ${describe(v)} instead`);
+  return v;
+}
+
+/** Wix sort: [{fieldName, order}]; order ASC (default) or DESC, either case. */
+export function parseSort(raw: unknown): SortSpec[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new WixError('WDE0065', `Sort Model should be an Array. Got ${describe(raw)} instead`);
+  if (raw.length > LIMITS.maxSortFields) throw new WixError('WDE0067', `At most ${LIMITS.maxSortFields} sort fields are allowed`);
+  return raw.map((item) => {
+    if (!isPlainObject(item)) throw new WixError('WDE0066', `Sort Model Array should contain values of type Object only. Got ${describe(item)} instead`);
+    const order = item.order === undefined || item.order === null ? 'ASC' : item.order;
+    if (typeof order !== 'string' || !['ASC', 'DESC'].includes(order.toUpperCase())) {
+      throw new WixError('WDE0067', `Sort order should be "ASC" or "DESC". Got ${describe(item.order)} instead`);
+    }
+    if (typeof item.fieldName !== 'string') {
+      throw new WixError('WDE0067', `Sort Model Array items should have a string fieldName. Got ${describe(item)} instead`);
+    }
+    return { field: parseFieldPath(item.fieldName, 'sort field'), order: order.toUpperCase() as 'ASC' | 'DESC' };
+  });
+}
+
+/** The `fields` projection: [] or absent means every field. */
+export function parseFields(raw: unknown): FieldPath[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new WixError('WDE0147', `fields should be an array of field paths. Got ${describe(raw)} instead`);
+  if (raw.length > 1000) throw new WixError('WDE0080', 'fields holds more than 1000 paths');
+  return raw.map((f) => parseFieldPath(f, 'projected field'));
+}
+
+export function describe(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return clip(s);
+}
+
+function clip(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

@@ -1,0 +1,30 @@
+/**
+ * The database seam: one small async interface over SQLite (better-sqlite3) and PostgreSQL (pg).
+ * Repositories build SQL with `sql` fragments and run them through an Executor; only the
+ * dialect-specific bits (JSON access, placeholders, DDL) differ between the two stores.
+ */
+import type { Dialect, Sql } from './sql.js';
+
+export type Row = Record<string, unknown>;
+
+export interface Executor {
+  readonly dialect: Dialect;
+  all<T = Row>(query: Sql): Promise<T[]>;
+  get<T = Row>(query: Sql): Promise<T | undefined>;
+  /** Runs a statement that returns no rows; resolves to the number of rows it changed. */
+  run(query: Sql): Promise<number>;
+}
+
+export interface Db extends Executor {
+  /**
+   * Runs fn in one transaction: everything it does commits together or not at all.
+   * On SQLite, transactions are serialised (one writer); reads outside transactions never see
+   * uncommitted work.
+   */
+  transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
+  /** Runs a multi-statement script (migrations, DDL). */
+  exec(script: string): Promise<void>;
+  close(): Promise<void>;
+  /** A short description for logs: the file or the server, never the password. */
+  readonly description: string;
+}

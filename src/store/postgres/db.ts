@@ -1,0 +1,85 @@
+import pg from 'pg';
+import type { Db, Executor } from '../db.js';
+import { render, type Sql } from '../sql.js';
+
+/**
+ * Cairn reads JSON as text and bigints as numbers on every store, so the repositories see the
+ * same row shapes from SQLite and PostgreSQL. A private type table keeps this from leaking into
+ * other pg users in the same process.
+ */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 114 || oid === 3802) return (v: string) => v; // json, jsonb: keep the text
+    if (oid === 20) return (v: string) => Number(v); // int8 (count(*)): Cairn's counts fit
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+function executorFor(client: pg.Pool | pg.PoolClient): Executor {
+  const query = async (q: Sql) => {
+    const { text, params } = render(q, 'postgres');
+    return client.query({ text, values: params, types });
+  };
+  return {
+    dialect: 'postgres',
+    all: async <T>(q: Sql) => (await query(q)).rows as T[],
+    get: async <T>(q: Sql) => (await query(q)).rows[0] as T | undefined,
+    run: async (q: Sql) => (await query(q)).rowCount ?? 0,
+  };
+}
+
+export interface PostgresOptions {
+  readonly connectionString: string;
+  readonly poolSize?: number;
+}
+
+export class PostgresDb implements Db {
+  readonly dialect = 'postgres' as const;
+  readonly description: string;
+  readonly pool: pg.Pool;
+  private readonly direct: Executor;
+
+  constructor(options: PostgresOptions) {
+    this.pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
+    // An idle client that errors (server restart) must not crash the process; the pool drops it.
+    this.pool.on('error', () => {});
+    this.direct = executorFor(this.pool);
+    const url = new URL(options.connectionString);
+    this.description = `postgres ${url.hostname}:${url.port || 5432}${url.pathname}`;
+  }
+
+  all<T>(q: Sql): Promise<T[]> {
+    return this.direct.all<T>(q);
+  }
+  get<T>(q: Sql): Promise<T | undefined> {
+    return this.direct.get<T>(q);
+  }
+  run(q: Sql): Promise<number> {
+    return this.direct.run(q);
+  }
+
+  async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      try {
+        const result = await fn(executorFor(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw e;
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async exec(script: string): Promise<void> {
+    await this.pool.query(script);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,185 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Db, Executor } from '../db.js';
+import { render, type Sql } from '../sql.js';
+import { canonicalJson } from '../../wire/json.js';
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+const STATEMENT_CACHE_SIZE = 1000;
+
+/** better-sqlite3 takes no booleans or undefined; everything else Cairn binds is a string or number. */
+function bindable(v: unknown): unknown {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (v === undefined) return null;
+  return v;
+}
+
+class Connection {
+  readonly db: Database.Database;
+  private readonly cache = new Map<string, Statement>();
+
+  constructor(file: string, readonly: boolean) {
+    this.db = new Database(file, { readonly });
+    if (!readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+    }
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('cache_size = -65536');
+    this.db.pragma('temp_store = MEMORY');
+    registerFunctions(this.db);
+  }
+
+  prepare(text: string): Statement {
+    let stmt = this.cache.get(text);
+    if (stmt) {
+      // keep recently used statements at the end of the Map (LRU order)
+      this.cache.delete(text);
+      this.cache.set(text, stmt);
+      return stmt;
+    }
+    stmt = this.db.prepare(text);
+    this.cache.set(text, stmt);
+    if (this.cache.size > STATEMENT_CACHE_SIZE) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    return stmt;
+  }
+
+  all<T>(q: Sql): T[] {
+    const { text, params } = render(q, 'sqlite');
+    return this.prepare(text).all(...params.map(bindable)) as T[];
+  }
+
+  get<T>(q: Sql): T | undefined {
+    const { text, params } = render(q, 'sqlite');
+    return this.prepare(text).get(...params.map(bindable)) as T | undefined;
+  }
+
+  run(q: Sql): number {
+    const { text, params } = render(q, 'sqlite');
+    return this.prepare(text).run(...params.map(bindable)).changes;
+  }
+}
+
+/**
+ * Functions the SQL compiler relies on, identical in meaning to the JS evaluator's:
+ * - cairn_lower: Unicode lower-casing (SQLite's lower() folds ASCII only).
+ * - cairn_canon: canonical JSON text (keys sorted) so object equality ignores key order,
+ *   as PostgreSQL's jsonb equality does.
+ */
+function registerFunctions(db: Database.Database): void {
+  db.function('cairn_lower', { deterministic: true }, (s: unknown) =>
+    typeof s === 'string' ? s.toLowerCase() : null,
+  );
+  db.function('cairn_canon', { deterministic: true }, (s: unknown) =>
+    typeof s === 'string' ? canonicalJson(JSON.parse(s)) : null,
+  );
+}
+
+/** A FIFO mutex: SQLite has one writer, so write transactions take turns. */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  locked = false;
+  async lock(): Promise<() => void> {
+    let release!: () => void;
+    const next = new Promise<void>((r) => (release = r));
+    const prev = this.tail;
+    this.tail = prev.then(() => next);
+    await prev;
+    this.locked = true;
+    return () => {
+      this.locked = false;
+      release();
+    };
+  }
+  async idle(): Promise<void> {
+    while (this.locked) await this.tail;
+  }
+}
+
+export interface SqliteOptions {
+  /** A file path, or ':memory:' for a private in-memory database. */
+  readonly file: string;
+}
+
+export class SqliteDb implements Db {
+  readonly dialect = 'sqlite' as const;
+  readonly description: string;
+  private readonly writer: Connection;
+  private readonly reader: Connection;
+  private readonly mutex = new Mutex();
+
+  constructor(options: SqliteOptions) {
+    const memory = options.file === ':memory:';
+    if (!memory) mkdirSync(dirname(options.file), { recursive: true });
+    this.writer = new Connection(options.file, false);
+    // A second, read-only connection lets reads proceed (and see only committed data) while a
+    // write transaction is open. An in-memory database is private to its connection, so there
+    // reads share the writer and wait for an open transaction to finish.
+    this.reader = memory ? this.writer : new Connection(options.file, true);
+    this.description = memory ? 'sqlite (memory)' : `sqlite ${options.file}`;
+  }
+
+  private async readConnection(): Promise<Connection> {
+    if (this.reader === this.writer && this.mutex.locked) await this.mutex.idle();
+    return this.reader;
+  }
+
+  async all<T>(q: Sql): Promise<T[]> {
+    return (await this.readConnection()).all<T>(q);
+  }
+  async get<T>(q: Sql): Promise<T | undefined> {
+    return (await this.readConnection()).get<T>(q);
+  }
+  async run(q: Sql): Promise<number> {
+    return this.transaction((tx) => tx.run(q));
+  }
+
+  async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    const release = await this.mutex.lock();
+    const w = this.writer;
+    const tx: Executor = {
+      dialect: 'sqlite',
+      all: async (q) => w.all(q),
+      get: async (q) => w.get(q),
+      run: async (q) => w.run(q),
+    };
+    try {
+      w.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(tx);
+        w.db.exec('COMMIT');
+        return result;
+      } catch (e) {
+        if (w.db.inTransaction) w.db.exec('ROLLBACK');
+        throw e;
+      }
+    } finally {
+      release();
+    }
+  }
+
+  async exec(script: string): Promise<void> {
+    const release = await this.mutex.lock();
+    try {
+      this.writer.db.exec(script);
+    } finally {
+      release();
+    }
+  }
+
+  /** Synchronous access for the rare caller that needs it (benchmarks' raw baselines). */
+  get raw(): Database.Database {
+    return this.writer.db;
+  }
+
+  async close(): Promise<void> {
+    await this.mutex.idle();
+    if (this.reader !== this.writer) this.reader.db.close();
+    this.writer.db.close();
+  }
+}

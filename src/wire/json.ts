@@ -1,0 +1,41 @@
+/**
+ * JSON values as Cairn stores them: plain JSON where every date is `{"$date": "<ISO>"}` with the
+ * ISO string normalised by Date#toISOString (so that dates compare as strings on every store).
+ */
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export function isPlainObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A `{$date: ISO}` object (exactly one key) with a normalised string. */
+export function isDateValue(v: unknown): v is { $date: string } {
+  if (!isPlainObject(v)) return false;
+  const keys = Object.keys(v);
+  return keys.length === 1 && keys[0] === '$date' && typeof v.$date === 'string';
+}
+
+/** Normalises an ISO-ish date string; undefined when it is not a date. */
+export function normaliseDateString(s: string): string | undefined {
+  if (s.length > 64) return undefined;
+  const t = Date.parse(s);
+  if (Number.isNaN(t)) return undefined;
+  return new Date(t).toISOString();
+}
+
+export const dateValue = (iso: string): { $date: string } => ({ $date: iso });
+
+/** Sorts keys (UTF-16 code unit order) at every depth: the order Cairn writes objects in. */
+export function canonicalise(v: JsonValue): JsonValue {
+  if (Array.isArray(v)) return v.map(canonicalise);
+  if (isPlainObject(v)) {
+    const out: JsonObject = {};
+    for (const k of Object.keys(v).sort()) out[k] = canonicalise(v[k] as JsonValue);
+    return out;
+  }
+  return v;
+}
+
+export const canonicalJson = (v: JsonValue): string => JSON.stringify(canonicalise(v));
