@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   WDE0080: { status: 400, title: 'Request validation failed' },
   WDE0104: { status: 409, title: 'Collection already exists' },
   WDE0109: { status: 413, title: 'Payload is too large' },
+  WDE0113: { status: 409, title: 'Duplicate key: the unique index cannot be built' },
   WDE0119: { status: 400, title: 'Operation is not supported by the collection' },
   WDE0123: { status: 409, title: 'Unique index conflict' },
   WDE0134: { status: 400, title: 'Field names cannot start with $' },

@@ -1,0 +1,235 @@
+/**
+ * Collections: create, read, list, replace, delete, and the field and plugin edits. Every change
+ * bumps the revision with a compare-and-swap, so two concurrent editors never overwrite each other
+ * silently (PUT with a stale revision fails; field and plugin edits retry on a fresh read).
+ */
+import type { Clock } from '../clock.js';
+import { WixError } from '../errors.js';
+import type { Db, Executor } from '../store/db.js';
+import { sql } from '../store/sql.js';
+import { asObject, optionalInt, optionalString, requireString } from '../validate.js';
+import type { JsonObject } from '../wire/json.js';
+import {
+  extrasOf,
+  validCollectionId,
+  validateField,
+  validateFields,
+  validatePermissions,
+  validatePlugin,
+  validatePlugins,
+  type Collection,
+} from './model.js';
+import { dropAllIndexes } from './indexes.js';
+import { SYSTEM_FIELDS, type SystemField } from '../query/ast.js';
+
+interface CollectionRow {
+  id: string;
+  doc: string;
+  revision: number;
+  sandbox_enabled: number | boolean;
+  created_date: string;
+  updated_date: string;
+}
+
+function fromRow(r: CollectionRow): Collection {
+  const doc = JSON.parse(r.doc) as Pick<Collection, 'displayName' | 'fields' | 'permissions' | 'plugins' | 'extras'>;
+  return {
+    id: r.id,
+    displayName: doc.displayName,
+    fields: doc.fields,
+    permissions: doc.permissions,
+    plugins: doc.plugins,
+    extras: doc.extras,
+    revision: Number(r.revision),
+    sandboxEnabled: r.sandbox_enabled === true || r.sandbox_enabled === 1,
+    createdDate: r.created_date,
+    updatedDate: r.updated_date,
+  };
+}
+
+function docOf(c: Collection): string {
+  return JSON.stringify({ displayName: c.displayName, fields: c.fields, permissions: c.permissions, plugins: c.plugins, extras: c.extras });
+}
+
+const jsonParam = (db: Executor, json: string) => (db.dialect === 'postgres' ? sql`${json}::jsonb` : sql`${json}`);
+
+export class CollectionService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  async find(id: string, executor: Executor = this.db): Promise<Collection | undefined> {
+    const row = await executor.get<CollectionRow>(sql`SELECT * FROM collections WHERE id = ${id}`);
+    return row ? fromRow(row) : undefined;
+  }
+
+  async get(id: string, executor: Executor = this.db): Promise<Collection> {
+    const c = await this.find(validCollectionId(id), executor);
+    if (!c) throw new WixError('WDE0025', `Collection [${id}] does not exist`, { collectionId: id });
+    return c;
+  }
+
+  async create(raw: unknown): Promise<Collection> {
+    const input = asObject(raw, 'collection', 'WDE0075');
+    const id = validCollectionId(input.id ?? input._id, 'collection.id');
+    const now = this.clock.now().toISOString();
+    const c: Collection = {
+      id,
+      displayName: optionalString(input.displayName, 'collection.displayName') ?? id,
+      fields: validateFields(input.fields),
+      permissions: validatePermissions(input.permissions),
+      plugins: validatePlugins(input.plugins),
+      extras: extrasOf(input),
+      revision: 1,
+      sandboxEnabled: false,
+      createdDate: now,
+      updatedDate: now,
+    };
+    const inserted = await this.db.run(
+      sql`INSERT INTO collections (id, doc, revision, sandbox_enabled, created_date, updated_date)
+          VALUES (${id}, ${jsonParam(this.db, docOf(c))}, 1, ${false}, ${now}, ${now}) ON CONFLICT (id) DO NOTHING`,
+    );
+    if (inserted === 0) throw new WixError('WDE0104', `Collection [${id}] already exists`, { collectionId: id });
+    return c;
+  }
+
+  async list(rawPaging: unknown): Promise<{ collections: Collection[]; total: number; offset: number; limit: number }> {
+    const paging = rawPaging === undefined ? {} : asObject(rawPaging, 'paging');
+    const limit = optionalInt(paging.limit, 'paging.limit', 0, 1000) ?? 50;
+    const offset = optionalInt(paging.offset, 'paging.offset', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+    const rows = await this.db.all<CollectionRow>(sql`SELECT * FROM collections ORDER BY id LIMIT ${limit} OFFSET ${offset}`);
+    const total = (await this.db.get<{ n: number }>(sql`SELECT count(*) AS n FROM collections`))?.n ?? 0;
+    return { collections: rows.map(fromRow), total: Number(total), offset, limit };
+  }
+
+  /** PUT: full replace of the mutable properties; `revision` must equal the stored one. */
+  async replace(raw: unknown): Promise<Collection> {
+    const input = asObject(raw, 'collection', 'WDE0075');
+    const id = validCollectionId(input.id ?? input._id, 'collection.id');
+    const revision = requireString(String(input.revision ?? ''), 'collection.revision', 'WDE0075');
+    const current = await this.get(id);
+    if (String(current.revision) !== revision) {
+      throw new WixError('WDE0079', `Collection [${id}] revision ${revision} is stale; the current revision is ${current.revision}`, {
+        currentRevision: String(current.revision),
+      });
+    }
+    return this.write(current, {
+      ...current,
+      displayName: optionalString(input.displayName, 'collection.displayName') ?? current.displayName,
+      fields: validateFields(input.fields),
+      permissions: validatePermissions(input.permissions),
+      plugins: validatePlugins(input.plugins),
+      extras: extrasOf(input),
+    });
+  }
+
+  async remove(id: string): Promise<void> {
+    const c = await this.get(id);
+    await this.db.transaction(async (tx) => {
+      await dropAllIndexes(tx, c.id);
+      await tx.run(sql`DELETE FROM items WHERE collection_id = ${c.id}`);
+      await tx.run(sql`DELETE FROM collections WHERE id = ${c.id}`);
+    });
+  }
+
+  createField(collectionId: string, rawField: unknown): Promise<Collection> {
+    const field = validateField(rawField);
+    return this.edit(collectionId, (c) => {
+      if (SYSTEM_FIELDS.includes(String(field.key) as SystemField) || c.fields.some((f) => f.key === field.key)) {
+        throw new WixError('WDE0075', `Field [${String(field.key)}] already exists in collection [${c.id}]`);
+      }
+      return { ...c, fields: [...c.fields, field] };
+    });
+  }
+
+  updateField(collectionId: string, rawField: unknown): Promise<Collection> {
+    const field = validateField(rawField);
+    return this.edit(collectionId, (c) => {
+      const i = c.fields.findIndex((f) => f.key === field.key);
+      if (i < 0) throw new WixError('WDE0075', `Field [${String(field.key)}] does not exist in collection [${c.id}]`);
+      const fields = [...c.fields];
+      fields[i] = field;
+      return { ...c, fields };
+    });
+  }
+
+  deleteField(collectionId: string, rawKey: unknown): Promise<Collection> {
+    const key = requireString(rawKey, 'fieldKey', 'WDE0075');
+    return this.edit(collectionId, (c) => {
+      if (!c.fields.some((f) => f.key === key)) throw new WixError('WDE0075', `Field [${key}] does not exist in collection [${c.id}]`);
+      return { ...c, fields: c.fields.filter((f) => f.key !== key) };
+    });
+  }
+
+  addPlugin(collectionId: string, rawPlugin: unknown): Promise<Collection> {
+    const plugin = validatePlugin(rawPlugin);
+    return this.edit(collectionId, (c) => {
+      if (c.plugins.some((p) => p.type === plugin.type)) {
+        throw new WixError('WDE0075', `Collection [${c.id}] already has the ${String(plugin.type)} plugin`);
+      }
+      return { ...c, plugins: [...c.plugins, plugin] };
+    });
+  }
+
+  deletePlugin(collectionId: string, rawType: unknown): Promise<Collection> {
+    const type = requireString(rawType, 'pluginType', 'WDE0075');
+    return this.edit(collectionId, (c) => {
+      if (!c.plugins.some((p) => p.type === type)) throw new WixError('WDE0075', `Collection [${c.id}] has no ${type} plugin`);
+      return { ...c, plugins: c.plugins.filter((p) => p.type !== type) };
+    });
+  }
+
+  /**
+   * Turns the sandbox environment on (a copy of the live items, as Wix starts it) or off (its
+   * items are dropped).
+   */
+  async setSandbox(collectionId: string, enabled: boolean): Promise<Collection> {
+    const current = await this.get(collectionId);
+    const now = this.clock.now().toISOString();
+    return this.db.transaction(async (tx) => {
+      await tx.run(sql`DELETE FROM items WHERE collection_id = ${current.id} AND env = 'SANDBOX'`);
+      if (enabled) {
+        await tx.run(sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status)
+          SELECT collection_id, 'SANDBOX', id, data, created_date, updated_date, owner, publish_status
+          FROM items WHERE collection_id = ${current.id} AND env = 'LIVE'`);
+      }
+      const changed = await tx.run(sql`UPDATE collections SET sandbox_enabled = ${enabled}, revision = revision + 1, updated_date = ${now}
+        WHERE id = ${current.id}`);
+      if (changed === 0) throw new WixError('WDE0025', `Collection [${collectionId}] does not exist`);
+      return { ...current, sandboxEnabled: enabled, revision: current.revision + 1, updatedDate: now };
+    });
+  }
+
+  /** Read, change, write with a revision check; retried when another writer got there first. */
+  private async edit(collectionId: string, change: (c: Collection) => Collection): Promise<Collection> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.get(collectionId);
+      try {
+        return await this.write(current, change(current));
+      } catch (e) {
+        if (e instanceof WixError && e.code === 'WDE0079' && attempt < 5) continue;
+        throw e;
+      }
+    }
+  }
+
+  private async write(current: Collection, next: Collection): Promise<Collection> {
+    const now = this.clock.now().toISOString();
+    const updated: Collection = { ...next, revision: current.revision + 1, updatedDate: now };
+    const changed = await this.db.run(
+      sql`UPDATE collections SET doc = ${jsonParam(this.db, docOf(updated))}, revision = ${updated.revision}, updated_date = ${now}
+          WHERE id = ${current.id} AND revision = ${current.revision}`,
+    );
+    if (changed === 0) {
+      const latest = await this.find(current.id);
+      if (!latest) throw new WixError('WDE0025', `Collection [${current.id}] does not exist`);
+      throw new WixError('WDE0079', `Collection [${current.id}] was changed concurrently; read it again`, {
+        currentRevision: String(latest.revision),
+      });
+    }
+    return updated;
+  }
+}
+
+export type { JsonObject };

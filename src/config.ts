@@ -1,0 +1,36 @@
+/** Configuration from the environment (README lists every variable). */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  adminKey: string | undefined;
+  /** Largest request body accepted, in bytes (WDE0109 above it). */
+  bodyLimit: number;
+  logLevel: string;
+  /** Log every request (off by default: it costs throughput). */
+  logRequests: boolean;
+  /** Owner id written on items created without a member identity (the site owner). */
+  ownerId: string;
+}
+
+function int(v: string | undefined, fallback: number, name: string): number {
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    port: int(env.PORT, 8080, 'PORT'),
+    host: env.HOST || '127.0.0.1',
+    dataDir: env.CAIRN_DATA_DIR || './data',
+    databaseUrl: env.DATABASE_URL || undefined,
+    adminKey: env.CAIRN_ADMIN_KEY || undefined,
+    bodyLimit: int(env.CAIRN_BODY_LIMIT, 16 * 1024 * 1024, 'CAIRN_BODY_LIMIT'),
+    logLevel: env.CAIRN_LOG_LEVEL || 'info',
+    logRequests: env.CAIRN_LOG_REQUESTS === '1' || env.CAIRN_LOG_REQUESTS === 'true',
+    ownerId: env.CAIRN_OWNER_ID || '00000000-0000-0000-0000-000000000001',
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Builds the Fastify application over an open store. `server.ts` listens; tests and the embedded
+ * library call buildApp directly.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { systemClock, type Clock } from '../clock.js';
+import { IndexService } from '../collections/indexes.js';
+import { CollectionService } from '../collections/service.js';
+import { WixError } from '../errors.js';
+import { ItemReader } from '../items/query.js';
+import { ItemService } from '../items/service.js';
+import { ItemWriter } from '../items/writer.js';
+import type { Db } from '../store/db.js';
+import { installErrorHandling } from './errors.js';
+import { cairnCollectionRoutes, collectionRoutes } from './routes/collections.js';
+import { itemRoutes } from './routes/items.js';
+
+export interface AppOptions {
+  db: Db;
+  clock?: Clock;
+  bodyLimit?: number;
+  logLevel?: string;
+  logRequests?: boolean;
+  ownerId?: string;
+}
+
+/** The Wix path prefixes: the public API's, and the ones the SDK uses on a custom host. */
+export const WIX_DATA_PREFIXES = ['/wix-data/v2', '/_api/cloud-data/v2'] as const;
+
+export interface Cairn {
+  app: FastifyInstance;
+  collections: CollectionService;
+  items: ItemService;
+}
+
+export async function buildApp(options: AppOptions): Promise<Cairn> {
+  const { db } = options;
+  const clock = options.clock ?? systemClock;
+  const app = Fastify({
+    logger: options.logLevel === 'silent' ? false : { level: options.logLevel ?? 'info' },
+    disableRequestLogging: !options.logRequests,
+    bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024,
+    // Item ids in paths may hold any character; Fastify's default cap is 100.
+    maxParamLength: 1024,
+    return503OnClosing: true,
+  });
+
+  // JSON for every content type (some clients send none), and an empty body is no body: the SDK
+  // sends `Content-Type: application/json` on GET and DELETE requests that have nothing in them.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body: string, done) => {
+    if (body.length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(body));
+    } catch {
+      done(new WixError('WDE0080', 'The request body is not valid JSON'), undefined);
+    }
+  });
+
+  installErrorHandling(app);
+
+  const collections = new CollectionService(db, clock);
+  const indexes = new IndexService(db);
+  const items = new ItemService(collections, new ItemReader(db), new ItemWriter(db, clock));
+  const ownerId = options.ownerId ?? '00000000-0000-0000-0000-000000000001';
+  const writeContext = () => ({ ownerId });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  for (const prefix of WIX_DATA_PREFIXES) {
+    await app.register(itemRoutes, { prefix, items, writeContext });
+    await app.register(collectionRoutes, { prefix, collections, indexes, clock });
+  }
+  await app.register(cairnCollectionRoutes, { prefix: '/cairn/v1', collections, indexes, clock });
+
+  return { app, collections, items };
+}

@@ -1,0 +1,53 @@
+/**
+ * Request parameters as one object, the way the Wix services read them: path params, the query
+ * string (dotted keys such as `paging.limit` become nested objects; a `.r` parameter holds the
+ * whole request as base64url JSON) and the JSON body. Later sources win over earlier ones, except
+ * that path params always win: the route's id is the id.
+ */
+import type { FastifyRequest } from 'fastify';
+import { WixError } from '../errors.js';
+import { isPlainObject, type JsonObject } from '../wire/json.js';
+
+export function decodeDotR(value: unknown): JsonObject {
+  if (typeof value !== 'string' || value.length === 0) throw new WixError('WDE0080', 'The .r parameter must be base64url-encoded JSON');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+  } catch {
+    throw new WixError('WDE0080', 'The .r parameter is not base64url-encoded JSON');
+  }
+  if (!isPlainObject(parsed)) throw new WixError('WDE0080', 'The .r parameter must encode a JSON object');
+  return parsed;
+}
+
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** `a.b=1&a.c=2` -> {a: {b: '1', c: '2'}}; repeated keys become arrays. */
+export function nestQuery(query: Record<string, unknown>): JsonObject {
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(query)) {
+    if (key === '.r') continue;
+    const parts = key.split('.');
+    if (parts.some((p) => UNSAFE_KEYS.has(p) || p === '')) continue;
+    let node = out;
+    parts.forEach((p, i) => {
+      if (i === parts.length - 1) node[p] = value as JsonObject[string];
+      else {
+        if (!isPlainObject(node[p])) node[p] = {};
+        node = node[p] as JsonObject;
+      }
+    });
+  }
+  return out;
+}
+
+export function paramsOf(req: FastifyRequest): JsonObject {
+  const query = (req.query ?? {}) as Record<string, unknown>;
+  const fromQuery = nestQuery(query);
+  const fromR = query['.r'] !== undefined ? decodeDotR(query['.r']) : {};
+  const body = isPlainObject(req.body) ? req.body : {};
+  if (req.body !== undefined && req.body !== null && !isPlainObject(req.body)) {
+    throw new WixError('WDE0080', 'The request body must be a JSON object');
+  }
+  return { ...fromQuery, ...fromR, ...body, ...((req.params ?? {}) as JsonObject) };
+}

@@ -1,0 +1,97 @@
+/**
+ * Data Collections and Indexes routes (under both Wix prefixes), and Cairn's own collection
+ * additions under /cairn/v1.
+ */
+import type { FastifyInstance } from 'fastify';
+import { toWire, validCollectionId } from '../../collections/model.js';
+import type { CollectionService } from '../../collections/service.js';
+import type { IndexService } from '../../collections/indexes.js';
+import type { Clock } from '../../clock.js';
+import { asObject, optionalBoolean, optionalInt } from '../../validate.js';
+import { WixError } from '../../errors.js';
+import { paramsOf } from '../params.js';
+
+export interface CollectionRoutesOptions {
+  collections: CollectionService;
+  indexes: IndexService;
+  clock: Clock;
+}
+
+export async function collectionRoutes(app: FastifyInstance, opts: CollectionRoutesOptions): Promise<void> {
+  const { collections, indexes, clock } = opts;
+  const p = paramsOf;
+
+  app.post('/collections', async (req) => ({ collection: toWire(await collections.create(p(req).collection)) }));
+  app.get('/collections/:id', async (req) => ({ collection: toWire(await collections.get(p(req).id as string)) }));
+  app.get('/collections', async (req) => {
+    const params = p(req);
+    const { collections: list, total, offset, limit } = await collections.list(params.paging);
+    return {
+      collections: list.map(toWire),
+      pagingMetadata: { count: list.length, offset, total, tooManyToCount: false, hasNext: offset + limit < total },
+    };
+  });
+  app.put('/collections', async (req) => ({ collection: toWire(await collections.replace(p(req).collection)) }));
+  // The REST reference puts the id in the path too; the body's collection is what counts.
+  app.put('/collections/:id', async (req) => {
+    const params = p(req);
+    const c = asObject(params.collection, 'collection', 'WDE0075');
+    return { collection: toWire(await collections.replace({ ...c, id: c.id ?? params.id })) };
+  });
+  app.delete('/collections/:id', async (req) => {
+    await collections.remove(p(req).id as string);
+    return {};
+  });
+  app.post('/collections/create-field', async (req) => {
+    const params = p(req);
+    return { dataCollection: toWire(await collections.createField(params.dataCollectionId as string, params.field)) };
+  });
+  app.post('/collections/update-field', async (req) => {
+    const params = p(req);
+    return { dataCollection: toWire(await collections.updateField(params.dataCollectionId as string, params.field)) };
+  });
+  app.post('/collections/delete-field', async (req) => {
+    const params = p(req);
+    return { dataCollection: toWire(await collections.deleteField(params.dataCollectionId as string, params.fieldKey)) };
+  });
+  app.post('/collections/add-plugin', async (req) => {
+    const params = p(req);
+    return { dataCollection: toWire(await collections.addPlugin(params.dataCollectionId as string, params.plugin)) };
+  });
+  app.post('/collections/delete-plugin', async (req) => {
+    const params = p(req);
+    return { dataCollection: toWire(await collections.deletePlugin(params.dataCollectionId as string, params.pluginType)) };
+  });
+
+  app.post('/indexes', async (req) => {
+    const params = p(req);
+    const c = await collections.get(params.dataCollectionId as string);
+    return { index: await indexes.create(c, params.index, clock.now().toISOString()) };
+  });
+  app.get('/indexes', async (req) => {
+    const params = p(req);
+    const c = await collections.get(params.dataCollectionId as string);
+    const list = await indexes.list(c);
+    const paging = params.paging === undefined ? {} : asObject(params.paging, 'paging');
+    const limit = optionalInt(paging.limit, 'paging.limit', 0, 1000) ?? 100;
+    const offset = optionalInt(paging.offset, 'paging.offset', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+    const page = list.slice(offset, offset + limit);
+    return { indexes: page, pagingMetadata: { count: page.length, offset, total: list.length, hasNext: offset + limit < list.length } };
+  });
+  app.delete('/indexes', async (req) => {
+    const params = p(req);
+    const c = await collections.get(params.dataCollectionId as string);
+    await indexes.remove(c, params.indexName);
+    return {};
+  });
+}
+
+/** Cairn's additions: turning a collection's sandbox environment on and off. */
+export async function cairnCollectionRoutes(app: FastifyInstance, opts: CollectionRoutesOptions): Promise<void> {
+  app.post('/collections/:id/sandbox', async (req) => {
+    const params = paramsOf(req);
+    const enabled = optionalBoolean(params.enabled, 'enabled');
+    if (enabled === undefined) throw new WixError('WDE0080', 'enabled (boolean) is required');
+    return { collection: toWire(await opts.collections.setSandbox(validCollectionId(params.id, 'id'), enabled)) };
+  });
+}

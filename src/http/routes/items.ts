@@ -1,0 +1,37 @@
+/**
+ * Data Items routes, registered under both `/wix-data/v2` and `/_api/cloud-data/v2`. Each route
+ * gathers the request into one parameter object (params.ts) and calls the items service; the
+ * REST reference's PUT/DELETE/PATCH forms and the SDK's POST forms share the same handlers.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ItemService } from '../../items/service.js';
+import type { WriteContext } from '../../items/writer.js';
+import { paramsOf } from '../params.js';
+
+export interface ItemRoutesOptions {
+  items: ItemService;
+  writeContext: (req: FastifyRequest) => WriteContext;
+}
+
+export async function itemRoutes(app: FastifyInstance, opts: ItemRoutesOptions): Promise<void> {
+  const { items, writeContext } = opts;
+  const p = paramsOf;
+
+  app.post('/items', (req) => items.insert(p(req), writeContext(req)));
+  app.post('/items/update', (req) => items.update(p(req)));
+  app.put('/items/:dataItemId', (req) => items.update(p(req)));
+  app.post('/items/save', (req) => items.save(p(req), writeContext(req)));
+  app.post('/items/get', (req) => items.get(p(req)));
+  app.get('/items/:dataItemId', (req) => items.get(p(req)));
+  app.post('/items/remove', (req) => items.remove(p(req)));
+  app.delete('/items/:dataItemId', (req) => items.remove(p(req)));
+  app.post('/items/truncate', (req) => items.truncate(p(req)));
+  app.post('/items/query', (req) => items.query(p(req)));
+  app.get('/items/query', (req) => items.query(p(req)));
+  app.post('/items/count', (req) => items.count(p(req)));
+
+  app.post('/bulk/items/insert', (req) => items.bulkInsert(p(req), writeContext(req)));
+  app.post('/bulk/items/update', (req) => items.bulkUpdate(p(req)));
+  app.post('/bulk/items/save', (req) => items.bulkSave(p(req), writeContext(req)));
+  app.post('/bulk/items/remove', (req) => items.bulkRemove(p(req)));
+}

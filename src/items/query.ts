@@ -1,0 +1,217 @@
+/**
+ * Item reads: get, query (offset and cursor paging) and count. Filtering, sorting and paging all
+ * happen in SQL; JS only shapes the page of rows that comes back (projection, wire form).
+ *
+ * Cursors are opaque base64url JSON that carry everything a follow-up request needs (the client
+ * sends only `cursorPaging.cursor` then): the raw filter, sort and projection, which are parsed
+ * and validated again, the next offset and the page size.
+ */
+import { WixError } from '../errors.js';
+import { compilerFor } from '../query/compile.js';
+import { fieldName, type FieldPath, type FilterNode, type SortSpec } from '../query/ast.js';
+import { parseFields, parseFilter, parseSort } from '../query/parse.js';
+import type { Db } from '../store/db.js';
+import { sql } from '../store/sql.js';
+import { asObject, optionalBoolean, optionalInt } from '../validate.js';
+import { isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js';
+import { toWireItem, type WireItem } from './codec.js';
+import { scopeWhere, shownStatus, type ItemScope } from './scope.js';
+
+export const PAGING = { defaultLimit: 50, maxOffsetLimit: 1000, maxCursorLimit: 100 } as const;
+
+/** Wix's default order: newest first. `_id` ascending always breaks ties. */
+const DEFAULT_SORT: SortSpec[] = [{ field: { segments: ['_createdDate'] }, order: 'DESC' }];
+
+interface ItemRow {
+  id: string;
+  data: string;
+  publish_status: string;
+}
+
+export interface QueryPlan {
+  filter: FilterNode;
+  sort: SortSpec[];
+  fields: FieldPath[];
+  limit: number;
+  offset: number;
+  mode: 'offset' | 'cursor';
+  returnTotalCount: boolean;
+  /** The raw pieces, re-encoded into the next cursor. */
+  raw: { filter: unknown; sort: unknown; fields: unknown };
+}
+
+interface CursorState {
+  v: 1;
+  c: string;
+  e: string;
+  f: unknown;
+  s: unknown;
+  p: unknown;
+  o: number;
+  l: number;
+}
+
+function encodeCursor(state: CursorState): string {
+  return Buffer.from(JSON.stringify(state)).toString('base64url');
+}
+
+function decodeCursor(cursor: string, scope: ItemScope): CursorState {
+  let state: unknown;
+  try {
+    state = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new WixError('WDE0165', 'Invalid cursor');
+  }
+  if (!isPlainObject(state) || state.v !== 1 || typeof state.o !== 'number' || typeof state.l !== 'number') {
+    throw new WixError('WDE0165', 'Invalid cursor');
+  }
+  if (state.c !== scope.collection.id || state.e !== scope.env) {
+    throw new WixError('WDE0165', 'The cursor belongs to another collection or environment');
+  }
+  return state as unknown as CursorState;
+}
+
+/** Reads a Wix `query` object ({filter, sort, fields, paging | cursorPaging}). */
+export function planQuery(rawQuery: unknown, returnTotalCount: unknown, scope: ItemScope): QueryPlan {
+  const q = rawQuery === undefined || rawQuery === null ? {} : asObject(rawQuery, 'query');
+  const total = optionalBoolean(returnTotalCount, 'returnTotalCount') ?? false;
+  if (q.paging !== undefined && q.paging !== null && q.cursorPaging !== undefined && q.cursorPaging !== null) {
+    throw new WixError('WDE0080', 'Use either paging or cursorPaging, not both');
+  }
+  if (q.cursorPaging !== undefined && q.cursorPaging !== null) {
+    const cp = asObject(q.cursorPaging, 'query.cursorPaging');
+    const limitArg = optionalInt(cp.limit, 'cursorPaging.limit', 0, PAGING.maxCursorLimit);
+    if (typeof cp.cursor === 'string' && cp.cursor.length > 0) {
+      const state = decodeCursor(cp.cursor, scope);
+      return {
+        filter: parseFilter(state.f),
+        sort: parseSort(state.s),
+        fields: parseFields(state.p),
+        limit: limitArg ?? optionalInt(state.l, 'cursor limit', 0, PAGING.maxCursorLimit) ?? PAGING.defaultLimit,
+        offset: optionalInt(state.o, 'cursor offset', 0, Number.MAX_SAFE_INTEGER) ?? 0,
+        mode: 'cursor',
+        returnTotalCount: total,
+        raw: { filter: state.f, sort: state.s, fields: state.p },
+      };
+    }
+    return {
+      filter: parseFilter(q.filter),
+      sort: parseSort(q.sort),
+      fields: parseFields(q.fields),
+      limit: limitArg ?? PAGING.defaultLimit,
+      offset: 0,
+      mode: 'cursor',
+      returnTotalCount: total,
+      raw: { filter: q.filter ?? null, sort: q.sort ?? null, fields: q.fields ?? null },
+    };
+  }
+  const paging = q.paging === undefined || q.paging === null ? {} : asObject(q.paging, 'query.paging');
+  return {
+    filter: parseFilter(q.filter),
+    sort: parseSort(q.sort),
+    fields: parseFields(q.fields),
+    limit: optionalInt(paging.limit, 'paging.limit', 0, PAGING.maxOffsetLimit) ?? PAGING.defaultLimit,
+    offset: optionalInt(paging.offset, 'paging.offset', 0, Number.MAX_SAFE_INTEGER) ?? 0,
+    mode: 'offset',
+    returnTotalCount: total,
+    raw: { filter: q.filter ?? null, sort: q.sort ?? null, fields: q.fields ?? null },
+  };
+}
+
+/** Keeps only the projected paths (and `_id`); nested paths keep their parent objects. */
+export function project(data: JsonObject, fields: readonly FieldPath[]): JsonObject {
+  if (fields.length === 0) return data;
+  const out: JsonObject = { _id: data._id as JsonValue };
+  for (const f of fields) {
+    let src: JsonValue | undefined = data;
+    for (const s of f.segments) src = isPlainObject(src) ? src[s] : undefined;
+    if (src === undefined) continue;
+    let dst = out;
+    f.segments.forEach((s, i) => {
+      if (i === f.segments.length - 1) dst[s] = src as JsonValue;
+      else {
+        if (!isPlainObject(dst[s])) dst[s] = {};
+        dst = dst[s] as JsonObject;
+      }
+    });
+  }
+  return out;
+}
+
+export interface PagingMetadata {
+  count: number;
+  offset?: number;
+  total?: number;
+  tooManyToCount?: boolean;
+  hasNext: boolean;
+  cursors: { next?: string; prev?: string };
+}
+
+export class ItemReader {
+  constructor(private readonly db: Db) {}
+
+  private where(scope: ItemScope, filter: FilterNode) {
+    const compiler = compilerFor(this.db.dialect);
+    return filter.kind === 'true' ? scopeWhere(scope) : sql`${scopeWhere(scope)} AND ${compiler.compile(filter)}`;
+  }
+
+  private toWire(scope: ItemScope, row: ItemRow, fields: readonly FieldPath[] = []): WireItem {
+    const item = toWireItem(scope.collection.id, row.data, shownStatus(scope, row.publish_status));
+    return fields.length ? { ...item, data: project(item.data, fields) } : item;
+  }
+
+  async get(scope: ItemScope, id: string, fields: readonly FieldPath[] = []): Promise<WireItem> {
+    const row = await this.db.get<ItemRow>(sql`SELECT id, data, publish_status FROM items WHERE ${scopeWhere(scope)} AND id = ${id}`);
+    if (!row) throw notFound(id, scope);
+    return this.toWire(scope, row, fields);
+  }
+
+  async query(scope: ItemScope, plan: QueryPlan): Promise<{ dataItems: WireItem[]; pagingMetadata: PagingMetadata }> {
+    const compiler = compilerFor(this.db.dialect);
+    const where = this.where(scope, plan.filter);
+    const sort = plan.sort.length ? plan.sort : DEFAULT_SORT;
+    // One row more than the page tells whether there is a next page without counting.
+    const rows = await this.db.all<ItemRow>(
+      sql`SELECT id, data, publish_status FROM items WHERE ${where} ORDER BY ${compiler.orderBy(sort)} LIMIT ${plan.limit + 1} OFFSET ${plan.offset}`,
+    );
+    const hasNext = rows.length > plan.limit;
+    const page = hasNext ? rows.slice(0, plan.limit) : rows;
+    const dataItems = page.map((r) => this.toWire(scope, r, plan.fields));
+    const meta: PagingMetadata = { count: dataItems.length, hasNext, cursors: {} };
+    if (plan.mode === 'offset') {
+      meta.offset = plan.offset;
+      if (plan.returnTotalCount) {
+        meta.total = await this.count(scope, plan.filter);
+        meta.tooManyToCount = false;
+      }
+    } else {
+      const state = (o: number): CursorState => ({
+        v: 1,
+        c: scope.collection.id,
+        e: scope.env,
+        f: plan.raw.filter,
+        s: plan.raw.sort,
+        p: plan.raw.fields,
+        o,
+        l: plan.limit,
+      });
+      if (hasNext) meta.cursors.next = encodeCursor(state(plan.offset + plan.limit));
+      if (plan.offset > 0) meta.cursors.prev = encodeCursor(state(Math.max(0, plan.offset - plan.limit)));
+    }
+    return { dataItems, pagingMetadata: meta };
+  }
+
+  async count(scope: ItemScope, filter: FilterNode): Promise<number> {
+    const row = await this.db.get<{ n: number }>(sql`SELECT count(*) AS n FROM items WHERE ${this.where(scope, filter)}`);
+    return Number(row?.n ?? 0);
+  }
+}
+
+export function notFound(id: string, scope: ItemScope): WixError {
+  return new WixError('WDE0073', `Item [${id}] does not exist in collection [${scope.collection.id}]`, {
+    itemId: id,
+    collectionId: scope.collection.id,
+  });
+}
+
+export { fieldName };

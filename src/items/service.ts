@@ -1,0 +1,185 @@
+/**
+ * The items API as the routes call it: reads a Wix request object, resolves the collection and
+ * scope, and hands the work to ItemReader / ItemWriter. Request-shape errors are thrown here,
+ * before any transaction starts.
+ */
+import type { CollectionService } from '../collections/service.js';
+import { WixError } from '../errors.js';
+import { parseFields, parseFilter } from '../query/parse.js';
+import type { FilterNode } from '../query/ast.js';
+import { asArray, optionalBoolean, optionalObject } from '../validate.js';
+import { isPlainObject, type JsonObject } from '../wire/json.js';
+import { readDataItem, readItemData, validItemId, type IncomingItem, type WireItem } from './codec.js';
+import { ItemReader, planQuery, type PagingMetadata } from './query.js';
+import { makeScope, type ItemScope } from './scope.js';
+import { ItemWriter, type BulkAction, type ItemOutcome, type WriteContext } from './writer.js';
+
+export const BULK_LIMIT = 1000;
+
+export interface BulkResult {
+  action: BulkAction;
+  itemMetadata: { id?: string; originalIndex: number; success: boolean; error?: ReturnType<WixError['toApplicationError']> };
+  dataItem?: WireItem;
+}
+
+export interface BulkResponse {
+  results: BulkResult[];
+  bulkActionMetadata: { totalSuccesses: number; totalFailures: number };
+}
+
+export function bulkResponse(action: BulkAction, outcomes: readonly ItemOutcome[], returnEntity: boolean): BulkResponse {
+  let ok = 0;
+  const results = outcomes.map((o): BulkResult => {
+    if (o.ok) {
+      ok++;
+      const r: BulkResult = { action, itemMetadata: { id: o.id, originalIndex: o.originalIndex, success: true } };
+      if (returnEntity) r.dataItem = o.item;
+      return r;
+    }
+    const meta: BulkResult['itemMetadata'] = { originalIndex: o.originalIndex, success: false, error: o.error.toApplicationError() };
+    if (o.id !== undefined) meta.id = o.id;
+    return { action, itemMetadata: meta };
+  });
+  return { results, bulkActionMetadata: { totalSuccesses: ok, totalFailures: outcomes.length - ok } };
+}
+
+/** A single call's outcome: the item, or its error thrown. */
+function single(outcomes: readonly ItemOutcome[]): ItemOutcome & { ok: true } {
+  const o = outcomes[0];
+  if (!o) throw new Error('no outcome for a single-item write');
+  if (!o.ok) throw o.error;
+  return o;
+}
+
+export class ItemService {
+  readonly reader: ItemReader;
+  readonly writer: ItemWriter;
+
+  constructor(
+    private readonly collections: CollectionService,
+    reader: ItemReader,
+    writer: ItemWriter,
+  ) {
+    this.reader = reader;
+    this.writer = writer;
+  }
+
+  async scope(p: JsonObject): Promise<ItemScope> {
+    const collection = await this.collections.get(p.dataCollectionId as string);
+    const ppo = optionalObject(p.publishPluginOptions, 'publishPluginOptions');
+    const legacy = isPlainObject(p.options) && isPlainObject(p.options.publishPluginOptions) ? p.options.publishPluginOptions : undefined;
+    const includeDrafts =
+      optionalBoolean(ppo?.includeDraftItems, 'publishPluginOptions.includeDraftItems') ??
+      optionalBoolean(legacy?.showDraftItems, 'options.publishPluginOptions.showDraftItems');
+    return makeScope(collection, p.environment, includeDrafts);
+  }
+
+  condition(p: JsonObject): FilterNode | undefined {
+    const c = optionalObject(p.condition, 'condition');
+    return c ? parseFilter(c.filter) : undefined;
+  }
+
+  async insert(p: JsonObject, ctx: WriteContext): Promise<{ dataItem: WireItem }> {
+    const item = readDataItem(p.dataItem);
+    const scope = await this.scope(p);
+    return { dataItem: single(await this.writer.insert(scope, [item], ctx)).item };
+  }
+
+  async update(p: JsonObject): Promise<{ dataItem: WireItem }> {
+    const item = readDataItem(p.dataItem);
+    if (typeof p.dataItemId === 'string' && p.dataItemId && item.id === undefined) item.id = validItemId(p.dataItemId);
+    if (item.id === undefined) throw new WixError('WDE0007', 'Invalid update. Updated object must have a string _id property.');
+    const condition = this.condition(p);
+    const scope = await this.scope(p);
+    return { dataItem: single(await this.writer.update(scope, [item], condition)).item };
+  }
+
+  async save(p: JsonObject, ctx: WriteContext): Promise<{ action: 'INSERTED' | 'UPDATED'; dataItem: WireItem }> {
+    const item = readDataItem(p.dataItem);
+    const scope = await this.scope(p);
+    const o = single(await this.writer.save(scope, [item], ctx));
+    return { action: o.saved ?? 'INSERTED', dataItem: o.item };
+  }
+
+  async get(p: JsonObject): Promise<{ dataItem: WireItem }> {
+    const id = validItemId(p.dataItemId);
+    const fields = parseFields(p.fields);
+    const scope = await this.scope(p);
+    return { dataItem: await this.reader.get(scope, id, fields) };
+  }
+
+  async remove(p: JsonObject): Promise<{ dataItem: WireItem }> {
+    const id = validItemId(p.dataItemId);
+    const condition = this.condition(p);
+    const scope = await this.scope(p);
+    return { dataItem: single(await this.writer.remove(scope, [id], condition)).item };
+  }
+
+  async truncate(p: JsonObject): Promise<Record<string, never>> {
+    const scope = await this.scope(p);
+    await this.writer.truncate(scope);
+    return {};
+  }
+
+  async query(p: JsonObject): Promise<{ dataItems: WireItem[]; pagingMetadata: PagingMetadata }> {
+    const scope = await this.scope(p);
+    return this.reader.query(scope, planQuery(p.query, p.returnTotalCount, scope));
+  }
+
+  async count(p: JsonObject): Promise<{ totalCount: number }> {
+    const filter = parseFilter(p.filter);
+    const scope = await this.scope(p);
+    return { totalCount: await this.reader.count(scope, filter) };
+  }
+
+  private bulkItems(p: JsonObject): IncomingItem[] {
+    const list = asArray(p.dataItems, 'dataItems', 'WDE0005');
+    if (list.length === 0) throw new WixError('WDE0005', 'dataItems must not be empty');
+    if (list.length > BULK_LIMIT) throw new WixError('WDE0006', `Cannot write more than ${BULK_LIMIT} items in one request`);
+    return list.map((raw, i) => readDataItem(raw, `dataItems[${i}]`));
+  }
+
+  async bulkInsert(p: JsonObject, ctx: WriteContext): Promise<BulkResponse> {
+    const items = this.bulkItems(p);
+    const scope = await this.scope(p);
+    return bulkResponse('INSERT', await this.writer.insert(scope, items, ctx), optionalBoolean(p.returnEntity, 'returnEntity') ?? false);
+  }
+
+  async bulkUpdate(p: JsonObject): Promise<BulkResponse> {
+    const items = this.bulkItems(p);
+    items.forEach((it, i) => {
+      if (it.id === undefined) throw new WixError('WDE0007', `dataItems[${i}] must have an id to be updated`);
+    });
+    const condition = this.condition(p);
+    const scope = await this.scope(p);
+    return bulkResponse('UPDATE', await this.writer.update(scope, items, condition), optionalBoolean(p.returnEntity, 'returnEntity') ?? false);
+  }
+
+  async bulkSave(p: JsonObject, ctx: WriteContext): Promise<BulkResponse> {
+    const items = this.bulkItems(p);
+    const scope = await this.scope(p);
+    const outcomes = await this.writer.save(scope, items, ctx);
+    // A saved item is reported as INSERT or UPDATE, whichever happened.
+    const response = bulkResponse('UPDATE', outcomes, optionalBoolean(p.returnEntity, 'returnEntity') ?? false);
+    response.results.forEach((r, i) => {
+      const o = outcomes[i];
+      if (o?.ok) r.action = o.saved === 'INSERTED' ? 'INSERT' : 'UPDATE';
+    });
+    return response;
+  }
+
+  async bulkRemove(p: JsonObject): Promise<BulkResponse> {
+    const ids = asArray(p.dataItemIds, 'dataItemIds', 'WDE0068');
+    if (ids.length === 0) throw new WixError('WDE0068', 'dataItemIds must not be empty');
+    if (ids.length > BULK_LIMIT) throw new WixError('WDE0069', `Cannot remove more than ${BULK_LIMIT} items in one request`);
+    const checked = ids.map((id) => {
+      if (typeof id !== 'string' || id.length === 0) throw new WixError('WDE0068', 'Item ids must be an array of strings');
+      return id;
+    });
+    const condition = this.condition(p);
+    const scope = await this.scope(p);
+    return bulkResponse('DELETE', await this.writer.remove(scope, checked, condition), optionalBoolean(p.returnEntity, 'returnEntity') ?? false);
+  }
+}
+
+export { readItemData };

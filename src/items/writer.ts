@@ -1,0 +1,305 @@
+/**
+ * The single mutation path. Every item write (single or bulk insert, update, save, remove,
+ * truncate; patches and tasks later) goes through ItemWriter, which runs it as a few set-based
+ * statements inside one transaction. Hooks, events and permissions extend this class, not the
+ * routes.
+ *
+ * Outcomes are per item (bulk calls report each one; single calls throw the item's error). Input
+ * that is invalid as a whole is rejected before the transaction starts, so nothing is written.
+ */
+import type { Clock } from '../clock.js';
+import { WixError } from '../errors.js';
+import { compilerFor } from '../query/compile.js';
+import type { FilterNode } from '../query/ast.js';
+import type { Executor, Db } from '../store/db.js';
+import { join, sql, type Sql } from '../store/sql.js';
+import { isUniqueViolation } from '../collections/indexes.js';
+import { buildStored, newItemId, toWireItem, type IncomingItem, type StoredItem, type WireItem } from './codec.js';
+import { notFound } from './query.js';
+import { insertStatus, scopeWhere, shownStatus, type ItemScope } from './scope.js';
+
+export type BulkAction = 'INSERT' | 'UPDATE' | 'DELETE' | 'PATCH';
+
+export type ItemOutcome =
+  | { ok: true; originalIndex: number; id: string; item: WireItem; saved?: 'INSERTED' | 'UPDATED' }
+  | { ok: false; originalIndex: number; id: string | undefined; error: WixError };
+
+export interface WriteContext {
+  /** The identity the write is made by: the owner of new items. */
+  readonly ownerId: string;
+}
+
+/** Rows per statement: well under SQLite's 32,766 bound parameters at 8 per row. */
+const CHUNK = 500;
+
+function chunks<T>(list: readonly T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+const jsonValue = (tx: Executor, json: string): Sql => (tx.dialect === 'postgres' ? sql`${json}::jsonb` : sql`${json}`);
+
+interface ExistingRow {
+  id: string;
+  created_date: string;
+  owner: string | null;
+  publish_status: string;
+}
+
+export class ItemWriter {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  private now(): string {
+    return this.clock.now().toISOString();
+  }
+
+  private wire(scope: ItemScope, s: StoredItem, status: string): WireItem {
+    return toWireItem(scope.collection.id, s.json, shownStatus(scope, status));
+  }
+
+  private conditionSql(tx: Executor, condition: FilterNode | undefined): Sql {
+    return condition && condition.kind !== 'true' ? sql` AND ${compilerFor(tx.dialect).compile(condition)}` : sql``;
+  }
+
+  async insert(scope: ItemScope, items: readonly IncomingItem[], ctx: WriteContext): Promise<ItemOutcome[]> {
+    const now = this.now();
+    const status = insertStatus(scope);
+    const prepared = items.map((it) => buildStored(it.id ?? newItemId(), it.fields, now, now, it.owner ?? ctx.ownerId));
+    return this.db.transaction(async (tx) => {
+      const outcomes: ItemOutcome[] = new Array(prepared.length);
+      const seen = new Set<string>();
+      const fresh: { index: number; stored: StoredItem }[] = [];
+      prepared.forEach((stored, index) => {
+        if (seen.has(stored.id)) outcomes[index] = { ok: false, originalIndex: index, id: stored.id, error: duplicate(stored.id, scope) };
+        else {
+          seen.add(stored.id);
+          fresh.push({ index, stored });
+        }
+      });
+      const insertRows = async (rows: readonly (typeof fresh)[number][]): Promise<Set<string>> => {
+        const inserted = new Set<string>();
+        for (const chunk of chunks(rows)) {
+          const values = chunk.map(
+            ({ stored: s }) =>
+              sql`(${scope.collection.id}, ${scope.env}, ${s.id}, ${jsonValue(tx, s.json)}, ${s.createdDate}, ${s.updatedDate}, ${s.owner}, ${status})`,
+          );
+          const returned = await tx.all<{ id: string }>(
+            sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status)
+                VALUES ${join(values, ', ')} ON CONFLICT (collection_id, env, id) DO NOTHING RETURNING id`,
+          );
+          for (const r of returned) inserted.add(r.id);
+        }
+        return inserted;
+      };
+      const inserted = await this.withUniqueFallback(tx, fresh, insertRows, (row) => row.stored.id, outcomes, scope);
+      for (const { index, stored } of fresh) {
+        if (outcomes[index]) continue;
+        outcomes[index] = inserted.has(stored.id)
+          ? { ok: true, originalIndex: index, id: stored.id, item: this.wire(scope, stored, status) }
+          : { ok: false, originalIndex: index, id: stored.id, error: duplicate(stored.id, scope) };
+      }
+      return outcomes;
+    });
+  }
+
+  /** Full replace of existing items (update / bulk update). Missing ids fail with WDE0073. */
+  async update(scope: ItemScope, items: readonly IncomingItem[], condition?: FilterNode): Promise<ItemOutcome[]> {
+    const now = this.now();
+    for (const it of items) if (it.id === undefined) throw new WixError('WDE0007', 'Invalid update. Updated object must have a string _id property.');
+    return this.db.transaction(async (tx) => {
+      const outcomes: ItemOutcome[] = new Array(items.length);
+      const existing = await this.existing(tx, scope, items.map((i) => i.id as string), condition);
+      const seen = new Set<string>();
+      const rows: { index: number; stored: StoredItem; status: string }[] = [];
+      items.forEach((it, index) => {
+        const id = it.id as string;
+        const row = existing.get(id);
+        if (!row || seen.has(id)) {
+          outcomes[index] = { ok: false, originalIndex: index, id, error: row ? duplicateInBatch(id) : notFound(id, scope) };
+          return;
+        }
+        seen.add(id);
+        rows.push({ index, stored: buildStored(id, it.fields, row.created_date, now, it.owner ?? row.owner), status: row.publish_status });
+      });
+      const updated = await this.withUniqueFallback(tx, rows, (r) => this.replaceRows(tx, scope, r, condition), (r) => r.stored.id, outcomes, scope);
+      for (const r of rows) {
+        if (outcomes[r.index]) continue;
+        outcomes[r.index] = updated.has(r.stored.id)
+          ? { ok: true, originalIndex: r.index, id: r.stored.id, item: this.wire(scope, r.stored, r.status) }
+          : { ok: false, originalIndex: r.index, id: r.stored.id, error: notFound(r.stored.id, scope) };
+      }
+      return outcomes;
+    });
+  }
+
+  /** Insert-or-replace (save / bulk save). */
+  async save(scope: ItemScope, items: readonly IncomingItem[], ctx: WriteContext): Promise<ItemOutcome[]> {
+    const now = this.now();
+    return this.db.transaction(async (tx) => {
+      const outcomes: ItemOutcome[] = new Array(items.length);
+      const ids = items.map((i) => i.id).filter((i): i is string => i !== undefined);
+      // Existence regardless of draft visibility: save never inserts a second row with an id.
+      const existing = await this.existing(tx, { ...scope, includeDrafts: true }, ids);
+      const seen = new Set<string>();
+      const rows: { index: number; stored: StoredItem; status: string; action: 'INSERTED' | 'UPDATED' }[] = [];
+      items.forEach((it, index) => {
+        const id = it.id ?? newItemId();
+        if (seen.has(id)) {
+          outcomes[index] = { ok: false, originalIndex: index, id, error: duplicateInBatch(id) };
+          return;
+        }
+        seen.add(id);
+        const row = existing.get(id);
+        rows.push(
+          row
+            ? { index, stored: buildStored(id, it.fields, row.created_date, now, it.owner ?? row.owner), status: row.publish_status, action: 'UPDATED' }
+            : { index, stored: buildStored(id, it.fields, now, now, it.owner ?? ctx.ownerId), status: insertStatus(scope), action: 'INSERTED' },
+        );
+      });
+      const upsert = async (list: readonly (typeof rows)[number][]): Promise<Set<string>> => {
+        const done = new Set<string>();
+        for (const chunk of chunks(list)) {
+          const values = chunk.map(
+            ({ stored: s, status }) =>
+              sql`(${scope.collection.id}, ${scope.env}, ${s.id}, ${jsonValue(tx, s.json)}, ${s.createdDate}, ${s.updatedDate}, ${s.owner}, ${status})`,
+          );
+          const returned = await tx.all<{ id: string }>(
+            sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status)
+                VALUES ${join(values, ', ')}
+                ON CONFLICT (collection_id, env, id) DO UPDATE SET data = excluded.data, updated_date = excluded.updated_date, owner = excluded.owner
+                RETURNING id`,
+          );
+          for (const r of returned) done.add(r.id);
+        }
+        return done;
+      };
+      const saved = await this.withUniqueFallback(tx, rows, upsert, (r) => r.stored.id, outcomes, scope);
+      for (const r of rows) {
+        if (outcomes[r.index]) continue;
+        outcomes[r.index] = saved.has(r.stored.id)
+          ? { ok: true, originalIndex: r.index, id: r.stored.id, item: this.wire(scope, r.stored, r.status), saved: r.action }
+          : { ok: false, originalIndex: r.index, id: r.stored.id, error: notFound(r.stored.id, scope) };
+      }
+      return outcomes;
+    });
+  }
+
+  async remove(scope: ItemScope, ids: readonly string[], condition?: FilterNode): Promise<ItemOutcome[]> {
+    return this.db.transaction(async (tx) => {
+      const removed = new Map<string, { data: string; publish_status: string }>();
+      for (const chunk of chunks([...new Set(ids)])) {
+        const rows = await tx.all<{ id: string; data: string; publish_status: string }>(
+          sql`DELETE FROM items WHERE ${scopeWhere(scope)} AND id IN (${join(
+            chunk.map((id) => sql`${id}`),
+            ', ',
+          )})${this.conditionSql(tx, condition)} RETURNING id, data, publish_status`,
+        );
+        for (const r of rows) removed.set(r.id, r);
+      }
+      const reported = new Set<string>();
+      return ids.map((id, index): ItemOutcome => {
+        const r = removed.get(id);
+        if (!r || reported.has(id)) return { ok: false, originalIndex: index, id, error: notFound(id, scope) };
+        reported.add(id);
+        return { ok: true, originalIndex: index, id, item: toWireItem(scope.collection.id, r.data, shownStatus(scope, r.publish_status)) };
+      });
+    });
+  }
+
+  /** Removes every item of the collection in this environment, drafts included. */
+  async truncate(scope: ItemScope): Promise<number> {
+    return this.db.transaction((tx) => tx.run(sql`DELETE FROM items WHERE ${scopeWhere({ ...scope, includeDrafts: true })}`));
+  }
+
+  private async existing(tx: Executor, scope: ItemScope, ids: readonly string[], condition?: FilterNode): Promise<Map<string, ExistingRow>> {
+    const out = new Map<string, ExistingRow>();
+    for (const chunk of chunks([...new Set(ids)])) {
+      const rows = await tx.all<ExistingRow>(
+        sql`SELECT id, created_date, owner, publish_status FROM items WHERE ${scopeWhere(scope)} AND id IN (${join(
+          chunk.map((id) => sql`${id}`),
+          ', ',
+        )})${this.conditionSql(tx, condition)}`,
+      );
+      for (const r of rows) out.set(r.id, r);
+    }
+    return out;
+  }
+
+  /**
+   * One UPDATE for a batch of full replacements: the new documents travel in a VALUES list.
+   * The condition is checked again by the UPDATE itself, so it holds at the moment of the write.
+   */
+  private async replaceRows(tx: Executor, scope: ItemScope, rows: readonly { stored: StoredItem }[], condition?: FilterNode): Promise<Set<string>> {
+    const done = new Set<string>();
+    for (const chunk of chunks(rows)) {
+      const values = chunk.map(({ stored: s }) => sql`(${s.id}, ${s.json}, ${s.updatedDate}, ${s.owner})`);
+      const data = tx.dialect === 'postgres' ? sql`v.vdata::jsonb` : sql`v.vdata`;
+      const returned = await tx.all<{ id: string }>(
+        sql`WITH v (vid, vdata, vupdated, vowner) AS (VALUES ${join(values, ', ')})
+            UPDATE items SET data = ${data}, updated_date = v.vupdated, owner = v.vowner
+            FROM v WHERE ${scopeWhere(scope, 'items')} AND items.id = v.vid${this.conditionSql(tx, condition)}
+            RETURNING items.id AS id`,
+      );
+      for (const r of returned) done.add(r.id);
+    }
+    return done;
+  }
+
+  /**
+   * Runs a set-based write; if a unique index rejects it, redoes it one item at a time inside
+   * savepoints so that only the clashing items fail (WDE0123) and the others are written.
+   */
+  private async withUniqueFallback<T>(
+    tx: Executor,
+    rows: readonly T[],
+    write: (rows: readonly T[]) => Promise<Set<string>>,
+    idOf: (row: T) => string,
+    outcomes: ItemOutcome[],
+    scope: ItemScope,
+  ): Promise<Set<string>> {
+    await tx.run(sql`SAVEPOINT cairn_bulk`);
+    try {
+      const done = await write(rows);
+      await tx.run(sql`RELEASE SAVEPOINT cairn_bulk`);
+      return done;
+    } catch (e) {
+      await tx.run(sql`ROLLBACK TO SAVEPOINT cairn_bulk`);
+      await tx.run(sql`RELEASE SAVEPOINT cairn_bulk`);
+      if (!isUniqueViolation(e)) throw e;
+    }
+    const done = new Set<string>();
+    for (const row of rows) {
+      await tx.run(sql`SAVEPOINT cairn_item`);
+      try {
+        for (const id of await write([row])) done.add(id);
+        await tx.run(sql`RELEASE SAVEPOINT cairn_item`);
+      } catch (e) {
+        await tx.run(sql`ROLLBACK TO SAVEPOINT cairn_item`);
+        await tx.run(sql`RELEASE SAVEPOINT cairn_item`);
+        if (!isUniqueViolation(e)) throw e;
+        const index = (row as { index?: number }).index ?? 0;
+        outcomes[index] = {
+          ok: false,
+          originalIndex: index,
+          id: idOf(row),
+          error: new WixError('WDE0123', `Item [${idOf(row)}] clashes with another item on a unique index of [${scope.collection.id}]`, {
+            itemId: idOf(row),
+          }),
+        };
+      }
+    }
+    return done;
+  }
+}
+
+function duplicate(id: string, scope: ItemScope): WixError {
+  return new WixError('WDE0074', `Item [${id}] already exists in collection [${scope.collection.id}]`, { itemId: id, collectionId: scope.collection.id });
+}
+
+function duplicateInBatch(id: string): WixError {
+  return new WixError('WDE0075', `Item [${id}] appears more than once in the request`, { itemId: id });
+}

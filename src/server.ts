@@ -1,0 +1,45 @@
+/**
+ * `npm start`: opens the store (SQLite under ./data, or PostgreSQL with DATABASE_URL), applies
+ * migrations, serves HTTP. SIGTERM/SIGINT stop accepting connections, let requests in flight
+ * finish, close the store and exit 0.
+ */
+import { loadConfig } from './config.js';
+import { buildApp } from './http/app.js';
+import { openDb } from './store/open.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const { app } = await buildApp({
+    db,
+    bodyLimit: config.bodyLimit,
+    logLevel: config.logLevel,
+    logRequests: config.logRequests,
+    ownerId: config.ownerId,
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'draining and shutting down');
+    try {
+      await app.close();
+      await db.close();
+      process.exit(0);
+    } catch (e) {
+      app.log.error({ err: e }, 'error during shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info({ store: db.description }, `Cairn listening on http://${config.host}:${config.port}`);
+}
+
+main().catch((e) => {
+  console.error(`cairn: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,60 @@
+/**
+ * The stores every backend test runs on: SQLite always, PostgreSQL when DATABASE_URL is set.
+ * Under CI=true a missing DATABASE_URL is a failure, not a skip (DEVELOPERS.md).
+ * Each PostgreSQL test database is a fresh schema of its own, dropped on close, so test files
+ * never see each other's rows.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { Db } from '../../src/store/db.js';
+import { openDb } from '../../src/store/open.js';
+
+export type StoreName = 'sqlite' | 'postgres';
+
+const DATABASE_URL = process.env.DATABASE_URL;
+if (process.env.CI === 'true' && !DATABASE_URL) {
+  throw new Error('CI=true but DATABASE_URL is not set: PostgreSQL tests must run in CI');
+}
+
+export const STORE_NAMES: StoreName[] = DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+
+export interface TestStore {
+  readonly name: StoreName;
+  readonly db: Db;
+  /** For PostgreSQL: a connection string whose search_path is this store's schema. */
+  readonly url?: string;
+  close(): Promise<void>;
+}
+
+/** Opens an empty, migrated store of the given kind. */
+export async function openTestStore(name: StoreName): Promise<TestStore> {
+  if (name === 'sqlite') {
+    const db = await openDb({ sqliteFile: ':memory:' });
+    return { name, db, close: () => db.close() };
+  }
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.end();
+  const url = withSearchPath(DATABASE_URL as string, schema);
+  const db = await openDb({ databaseUrl: url });
+  return {
+    name,
+    db,
+    url,
+    close: async () => {
+      await db.close();
+      const c = new pg.Client({ connectionString: DATABASE_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA ${schema} CASCADE`);
+      await c.end();
+    },
+  };
+}
+
+export function withSearchPath(url: string, schema: string): string {
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+}
