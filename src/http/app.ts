@@ -2,7 +2,7 @@
  * Builds the Fastify application over an open store. `server.ts` listens; tests and the embedded
  * library call buildApp directly.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { systemClock, type Clock } from '../clock.js';
 import { IndexService } from '../collections/indexes.js';
 import { CollectionService } from '../collections/service.js';
@@ -38,10 +38,10 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
   const clock = options.clock ?? systemClock;
   const app = Fastify({
     logger: options.logLevel === 'silent' ? false : { level: options.logLevel ?? 'info' },
-    disableRequestLogging: !options.logRequests,
+    logController: new LogController({ disableRequestLogging: !options.logRequests }),
     bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024,
-    // Item ids in paths may hold any character; Fastify's default cap is 100.
-    maxParamLength: 1024,
+    // Item ids in paths may be long; Fastify's default cap is 100 characters.
+    routerOptions: { maxParamLength: 1024 },
     return503OnClosing: true,
   });
 

@@ -1,0 +1,64 @@
+/**
+ * Starts Cairn in-process on a loopback port over a fresh test store, and points the published
+ * @wix/sdk + @wix/data client at it (client-wire.md's recipe: rewrite the origin in fetch).
+ */
+import { createClient, ApiKeyStrategy } from '@wix/sdk';
+import { items, collections, tasks } from '@wix/data';
+import { buildApp, type Cairn } from '../../src/http/app.js';
+import type { Clock } from '../../src/clock.js';
+import { openTestStore, type StoreName, type TestStore } from './stores.js';
+
+export interface TestServer {
+  readonly url: string;
+  readonly store: TestStore;
+  readonly cairn: Cairn;
+  /** The published client, already pointed at this server. */
+  readonly client: ReturnType<typeof wixClientFor>;
+  close(): Promise<void>;
+}
+
+export function wixClientFor(url: string, apiKey = 'test-key') {
+  return createClient({
+    modules: { items, collections, tasks },
+    auth: ApiKeyStrategy({ apiKey, siteId: 'local' }),
+    useCDN: false,
+    fetch: ((input: RequestInfo | URL, init?: RequestInit) =>
+      fetch(String(input instanceof Request ? input.url : input).replace(/^https:\/\/(www|edge)\.wixapis\.com/, url), init)) as typeof fetch,
+  } as Parameters<typeof createClient>[0]);
+}
+
+export async function startServer(storeName: StoreName, options: { clock?: Clock } = {}): Promise<TestServer> {
+  const store = await openTestStore(storeName);
+  const cairn = await buildApp({ db: store.db, logLevel: 'silent', ...(options.clock ? { clock: options.clock } : {}) });
+  await cairn.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = cairn.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    store,
+    cairn,
+    client: wixClientFor(url),
+    close: async () => {
+      await cairn.app.close();
+      await store.close();
+    },
+  };
+}
+
+/** POSTs (or sends any method) JSON and returns status and parsed body. */
+export async function call(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url + path, {
+    method,
+    headers: { 'content-type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, body: json, headers: res.headers };
+}
