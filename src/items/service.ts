@@ -12,6 +12,7 @@ import { isPlainObject, type JsonObject } from '../wire/json.js';
 import { readDataItem, readItemData, validItemId, type IncomingItem, type WireItem } from './codec.js';
 import { ItemReader, planQuery, type PagingMetadata } from './query.js';
 import { makeScope, type ItemScope } from './scope.js';
+import { parsePatch } from './patch.js';
 import { ItemWriter, type BulkAction, type ItemOutcome, type WriteContext } from './writer.js';
 
 export const BULK_LIMIT = 1000;
@@ -166,6 +167,28 @@ export class ItemService {
       if (o?.ok) r.action = o.saved === 'INSERTED' ? 'INSERT' : 'UPDATE';
     });
     return response;
+  }
+
+  /** Patch: `{patch: {dataItemId, fieldModifications}}`; the REST form puts the id in the path. */
+  async patch(p: JsonObject): Promise<{ dataItem: WireItem }> {
+    const raw = optionalObject(p.patch, 'patch') ?? {};
+    const id = raw.dataItemId ?? p.dataItemId;
+    const patch = parsePatch({ ...raw, dataItemId: id }, 'patch');
+    const condition = this.condition(p);
+    const scope = await this.scope(p);
+    return { dataItem: single(await this.writer.patch(scope, [patch], condition)).item };
+  }
+
+  async bulkPatch(p: JsonObject): Promise<BulkResponse> {
+    const list = asArray(p.patches, 'patches', 'WDE0080');
+    if (list.length === 0) throw new WixError('WDE0080', 'patches must not be empty');
+    if (list.length > BULK_LIMIT) throw new WixError('WDE0080', `Cannot patch more than ${BULK_LIMIT} items in one request`);
+    const patches = list.map((raw, i) => parsePatch(raw, `patches[${i}]`));
+    optionalBoolean(p.suppressHooks, 'suppressHooks');
+    const condition = this.condition(p);
+    const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
+    const scope = await this.scope(p);
+    return bulkResponse('PATCH', await this.writer.patch(scope, patches, condition), returnEntity);
   }
 
   async bulkRemove(p: JsonObject): Promise<BulkResponse> {

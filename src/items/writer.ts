@@ -15,7 +15,9 @@ import type { Executor, Db } from '../store/db.js';
 import { join, sql, type Sql } from '../store/sql.js';
 import { isUniqueViolation } from '../collections/indexes.js';
 import { buildStored, newItemId, toWireItem, type IncomingItem, type StoredItem, type WireItem } from './codec.js';
+import type { JsonObject } from '../wire/json.js';
 import { notFound } from './query.js';
+import { applyModifications, type ItemPatch } from './patch.js';
 import { insertStatus, scopeWhere, shownStatus, type ItemScope } from './scope.js';
 
 export type BulkAction = 'INSERT' | 'UPDATE' | 'DELETE' | 'PATCH';
@@ -39,6 +41,23 @@ function chunks<T>(list: readonly T[], size = CHUNK): T[][] {
 }
 
 const jsonValue = (tx: Executor, json: string): Sql => (tx.dialect === 'postgres' ? sql`${json}::jsonb` : sql`${json}`);
+
+interface LockedRow {
+  id: string;
+  data: string;
+  created_date: string;
+  owner: string | null;
+  publish_status: string;
+}
+
+const SYSTEM_KEYS = ['_id', '_createdDate', '_updatedDate', '_owner'];
+
+/** The stored document without its system fields: what modifications apply to. */
+function userFields(doc: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(doc)) if (!SYSTEM_KEYS.includes(k)) out[k] = v;
+  return out;
+}
 
 interface ExistingRow {
   id: string;
@@ -210,6 +229,75 @@ export class ItemWriter {
     });
   }
 
+  /**
+   * Applies field modifications (Patch / BulkPatch). The target rows are read and locked in one
+   * statement (PostgreSQL: FOR UPDATE in id order, so concurrent patches queue instead of
+   * deadlocking; SQLite: the transaction already holds the single write lock), changed in JS,
+   * and written back with one UPDATE. No change is ever lost to a concurrent writer, and the
+   * condition is checked on the locked row: it holds at the moment of the write.
+   * Several patches of one item in a request apply in order, each seeing the one before.
+   */
+  async patch(scope: ItemScope, patches: readonly ItemPatch[], condition?: FilterNode): Promise<ItemOutcome[]> {
+    const now = this.now();
+    return this.db.transaction(async (tx) => {
+      const ids = [...new Set(patches.map((p) => p.id))];
+      const rows = await this.lockRows(tx, scope, ids, condition);
+      const unmatched = condition && rows.size < ids.length ? await this.existing(tx, scope, ids.filter((id) => !rows.has(id))) : new Map();
+      const state = new Map<string, { fields: JsonObject; row: LockedRow; index: number; stored?: StoredItem }>();
+      const outcomes: ItemOutcome[] = patches.map((p, index): ItemOutcome => {
+        const row = rows.get(p.id);
+        if (!row) {
+          const error = unmatched.has(p.id) ? conditionFailed(p.id, scope) : notFound(p.id, scope);
+          return { ok: false, originalIndex: index, id: p.id, error };
+        }
+        let st = state.get(p.id);
+        if (!st) {
+          st = { fields: userFields(JSON.parse(row.data) as JsonObject), row, index };
+          state.set(p.id, st);
+        }
+        const next = applyModifications(st.fields, p.modifications);
+        if (next instanceof WixError) return { ok: false, originalIndex: index, id: p.id, error: next };
+        let stored: StoredItem;
+        try {
+          stored = buildStored(p.id, next, row.created_date, now, row.owner);
+        } catch (e) {
+          if (e instanceof WixError) return { ok: false, originalIndex: index, id: p.id, error: e };
+          throw e;
+        }
+        st.fields = next;
+        st.stored = stored;
+        st.index = index;
+        return { ok: true, originalIndex: index, id: p.id, item: this.wire(scope, stored, row.publish_status) };
+      });
+      const changed = [...state.values()].filter((s) => s.stored).map((s) => ({ index: s.index, stored: s.stored as StoredItem }));
+      const written = await this.withUniqueFallback(tx, changed, (r) => this.replaceRows(tx, scope, r), (r) => r.stored.id, outcomes, scope);
+      // A clash on a unique index fails every patch of that item in the request.
+      outcomes.forEach((o, i) => {
+        if (o.ok && !written.has(o.id)) {
+          const failed = changed.find((c) => c.stored.id === o.id);
+          const error = failed ? (outcomes[failed.index] as { error?: WixError }).error : undefined;
+          outcomes[i] = { ok: false, originalIndex: i, id: o.id, error: error ?? notFound(o.id, scope) };
+        }
+      });
+      return outcomes;
+    });
+  }
+
+  private async lockRows(tx: Executor, scope: ItemScope, ids: readonly string[], condition?: FilterNode): Promise<Map<string, LockedRow>> {
+    const out = new Map<string, LockedRow>();
+    const lock = tx.dialect === 'postgres' ? sql` FOR UPDATE` : sql``;
+    for (const chunk of chunks(ids)) {
+      const rows = await tx.all<LockedRow>(
+        sql`SELECT id, data, created_date, owner, publish_status FROM items WHERE ${scopeWhere(scope)} AND id IN (${join(
+          chunk.map((id) => sql`${id}`),
+          ', ',
+        )})${this.conditionSql(tx, condition)} ORDER BY id${lock}`,
+      );
+      for (const r of rows) out.set(r.id, r);
+    }
+    return out;
+  }
+
   /** Removes every item of the collection in this environment, drafts included. */
   async truncate(scope: ItemScope): Promise<number> {
     return this.db.transaction((tx) => tx.run(sql`DELETE FROM items WHERE ${scopeWhere({ ...scope, includeDrafts: true })}`));
@@ -298,6 +386,14 @@ export class ItemWriter {
 
 function duplicate(id: string, scope: ItemScope): WixError {
   return new WixError('WDE0074', `Item [${id}] already exists in collection [${scope.collection.id}]`, { itemId: id, collectionId: scope.collection.id });
+}
+
+function conditionFailed(id: string, scope: ItemScope): WixError {
+  return new WixError('WDE0073', `Item [${id}] in collection [${scope.collection.id}] does not match the condition`, {
+    itemId: id,
+    collectionId: scope.collection.id,
+    reason: 'CONDITION_NOT_MET',
+  });
 }
 
 function duplicateInBatch(id: string): WixError {

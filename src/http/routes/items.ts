@@ -25,6 +25,8 @@ export async function itemRoutes(app: FastifyInstance, opts: ItemRoutesOptions):
   app.get('/items/:dataItemId', (req) => items.get(p(req)));
   app.post('/items/remove', (req) => items.remove(p(req)));
   app.delete('/items/:dataItemId', (req) => items.remove(p(req)));
+  app.post('/items/patch', (req) => items.patch(p(req)));
+  app.patch('/items/:dataItemId', (req) => items.patch(p(req)));
   app.post('/items/truncate', (req) => items.truncate(p(req)));
   app.post('/items/query', (req) => items.query(p(req)));
   app.get('/items/query', (req) => items.query(p(req)));
@@ -34,4 +36,5 @@ export async function itemRoutes(app: FastifyInstance, opts: ItemRoutesOptions):
   app.post('/bulk/items/update', (req) => items.bulkUpdate(p(req)));
   app.post('/bulk/items/save', (req) => items.bulkSave(p(req), writeContext(req)));
   app.post('/bulk/items/remove', (req) => items.bulkRemove(p(req)));
+  app.post('/bulk/items/patch', (req) => items.bulkPatch(p(req)));
 }
