@@ -14,6 +14,9 @@ import type { Db } from '../store/db.js';
 import { installErrorHandling } from './errors.js';
 import { cairnCollectionRoutes, collectionRoutes } from './routes/collections.js';
 import { itemRoutes } from './routes/items.js';
+import { asyncJobRoutes, cairnTaskRoutes, TASK_PREFIXES, taskRoutes } from './routes/tasks.js';
+import { TaskService } from '../tasks/service.js';
+import { TaskRunner, type RunnerOptions } from '../tasks/runner.js';
 
 export interface AppOptions {
   db: Db;
@@ -22,6 +25,9 @@ export interface AppOptions {
   logLevel?: string;
   logRequests?: boolean;
   ownerId?: string;
+  /** Run background tasks in this process (default true); `cairn worker` runs them elsewhere. */
+  runTasks?: boolean;
+  runner?: RunnerOptions;
 }
 
 /** The Wix path prefixes: the public API's, and the ones the SDK uses on a custom host. */
@@ -31,6 +37,8 @@ export interface Cairn {
   app: FastifyInstance;
   collections: CollectionService;
   items: ItemService;
+  tasks: TaskService;
+  runner: TaskRunner | undefined;
 }
 
 export async function buildApp(options: AppOptions): Promise<Cairn> {
@@ -61,7 +69,20 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
 
   const collections = new CollectionService(db, clock);
   const indexes = new IndexService(db);
-  const items = new ItemService(collections, new ItemReader(db), new ItemWriter(db, clock));
+  const reader = new ItemReader(db);
+  const writer = new ItemWriter(db, clock);
+  const items = new ItemService(collections, reader, writer);
+  const tasks = new TaskService(db, collections, reader, clock);
+  const runner =
+    options.runTasks === false
+      ? undefined
+      : new TaskRunner(db, collections, writer, clock, { onError: (e) => app.log.error({ err: e }, 'task runner error'), ...options.runner });
+  if (runner) {
+    tasks.onCreated = () => runner.notify();
+    app.addHook('onReady', async () => runner.start());
+    // Runs before the store closes: the batch in flight commits, the task is handed back.
+    app.addHook('preClose', async () => runner.stop());
+  }
   const ownerId = options.ownerId ?? '00000000-0000-0000-0000-000000000001';
   const writeContext = () => ({ ownerId });
 
@@ -70,8 +91,11 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
   for (const prefix of WIX_DATA_PREFIXES) {
     await app.register(itemRoutes, { prefix, items, writeContext });
     await app.register(collectionRoutes, { prefix, collections, indexes, clock });
+    await app.register(asyncJobRoutes, { prefix, tasks });
   }
+  for (const prefix of TASK_PREFIXES) await app.register(taskRoutes, { prefix, tasks });
+  await app.register(cairnTaskRoutes, { prefix: '/cairn/v1', tasks });
   await app.register(cairnCollectionRoutes, { prefix: '/cairn/v1', collections, indexes, clock });
 
-  return { app, collections, items };
+  return { app, collections, items, tasks, runner };
 }

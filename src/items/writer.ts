@@ -16,6 +16,7 @@ import { join, sql, type Sql } from '../store/sql.js';
 import { isUniqueViolation } from '../collections/indexes.js';
 import { buildStored, newItemId, toWireItem, type IncomingItem, type StoredItem, type WireItem } from './codec.js';
 import type { JsonObject } from '../wire/json.js';
+import { compareStrings } from '../query/evaluate.js';
 import { notFound } from './query.js';
 import { applyModifications, type ItemPatch } from './patch.js';
 import { insertStatus, scopeWhere, shownStatus, type ItemScope } from './scope.js';
@@ -296,6 +297,96 @@ export class ItemWriter {
       for (const r of rows) out.set(r.id, r);
     }
     return out;
+  }
+
+  // ---- Batches for background tasks. Each runs inside the caller's transaction (the task's batch
+  // transaction, which also moves the task's cursor and counters), over the items after `afterId`
+  // in id order that match the filter: a resumed task continues exactly where the last commit left.
+
+  private batchWhere(tx: Executor, scope: ItemScope, filter: FilterNode, afterId: string | null): Sql {
+    const after = afterId === null ? sql`` : sql` AND id > ${afterId}`;
+    return sql`${scopeWhere(scope)}${after}${this.conditionSql(tx, filter)}`;
+  }
+
+  /** Deletes the next `limit` matching items; returns their ids (in id order). */
+  async removeBatch(tx: Executor, scope: ItemScope, filter: FilterNode, afterId: string | null, limit: number): Promise<string[]> {
+    const rows = await tx.all<{ id: string }>(
+      sql`DELETE FROM items WHERE ${scopeWhere(scope)} AND id IN (SELECT id FROM items WHERE ${this.batchWhere(tx, scope, filter, afterId)} ORDER BY id LIMIT ${limit}) RETURNING id`,
+    );
+    return rows.map((r) => r.id).sort(compareStrings);
+  }
+
+  /**
+   * Edits the next `limit` matching items in JS: `edit` returns the new user fields, `null` for
+   * "leave unchanged", or a WixError (the item is left unchanged and reported). Rows are locked
+   * as for patches, and written back with one UPDATE.
+   */
+  async editBatch(
+    tx: Executor,
+    scope: ItemScope,
+    filter: FilterNode,
+    afterId: string | null,
+    limit: number,
+    edit: (fields: JsonObject) => JsonObject | WixError | null,
+  ): Promise<{ ids: string[]; failures: { id: string; error: WixError }[] }> {
+    const lock = tx.dialect === 'postgres' ? sql` FOR UPDATE` : sql``;
+    const rows = await tx.all<LockedRow>(
+      sql`SELECT id, data, created_date, owner, publish_status FROM items WHERE ${this.batchWhere(tx, scope, filter, afterId)} ORDER BY id LIMIT ${limit}${lock}`,
+    );
+    const now = this.now();
+    const failures: { id: string; error: WixError }[] = [];
+    const changed: { index: number; stored: StoredItem }[] = [];
+    rows.forEach((row, index) => {
+      const result = edit(userFields(JSON.parse(row.data) as JsonObject));
+      if (result === null) return;
+      if (result instanceof WixError) {
+        failures.push({ id: row.id, error: result });
+        return;
+      }
+      try {
+        changed.push({ index, stored: buildStored(row.id, result, row.created_date, now, row.owner) });
+      } catch (e) {
+        if (e instanceof WixError) failures.push({ id: row.id, error: e });
+        else throw e;
+      }
+    });
+    const outcomes: ItemOutcome[] = [];
+    await this.withUniqueFallback(tx, changed, (r) => this.replaceRows(tx, scope, r), (r) => r.stored.id, outcomes, scope);
+    for (const o of outcomes) if (o && !o.ok) failures.push({ id: o.id as string, error: o.error });
+    return { ids: rows.map((r) => r.id), failures };
+  }
+
+  /** Sets the publish status of the next `limit` matching items. */
+  async publishStatusBatch(
+    tx: Executor,
+    scope: ItemScope,
+    filter: FilterNode,
+    afterId: string | null,
+    limit: number,
+    status: 'PUBLISHED' | 'DRAFT',
+  ): Promise<string[]> {
+    const ids = await this.nextIds(tx, scope, filter, afterId, limit);
+    if (ids.length) await this.setPublishStatus(tx, scope, ids, status);
+    return ids;
+  }
+
+  async setPublishStatus(tx: Executor, scope: ItemScope, ids: readonly string[], status: 'PUBLISHED' | 'DRAFT'): Promise<void> {
+    const now = this.now();
+    for (const chunk of chunks(ids)) {
+      await tx.run(
+        sql`UPDATE items SET publish_status = ${status}, updated_date = ${now}
+            WHERE ${scopeWhere({ ...scope, includeDrafts: true })} AND id IN (${join(
+              chunk.map((id) => sql`${id}`),
+              ', ',
+            )})`,
+      );
+    }
+  }
+
+  /** The next `limit` matching ids in id order (for tasks whose per-item work is not on items). */
+  async nextIds(tx: Executor, scope: ItemScope, filter: FilterNode, afterId: string | null, limit: number): Promise<string[]> {
+    const rows = await tx.all<{ id: string }>(sql`SELECT id FROM items WHERE ${this.batchWhere(tx, scope, filter, afterId)} ORDER BY id LIMIT ${limit}`);
+    return rows.map((r) => r.id);
   }
 
   /** Removes every item of the collection in this environment, drafts included. */

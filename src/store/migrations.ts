@@ -79,6 +79,98 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (collection_id, name)
       );`,
   },
+  {
+    version: 2,
+    name: 'tasks, task failures, publish schedules',
+    sqlite: `
+      CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        type TEXT NOT NULL,
+        options TEXT NOT NULL,
+        collection_id TEXT NOT NULL,
+        env TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_date TEXT NOT NULL,
+        updated_date TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        estimated_item_count INTEGER NOT NULL DEFAULT 0,
+        items_succeeded INTEGER NOT NULL DEFAULT 0,
+        items_failed INTEGER NOT NULL DEFAULT 0,
+        failure_count INTEGER NOT NULL DEFAULT 0,
+        cursor TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        locked_by TEXT,
+        locked_until TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX tasks_ready ON tasks (status, created_date);
+      CREATE INDEX tasks_listing ON tasks (kind, created_date);
+      CREATE TABLE task_failures (
+        task_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        item_id TEXT,
+        code TEXT NOT NULL,
+        description TEXT NOT NULL,
+        data TEXT,
+        PRIMARY KEY (task_id, seq)
+      );
+      CREATE TABLE item_schedules (
+        collection_id TEXT NOT NULL,
+        env TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        target_status TEXT NOT NULL,
+        run_at TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        PRIMARY KEY (collection_id, env, item_id, target_status)
+      );
+      CREATE INDEX item_schedules_due ON item_schedules (run_at)`,
+    postgres: `
+      CREATE TABLE tasks (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        kind TEXT NOT NULL,
+        type TEXT NOT NULL,
+        options JSONB NOT NULL,
+        collection_id TEXT COLLATE "C" NOT NULL,
+        env TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_date TEXT COLLATE "C" NOT NULL,
+        updated_date TEXT COLLATE "C" NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        estimated_item_count BIGINT NOT NULL DEFAULT 0,
+        items_succeeded BIGINT NOT NULL DEFAULT 0,
+        items_failed BIGINT NOT NULL DEFAULT 0,
+        failure_count BIGINT NOT NULL DEFAULT 0,
+        cursor TEXT COLLATE "C",
+        cancel_requested BOOLEAN NOT NULL DEFAULT FALSE,
+        locked_by TEXT,
+        locked_until TEXT COLLATE "C",
+        attempts INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX tasks_ready ON tasks (status, created_date);
+      CREATE INDEX tasks_listing ON tasks (kind, created_date);
+      CREATE TABLE task_failures (
+        task_id TEXT COLLATE "C" NOT NULL,
+        seq BIGINT NOT NULL,
+        item_id TEXT COLLATE "C",
+        code TEXT NOT NULL,
+        description TEXT NOT NULL,
+        data JSONB,
+        PRIMARY KEY (task_id, seq)
+      );
+      CREATE TABLE item_schedules (
+        collection_id TEXT COLLATE "C" NOT NULL,
+        env TEXT NOT NULL,
+        item_id TEXT COLLATE "C" NOT NULL,
+        target_status TEXT NOT NULL,
+        run_at TEXT COLLATE "C" NOT NULL,
+        task_id TEXT NOT NULL,
+        PRIMARY KEY (collection_id, env, item_id, target_status)
+      );
+      CREATE INDEX item_schedules_due ON item_schedules (run_at)`,
+  },
 ];
 
 const LOCK_KEY = 0x63616972; // "cair": one advisory lock for Cairn's migrations

@@ -1,0 +1,33 @@
+/**
+ * Background tasks at `/cms/v1/tasks` and `/_api/autocms/v1/tasks`, the items API's async jobs
+ * under the Wix data prefixes, and Cairn's paged failure list at /cairn/v1/tasks/{id}/failures.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { TaskService } from '../../tasks/service.js';
+import { paramsOf } from '../params.js';
+
+export interface TaskRoutesOptions {
+  tasks: TaskService;
+}
+
+export const TASK_PREFIXES = ['/cms/v1/tasks', '/_api/autocms/v1/tasks'] as const;
+
+export async function taskRoutes(app: FastifyInstance, { tasks }: TaskRoutesOptions): Promise<void> {
+  app.post('/', async (req) => ({ task: await tasks.create(paramsOf(req).task) }));
+  app.get('/:taskId', async (req) => ({ task: await tasks.get(paramsOf(req).taskId) }));
+  app.get('/', async (req) => tasks.list(paramsOf(req).paging));
+  app.delete('/:taskId', async (req) => ({ task: await tasks.cancel(paramsOf(req).taskId) }));
+}
+
+export async function asyncJobRoutes(app: FastifyInstance, { tasks }: TaskRoutesOptions): Promise<void> {
+  app.post('/bulk/items/async-patch-by-filter', (req) => tasks.createJob('PATCH_BY_FILTER', paramsOf(req)));
+  app.post('/bulk/items/async-remove-by-filter', (req) => tasks.createJob('DELETE_BY_QUERY', paramsOf(req)));
+  app.get('/async-jobs/:jobId/status', (req) => tasks.jobStatus(paramsOf(req).jobId));
+}
+
+export async function cairnTaskRoutes(app: FastifyInstance, { tasks }: TaskRoutesOptions): Promise<void> {
+  app.get('/tasks/:taskId/failures', (req) => {
+    const p = paramsOf(req);
+    return tasks.failures(p.taskId, p.paging);
+  });
+}

@@ -1,0 +1,283 @@
+/**
+ * The task runner: claims a task, then works through its items in batches by id order. Each
+ * batch is ONE transaction holding the item changes, the failures it recorded, the counters and
+ * the resume cursor; so a process killed at any instant loses nothing and applies nothing twice.
+ * Ownership is checked inside every batch transaction (the task row is locked on PostgreSQL), so
+ * a worker whose lease ran out can never commit a batch of a task another worker took over.
+ *
+ * The runner also fires due publish schedules (SCHEDULE_* operations), each exactly once: the
+ * schedule rows are deleted in the same transaction that changes the items' status.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Clock } from '../clock.js';
+import type { CollectionService } from '../collections/service.js';
+import { WixError } from '../errors.js';
+import type { ItemWriter } from '../items/writer.js';
+import { applyModifications } from '../items/patch.js';
+import type { ItemScope } from '../items/scope.js';
+import type { Db, Executor } from '../store/db.js';
+import { join, sql } from '../store/sql.js';
+import { TRUE } from '../query/ast.js';
+import { copyField, editField } from './edits.js';
+import { planOf, type TaskPlan, type TaskRow } from './model.js';
+import { advanceTask, claimTask, lockTask, recordFailures, releaseTask } from './sql.js';
+
+export interface RunnerOptions {
+  workerId?: string;
+  /** Items per batch: short transactions keep the API responsive while a task runs. */
+  batchSize?: number;
+  /** How long a claim lasts without a batch renewing it. */
+  leaseMs?: number;
+  /** How often an idle runner looks for work. */
+  pollMs?: number;
+  onError?: (e: unknown) => void;
+}
+
+type BatchOutcome = 'more' | 'done' | 'lost';
+
+interface BatchResult {
+  ids: string[];
+  failures: { id: string; error: WixError }[];
+}
+
+export class TaskRunner {
+  readonly workerId: string;
+  private readonly batchSize: number;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly collections: CollectionService,
+    private readonly writer: ItemWriter,
+    private readonly clock: Clock,
+    private readonly options: RunnerOptions = {},
+  ) {
+    this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.batchSize = options.batchSize ?? 1000;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.pollMs = options.pollMs ?? 500;
+  }
+
+  start(): void {
+    if (!this.loop) this.loop = this.run();
+  }
+
+  /** Looks for work now instead of at the next poll (a task was just created). */
+  notify(): void {
+    this.wake?.();
+  }
+
+  /** Finishes the batch in flight, hands the task back, and stops. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  /** Resolves the next time the runner finds nothing to do (tests, the embedded library). */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.notify();
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      let worked = false;
+      try {
+        worked = (await this.fireDueSchedules()) > 0;
+        const task = await this.claim();
+        if (task) {
+          worked = true;
+          await this.execute(task);
+        }
+      } catch (e) {
+        this.options.onError?.(e);
+      }
+      if (!worked) {
+        for (const w of this.idleWaiters.splice(0)) w();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.pollMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = undefined;
+      }
+    }
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private leaseUntil(): string {
+    // Leases are about real time (is the worker alive?), not the business clock tests control.
+    return new Date(Date.now() + this.leaseMs).toISOString();
+  }
+
+  private claim(): Promise<TaskRow | undefined> {
+    return this.db.transaction((tx) =>
+      claimTask(tx, this.workerId, new Date().toISOString(), this.leaseUntil(), this.clock.now().toISOString()),
+    );
+  }
+
+  private async execute(task: TaskRow): Promise<void> {
+    let transientErrors = 0;
+    for (;;) {
+      if (this.stopping) {
+        await this.db.transaction((tx) => releaseTask(tx, task.id, this.workerId));
+        return;
+      }
+      let outcome: BatchOutcome;
+      try {
+        outcome = await this.db.transaction((tx) => this.batch(tx, task.id));
+        transientErrors = 0;
+      } catch (e) {
+        if (e instanceof WixError || ++transientErrors > 3) {
+          await this.fail(task.id, e);
+          return;
+        }
+        this.options.onError?.(e);
+        await new Promise((r) => setTimeout(r, 100 * 2 ** transientErrors));
+        continue;
+      }
+      if (outcome !== 'more') return;
+      // Let requests in between batches (on SQLite the statements run on the event loop).
+      await yieldToEventLoop();
+    }
+  }
+
+  private async batch(tx: Executor, taskId: string): Promise<BatchOutcome> {
+    const task = await lockTask(tx, taskId);
+    if (!task || task.locked_by !== this.workerId || task.status !== 'RUNNING') return 'lost';
+    const now = this.clock.now().toISOString();
+    if (task.cancel_requested === true || task.cancel_requested === 1) {
+      await recordFailures(tx, task, [{ code: 'CANCELLED', description: 'The task was cancelled' }]);
+      await advanceTask(tx, task.id, this.workerId, {
+        cursor: task.cursor, succeeded: 0, failed: 0, failures: 1, leaseUntil: this.leaseUntil(), now, finish: 'FAILED',
+      });
+      return 'done';
+    }
+    const plan = planOf(task.type, JSON.parse(task.options));
+    const collection = await this.collections.get(task.collection_id, tx);
+    const scope: ItemScope = {
+      collection,
+      env: task.env as ItemScope['env'],
+      includeDrafts: plan.type === 'DELETE_BY_QUERY' ? plan.includeDrafts || !collection.plugins.some((p) => p.type === 'PUBLISH') : true,
+    };
+    const result = await this.runPlan(tx, task, plan, scope);
+    const last = result.ids[result.ids.length - 1];
+    const failures = result.failures.map((f) => {
+      const e = f.error.toApplicationError();
+      return { code: e.code, description: e.description, data: { ...e.data, itemId: f.id }, itemId: f.id };
+    });
+    await recordFailures(tx, task, failures);
+    const finished = result.ids.length < this.batchSize;
+    const changed = await advanceTask(tx, task.id, this.workerId, {
+      cursor: last ?? task.cursor,
+      succeeded: result.ids.length - result.failures.length,
+      failed: result.failures.length,
+      failures: failures.length,
+      leaseUntil: this.leaseUntil(),
+      now,
+      ...(finished ? { finish: 'COMPLETED' as const } : {}),
+    });
+    if (changed === 0) throw new Error('task ownership changed inside a locked batch');
+    return finished ? 'done' : 'more';
+  }
+
+  private async runPlan(tx: Executor, task: TaskRow, plan: TaskPlan, scope: ItemScope): Promise<BatchResult> {
+    const after = task.cursor;
+    const n = this.batchSize;
+    switch (plan.type) {
+      case 'DELETE_BY_QUERY':
+        return { ids: await this.writer.removeBatch(tx, scope, plan.filter, after, n), failures: [] };
+      case 'COPY_FIELD_DATA':
+        return this.writer.editBatch(tx, scope, TRUE, after, n, copyField(plan));
+      case 'EDIT_FIELD_DATA':
+        return this.writer.editBatch(tx, scope, plan.filter, after, n, editField(plan));
+      case 'PATCH_BY_FILTER':
+        return this.writer.editBatch(tx, scope, plan.filter, after, n, (fields) => applyModifications(fields, plan.modifications));
+      case 'UPDATE_PUBLISH_STATUS': {
+        switch (plan.operation) {
+          case 'SET_PUBLISHED_STATUS':
+          case 'SET_DRAFT_STATUS': {
+            const status = plan.operation === 'SET_PUBLISHED_STATUS' ? 'PUBLISHED' : 'DRAFT';
+            return { ids: await this.writer.publishStatusBatch(tx, scope, plan.filter, after, n, status), failures: [] };
+          }
+          case 'SCHEDULE_PUBLISHED_STATUS':
+          case 'SCHEDULE_DRAFT_STATUS': {
+            const ids = await this.writer.nextIds(tx, scope, plan.filter, after, n);
+            const target = plan.operation === 'SCHEDULE_PUBLISHED_STATUS' ? 'PUBLISHED' : 'DRAFT';
+            if (ids.length) {
+              await tx.run(sql`INSERT INTO item_schedules (collection_id, env, item_id, target_status, run_at, task_id)
+                VALUES ${join(
+                  ids.map((id) => sql`(${scope.collection.id}, ${scope.env}, ${id}, ${target}, ${plan.date}, ${task.id})`),
+                  ', ',
+                )}
+                ON CONFLICT (collection_id, env, item_id, target_status) DO UPDATE SET run_at = excluded.run_at, task_id = excluded.task_id`);
+            }
+            return { ids, failures: [] };
+          }
+          case 'CANCEL_SCHEDULING': {
+            const ids = await this.writer.nextIds(tx, scope, plan.filter, after, n);
+            if (ids.length) {
+              await tx.run(sql`DELETE FROM item_schedules WHERE collection_id = ${scope.collection.id} AND env = ${scope.env}
+                AND item_id IN (${join(
+                  ids.map((id) => sql`${id}`),
+                  ', ',
+                )})`);
+            }
+            return { ids, failures: [] };
+          }
+        }
+      }
+    }
+  }
+
+  private async fail(taskId: string, error: unknown): Promise<void> {
+    const failure =
+      error instanceof WixError ? error.toApplicationError() : { code: 'WDE0053', description: 'Internal error while running the task' };
+    if (!(error instanceof WixError)) this.options.onError?.(error);
+    await this.db.transaction(async (tx) => {
+      const task = await lockTask(tx, taskId);
+      if (!task || task.locked_by !== this.workerId) return;
+      await recordFailures(tx, task, [failure]);
+      await advanceTask(tx, task.id, this.workerId, {
+        cursor: task.cursor, succeeded: 0, failed: 0, failures: 1, leaseUntil: this.leaseUntil(), now: this.clock.now().toISOString(), finish: 'FAILED',
+      });
+    });
+  }
+
+  /** Applies every schedule whose time has come; returns how many fired. */
+  async fireDueSchedules(): Promise<number> {
+    const now = this.clock.now().toISOString();
+    return this.db.transaction(async (tx) => {
+      const due = await tx.all<{ collection_id: string; env: string; item_id: string; target_status: 'PUBLISHED' | 'DRAFT'; run_at: string }>(
+        sql`DELETE FROM item_schedules WHERE run_at <= ${now} RETURNING collection_id, env, item_id, target_status, run_at`,
+      );
+      if (due.length === 0) return 0;
+      due.sort((a, b) => (a.run_at < b.run_at ? -1 : a.run_at > b.run_at ? 1 : 0));
+      const groups = new Map<string, { collection: string; env: string; status: 'PUBLISHED' | 'DRAFT'; ids: string[] }>();
+      for (const d of due) {
+        const key = `${d.collection_id}\u0000${d.env}\u0000${d.target_status}\u0000${d.run_at}`;
+        const g = groups.get(key) ?? { collection: d.collection_id, env: d.env, status: d.target_status, ids: [] };
+        g.ids.push(d.item_id);
+        groups.set(key, g);
+      }
+      for (const g of groups.values()) {
+        const collection = await this.collections.find(g.collection, tx);
+        if (!collection) continue;
+        await this.writer.setPublishStatus(tx, { collection, env: g.env as ItemScope['env'], includeDrafts: true }, g.ids, g.status);
+      }
+      return due.length;
+    });
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * `npm run worker`: runs background tasks and publish schedules without serving HTTP, against
+ * the same store as the API processes (DATABASE_URL for PostgreSQL). Start as many as you like on
+ * PostgreSQL: they claim tasks with leases and never run one task in two places. SIGTERM lets the
+ * batch in flight commit, hands its task back and exits 0.
+ */
+import { loadConfig } from './config.js';
+import { systemClock } from './clock.js';
+import { CollectionService } from './collections/service.js';
+import { ItemWriter } from './items/writer.js';
+import { openDb } from './store/open.js';
+import { TaskRunner } from './tasks/runner.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const runner = new TaskRunner(db, new CollectionService(db, systemClock), new ItemWriter(db, systemClock), systemClock, {
+    ...(process.env.CAIRN_WORKER_ID ? { workerId: process.env.CAIRN_WORKER_ID } : {}),
+    ...(process.env.CAIRN_TASK_LEASE_MS ? { leaseMs: Number(process.env.CAIRN_TASK_LEASE_MS) } : {}),
+    ...(process.env.CAIRN_TASK_BATCH_SIZE ? { batchSize: Number(process.env.CAIRN_TASK_BATCH_SIZE) } : {}),
+    onError: (e) => console.error(JSON.stringify({ level: 'error', msg: 'task runner error', err: String(e) })),
+  });
+  runner.start();
+  console.log(JSON.stringify({ level: 'info', msg: 'Cairn worker started', workerId: runner.workerId, store: db.description }));
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await runner.stop();
+    await db.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+main().catch((e) => {
+  console.error(`cairn worker: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
