@@ -12,6 +12,11 @@ export interface Config {
   logRequests: boolean;
   /** Owner id written on items created without a member identity (the site owner). */
   ownerId: string;
+  /** Run background tasks inside the API process (CAIRN_RUN_TASKS=0 leaves them to workers). */
+  runTasks: boolean;
+  taskLeaseMs: number;
+  taskBatchSize: number;
+  workerId: string | undefined;
 }
 
 function int(v: string | undefined, fallback: number, name: string): number {
@@ -32,5 +37,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.CAIRN_LOG_LEVEL || 'info',
     logRequests: env.CAIRN_LOG_REQUESTS === '1' || env.CAIRN_LOG_REQUESTS === 'true',
     ownerId: env.CAIRN_OWNER_ID || '00000000-0000-0000-0000-000000000001',
+    runTasks: !(env.CAIRN_RUN_TASKS === '0' || env.CAIRN_RUN_TASKS === 'false'),
+    taskLeaseMs: int(env.CAIRN_TASK_LEASE_MS, 30_000, 'CAIRN_TASK_LEASE_MS'),
+    taskBatchSize: Math.max(1, int(env.CAIRN_TASK_BATCH_SIZE, 1000, 'CAIRN_TASK_BATCH_SIZE')),
+    workerId: env.CAIRN_WORKER_ID || undefined,
   };
 }

@@ -16,6 +16,8 @@ async function main(): Promise<void> {
     logLevel: config.logLevel,
     logRequests: config.logRequests,
     ownerId: config.ownerId,
+    runTasks: config.runTasks,
+    runner: { leaseMs: config.taskLeaseMs, batchSize: config.taskBatchSize, ...(config.workerId ? { workerId: config.workerId } : {}) },
   });
 
   let stopping = false;

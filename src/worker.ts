@@ -15,9 +15,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const runner = new TaskRunner(db, new CollectionService(db, systemClock), new ItemWriter(db, systemClock), systemClock, {
-    ...(process.env.CAIRN_WORKER_ID ? { workerId: process.env.CAIRN_WORKER_ID } : {}),
-    ...(process.env.CAIRN_TASK_LEASE_MS ? { leaseMs: Number(process.env.CAIRN_TASK_LEASE_MS) } : {}),
-    ...(process.env.CAIRN_TASK_BATCH_SIZE ? { batchSize: Number(process.env.CAIRN_TASK_BATCH_SIZE) } : {}),
+    ...(config.workerId ? { workerId: config.workerId } : {}),
+    leaseMs: config.taskLeaseMs,
+    batchSize: config.taskBatchSize,
     onError: (e) => console.error(JSON.stringify({ level: 'error', msg: 'task runner error', err: String(e) })),
   });
   runner.start();
