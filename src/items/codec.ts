@@ -97,7 +97,8 @@ export function buildStored(id: string, fields: JsonObject, createdDate: string,
   const doc: JsonObject = { ...fields, _id: id, _createdDate: { $date: createdDate }, _updatedDate: { $date: updatedDate } };
   if (owner !== null) doc._owner = owner;
   const json = JSON.stringify(doc);
-  if (Buffer.byteLength(json) > MAX_ITEM_BYTES) {
+  // UTF-8 needs at most 3 bytes per UTF-16 unit: most items are clearly under the limit.
+  if (json.length * 3 > MAX_ITEM_BYTES && Buffer.byteLength(json) > MAX_ITEM_BYTES) {
     throw new WixError('WDE0009', `Item [${id}] is larger than ${MAX_ITEM_BYTES / 1024} KB`, { itemId: id });
   }
   return { id, json, createdDate, updatedDate, owner };

@@ -102,10 +102,11 @@ function clash(m: FieldModification, reason: string): WixError {
  * per-item error (the item is then left as it was).
  */
 export function applyModifications(data: JsonObject, modifications: readonly FieldModification[]): JsonObject | WixError {
-  const root = structuredClone(data);
+  // Copy-on-write: every object on a modified path and every modified array is copied before it
+  // changes, so `data` itself is never touched and a clash can simply return.
+  const root: JsonObject = { ...data };
   for (const m of modifications) {
     const segments = m.path.segments;
-    // Walk to the parent object, creating missing parents except for removals (nothing to remove).
     let parent: JsonObject = root;
     for (let i = 0; i < segments.length - 1; i++) {
       const s = segments[i] as string;
@@ -115,10 +116,13 @@ export function applyModifications(data: JsonObject, modifications: readonly Fie
           parent = {};
           break;
         }
-        parent[s] = {};
-        parent = parent[s] as JsonObject;
+        const created: JsonObject = {};
+        parent[s] = created;
+        parent = created;
       } else if (isPlainObject(next) && !isDateValue(next)) {
-        parent = next;
+        const copy: JsonObject = { ...next };
+        parent[s] = copy;
+        parent = copy;
       } else {
         return clash(m, `${segments.slice(0, i + 1).join('.')} is not an object`);
       }
@@ -127,7 +131,8 @@ export function applyModifications(data: JsonObject, modifications: readonly Fie
     const current = parent[key];
     switch (m.action) {
       case 'SET_FIELD':
-        parent[key] = structuredClone(m.value);
+        // Values are fresh from the request and never mutated in place (arrays are copied below).
+        parent[key] = m.value;
         break;
       case 'REMOVE_FIELD':
         delete parent[key];
@@ -140,8 +145,8 @@ export function applyModifications(data: JsonObject, modifications: readonly Fie
         break;
       }
       case 'APPEND_TO_ARRAY':
-        if (current === undefined || current === null) parent[key] = [structuredClone(m.value)];
-        else if (Array.isArray(current)) current.push(structuredClone(m.value));
+        if (current === undefined || current === null) parent[key] = [m.value];
+        else if (Array.isArray(current)) parent[key] = [...current, m.value];
         else return clash(m, 'the field is not an array');
         break;
       case 'REMOVE_FROM_ARRAY': {
@@ -149,7 +154,7 @@ export function applyModifications(data: JsonObject, modifications: readonly Fie
         if (!Array.isArray(current)) return clash(m, 'the field is not an array');
         const target = canonicalJson(m.value);
         const at = current.findIndex((e) => canonicalJson(e) === target);
-        if (at >= 0) current.splice(at, 1);
+        if (at >= 0) parent[key] = [...current.slice(0, at), ...current.slice(at + 1)];
         break;
       }
     }

@@ -176,7 +176,7 @@ export class ItemService {
     const patch = parsePatch({ ...raw, dataItemId: id }, 'patch');
     const condition = this.condition(p);
     const scope = await this.scope(p);
-    return { dataItem: single(await this.writer.patch(scope, [patch], condition)).item };
+    return { dataItem: single(await this.writer.patch(scope, [patch], condition, { needEntities: true })).item };
   }
 
   async bulkPatch(p: JsonObject): Promise<BulkResponse> {
@@ -188,7 +188,7 @@ export class ItemService {
     const condition = this.condition(p);
     const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
     const scope = await this.scope(p);
-    return bulkResponse('PATCH', await this.writer.patch(scope, patches, condition), returnEntity);
+    return bulkResponse('PATCH', await this.writer.patch(scope, patches, condition, { needEntities: returnEntity }), returnEntity);
   }
 
   async bulkRemove(p: JsonObject): Promise<BulkResponse> {

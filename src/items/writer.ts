@@ -12,13 +12,14 @@ import { WixError } from '../errors.js';
 import { compilerFor } from '../query/compile.js';
 import type { FilterNode } from '../query/ast.js';
 import type { Executor, Db } from '../store/db.js';
-import { join, sql, type Sql } from '../store/sql.js';
+import { join, named, raw, sql, valuesList, type Sql } from '../store/sql.js';
 import { isUniqueViolation } from '../collections/indexes.js';
 import { buildStored, newItemId, toWireItem, type IncomingItem, type StoredItem, type WireItem } from './codec.js';
 import type { JsonObject } from '../wire/json.js';
 import { compareStrings } from '../query/evaluate.js';
 import { notFound } from './query.js';
 import { applyModifications, type ItemPatch } from './patch.js';
+import { compilePatchShape, fastPathShape, patchColumns, patchParams, patchRow } from './patch-sql.js';
 import { insertStatus, scopeWhere, shownStatus, type ItemScope } from './scope.js';
 
 export type BulkAction = 'INSERT' | 'UPDATE' | 'DELETE' | 'PATCH';
@@ -32,8 +33,22 @@ export interface WriteContext {
   readonly ownerId: string;
 }
 
-/** Rows per statement: well under SQLite's 32,766 bound parameters at 8 per row. */
-const CHUNK = 500;
+/** A success whose wire item is built only if someone reads it (bulk calls rarely return entities). */
+function ok(originalIndex: number, id: string, make: () => WireItem, saved?: 'INSERTED' | 'UPDATED'): ItemOutcome {
+  let cached: WireItem | undefined;
+  const outcome = {
+    ok: true as const,
+    originalIndex,
+    id,
+    get item(): WireItem {
+      return (cached ??= make());
+    },
+  };
+  return saved ? Object.assign(outcome, { saved }) : outcome;
+}
+
+/** Rows per statement: well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters at 8 per row. */
+const CHUNK = 1000;
 
 function chunks<T>(list: readonly T[], size = CHUNK): T[][] {
   const out: T[][] = [];
@@ -41,7 +56,6 @@ function chunks<T>(list: readonly T[], size = CHUNK): T[][] {
   return out;
 }
 
-const jsonValue = (tx: Executor, json: string): Sql => (tx.dialect === 'postgres' ? sql`${json}::jsonb` : sql`${json}`);
 
 interface LockedRow {
   id: string;
@@ -103,13 +117,13 @@ export class ItemWriter {
       const insertRows = async (rows: readonly (typeof fresh)[number][]): Promise<Set<string>> => {
         const inserted = new Set<string>();
         for (const chunk of chunks(rows)) {
-          const values = chunk.map(
-            ({ stored: s }) =>
-              sql`(${scope.collection.id}, ${scope.env}, ${s.id}, ${jsonValue(tx, s.json)}, ${s.createdDate}, ${s.updatedDate}, ${s.owner}, ${status})`,
+          // PostgreSQL infers the jsonb type of `data` from the INSERT's target column.
+          const values = valuesList(
+            chunk.map(({ stored: s }) => [scope.collection.id, scope.env, s.id, s.json, s.createdDate, s.updatedDate, s.owner, status]),
           );
           const returned = await tx.all<{ id: string }>(
             sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status)
-                VALUES ${join(values, ', ')} ON CONFLICT (collection_id, env, id) DO NOTHING RETURNING id`,
+                VALUES ${values} ON CONFLICT (collection_id, env, id) DO NOTHING RETURNING id`,
           );
           for (const r of returned) inserted.add(r.id);
         }
@@ -119,7 +133,7 @@ export class ItemWriter {
       for (const { index, stored } of fresh) {
         if (outcomes[index]) continue;
         outcomes[index] = inserted.has(stored.id)
-          ? { ok: true, originalIndex: index, id: stored.id, item: this.wire(scope, stored, status) }
+          ? ok(index, stored.id, () => this.wire(scope, stored, status))
           : { ok: false, originalIndex: index, id: stored.id, error: duplicate(stored.id, scope) };
       }
       return outcomes;
@@ -149,7 +163,7 @@ export class ItemWriter {
       for (const r of rows) {
         if (outcomes[r.index]) continue;
         outcomes[r.index] = updated.has(r.stored.id)
-          ? { ok: true, originalIndex: r.index, id: r.stored.id, item: this.wire(scope, r.stored, r.status) }
+          ? ok(r.index, r.stored.id, () => this.wire(scope, r.stored, r.status))
           : { ok: false, originalIndex: r.index, id: r.stored.id, error: notFound(r.stored.id, scope) };
       }
       return outcomes;
@@ -183,13 +197,12 @@ export class ItemWriter {
       const upsert = async (list: readonly (typeof rows)[number][]): Promise<Set<string>> => {
         const done = new Set<string>();
         for (const chunk of chunks(list)) {
-          const values = chunk.map(
-            ({ stored: s, status }) =>
-              sql`(${scope.collection.id}, ${scope.env}, ${s.id}, ${jsonValue(tx, s.json)}, ${s.createdDate}, ${s.updatedDate}, ${s.owner}, ${status})`,
+          const values = valuesList(
+            chunk.map(({ stored: s, status }) => [scope.collection.id, scope.env, s.id, s.json, s.createdDate, s.updatedDate, s.owner, status]),
           );
           const returned = await tx.all<{ id: string }>(
             sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status)
-                VALUES ${join(values, ', ')}
+                VALUES ${values}
                 ON CONFLICT (collection_id, env, id) DO UPDATE SET data = excluded.data, updated_date = excluded.updated_date, owner = excluded.owner
                 RETURNING id`,
           );
@@ -201,7 +214,7 @@ export class ItemWriter {
       for (const r of rows) {
         if (outcomes[r.index]) continue;
         outcomes[r.index] = saved.has(r.stored.id)
-          ? { ok: true, originalIndex: r.index, id: r.stored.id, item: this.wire(scope, r.stored, r.status), saved: r.action }
+          ? ok(r.index, r.stored.id, () => this.wire(scope, r.stored, r.status), r.action)
           : { ok: false, originalIndex: r.index, id: r.stored.id, error: notFound(r.stored.id, scope) };
       }
       return outcomes;
@@ -225,7 +238,7 @@ export class ItemWriter {
         const r = removed.get(id);
         if (!r || reported.has(id)) return { ok: false, originalIndex: index, id, error: notFound(id, scope) };
         reported.add(id);
-        return { ok: true, originalIndex: index, id, item: toWireItem(scope.collection.id, r.data, shownStatus(scope, r.publish_status)) };
+        return ok(index, id, () => toWireItem(scope.collection.id, r.data, shownStatus(scope, r.publish_status)));
       });
     });
   }
@@ -238,61 +251,148 @@ export class ItemWriter {
    * condition is checked on the locked row: it holds at the moment of the write.
    * Several patches of one item in a request apply in order, each seeing the one before.
    */
-  async patch(scope: ItemScope, patches: readonly ItemPatch[], condition?: FilterNode): Promise<ItemOutcome[]> {
+  async patch(scope: ItemScope, patches: readonly ItemPatch[], condition?: FilterNode, options: { needEntities?: boolean } = {}): Promise<ItemOutcome[]> {
     const now = this.now();
     return this.db.transaction(async (tx) => {
-      const ids = [...new Set(patches.map((p) => p.id))];
-      const rows = await this.lockRows(tx, scope, ids, condition);
-      const unmatched = condition && rows.size < ids.length ? await this.existing(tx, scope, ids.filter((id) => !rows.has(id))) : new Map();
-      const state = new Map<string, { fields: JsonObject; row: LockedRow; index: number; stored?: StoredItem }>();
-      const outcomes: ItemOutcome[] = patches.map((p, index): ItemOutcome => {
-        const row = rows.get(p.id);
-        if (!row) {
-          const error = unmatched.has(p.id) ? conditionFailed(p.id, scope) : notFound(p.id, scope);
-          return { ok: false, originalIndex: index, id: p.id, error };
-        }
-        let st = state.get(p.id);
-        if (!st) {
-          st = { fields: userFields(JSON.parse(row.data) as JsonObject), row, index };
-          state.set(p.id, st);
-        }
-        const next = applyModifications(st.fields, p.modifications);
-        if (next instanceof WixError) return { ok: false, originalIndex: index, id: p.id, error: next };
-        let stored: StoredItem;
-        try {
-          stored = buildStored(p.id, next, row.created_date, now, row.owner);
-        } catch (e) {
-          if (e instanceof WixError) return { ok: false, originalIndex: index, id: p.id, error: e };
-          throw e;
-        }
-        st.fields = next;
-        st.stored = stored;
-        st.index = index;
-        return { ok: true, originalIndex: index, id: p.id, item: this.wire(scope, stored, row.publish_status) };
-      });
-      const changed = [...state.values()].filter((s) => s.stored).map((s) => ({ index: s.index, stored: s.stored as StoredItem }));
-      const written = await this.withUniqueFallback(tx, changed, (r) => this.replaceRows(tx, scope, r), (r) => r.stored.id, outcomes, scope);
-      // A clash on a unique index fails every patch of that item in the request.
-      outcomes.forEach((o, i) => {
-        if (o.ok && !written.has(o.id)) {
-          const failed = changed.find((c) => c.stored.id === o.id);
-          const error = failed ? (outcomes[failed.index] as { error?: WixError }).error : undefined;
-          outcomes[i] = { ok: false, originalIndex: i, id: o.id, error: error ?? notFound(o.id, scope) };
-        }
-      });
+      const outcomes: ItemOutcome[] = new Array(patches.length);
+      let rest: number[] = patches.map((_, i) => i);
+      const shape = fastPathShape(patches);
+      if (shape && !(await hasUniqueIndex(tx, scope.collection.id))) {
+        const done = await this.patchInSql(tx, scope, patches, shape, condition, now, options.needEntities ?? false, outcomes);
+        rest = rest.filter((i) => !done.has(i));
+      }
+      if (rest.length) await this.patchInJs(tx, scope, patches, rest, condition, now, outcomes);
       return outcomes;
     });
   }
 
-  private async lockRows(tx: Executor, scope: ItemScope, ids: readonly string[], condition?: FilterNode): Promise<Map<string, LockedRow>> {
+  /**
+   * The fast path (patch-sql.ts): one UPDATE for the whole batch. Returns the indexes of the
+   * patches it applied; the guards leave the others untouched for the JS path.
+   */
+  private async patchInSql(
+    tx: Executor,
+    scope: ItemScope,
+    patches: readonly ItemPatch[],
+    shape: Parameters<typeof compilePatchShape>[1],
+    condition: FilterNode | undefined,
+    now: string,
+    needEntities: boolean,
+    outcomes: ItemOutcome[],
+  ): Promise<Set<number>> {
+    const done = new Set<number>();
+    const indexOf = new Map(patches.map((p, i) => [p.id, i]));
+    const compiled = compilePatchShape(tx.dialect, shape, now);
+    const record = (r: { id: string; data?: string; publish_status?: string } | undefined) => {
+      if (!r) return;
+      const index = indexOf.get(r.id);
+      if (index === undefined) return;
+      done.add(index);
+      outcomes[index] = ok(index, r.id, () => {
+        if (r.data === undefined) throw new Error('patched item requested without needEntities');
+        return toWireItem(scope.collection.id, r.data, shownStatus(scope, r.publish_status as string));
+      });
+    };
+    if (tx.dialect === 'sqlite') {
+      const returning = needEntities ? sql`, data, publish_status` : sql``;
+      const rows = await tx.each<{ id: string; data?: string; publish_status?: string }>(
+        sql`UPDATE items SET data = ${compiled.data}, updated_date = ${now}
+            WHERE ${scopeWhere(scope)} AND id = ${named('vid')} AND ${compiled.guard}${this.conditionSql(tx, condition)}
+            RETURNING id${returning}`,
+        patches.map(patchParams),
+      );
+      rows.forEach(record);
+      return done;
+    }
+    const columns = raw(patchColumns(shape).join(', '));
+    const returning = needEntities ? sql`, items.data AS data, items.publish_status AS publish_status` : sql``;
+    for (const chunk of chunks([...patches].sort((a, b) => compareStrings(a.id, b.id)))) {
+      // Lock in id order first, as the JS path does, so concurrent batches queue, never deadlock.
+      await this.lockRows(tx, scope, chunk.map((p) => p.id), undefined, true);
+      // One array parameter per column (unnest) instead of a parameter per cell: PostgreSQL
+      // parses and plans the statement the same way whatever the batch size.
+      const table = chunk.map(patchRow);
+      const arrays = patchColumns(shape).map((_, c) => sql`${table.map((r) => (r[c] === undefined ? null : String(r[c])))}::text[]`);
+      const rows = await tx.all<{ id: string; data?: string; publish_status?: string }>(
+        sql`WITH v (${columns}) AS (SELECT * FROM unnest(${join(arrays, ', ')}))
+            UPDATE items SET data = ${compiled.data}, updated_date = ${now}
+            FROM v WHERE ${scopeWhere(scope, 'items')} AND items.id = v.vid AND ${compiled.guard}${this.conditionSql(tx, condition)}
+            RETURNING items.id AS id${returning}`,
+      );
+      rows.forEach(record);
+    }
+    return done;
+  }
+
+  /**
+   * The exact path: rows read and locked (PostgreSQL: FOR UPDATE in id order; SQLite: the
+   * transaction holds the single write lock), modifications applied in JS, one UPDATE back.
+   * Several patches of one item apply in order, each seeing the one before.
+   */
+  private async patchInJs(
+    tx: Executor,
+    scope: ItemScope,
+    patches: readonly ItemPatch[],
+    indexes: readonly number[],
+    condition: FilterNode | undefined,
+    now: string,
+    outcomes: ItemOutcome[],
+  ): Promise<void> {
+    const ids = [...new Set(indexes.map((i) => (patches[i] as ItemPatch).id))];
+    const rows = await this.lockRows(tx, scope, ids, condition);
+    const unmatched = condition && rows.size < ids.length ? await this.existing(tx, scope, ids.filter((id) => !rows.has(id))) : new Map();
+    const state = new Map<string, { fields: JsonObject; row: LockedRow; index: number; stored?: StoredItem }>();
+    for (const index of indexes) {
+      const p = patches[index] as ItemPatch;
+      const row = rows.get(p.id);
+      if (!row) {
+        const error = unmatched.has(p.id) ? conditionFailed(p.id, scope) : notFound(p.id, scope);
+        outcomes[index] = { ok: false, originalIndex: index, id: p.id, error };
+        continue;
+      }
+      let st = state.get(p.id);
+      if (!st) {
+        st = { fields: userFields(JSON.parse(row.data) as JsonObject), row, index };
+        state.set(p.id, st);
+      }
+      const next = applyModifications(st.fields, p.modifications);
+      if (next instanceof WixError) {
+        outcomes[index] = { ok: false, originalIndex: index, id: p.id, error: next };
+        continue;
+      }
+      let stored: StoredItem;
+      try {
+        stored = buildStored(p.id, next, row.created_date, now, row.owner);
+      } catch (e) {
+        if (!(e instanceof WixError)) throw e;
+        outcomes[index] = { ok: false, originalIndex: index, id: p.id, error: e };
+        continue;
+      }
+      st.fields = next;
+      st.stored = stored;
+      st.index = index;
+      outcomes[index] = ok(index, p.id, () => this.wire(scope, stored, row.publish_status));
+    }
+    const changed = [...state.values()].filter((s) => s.stored).map((s) => ({ index: s.index, stored: s.stored as StoredItem }));
+    const written = await this.withUniqueFallback(tx, changed, (r) => this.replaceRows(tx, scope, r), (r) => r.stored.id, outcomes, scope);
+    // A clash on a unique index fails every patch of that item in the request.
+    for (const index of indexes) {
+      const o = outcomes[index];
+      if (o?.ok && !written.has(o.id)) {
+        const failed = changed.find((c) => c.stored.id === o.id);
+        const error = failed ? (outcomes[failed.index] as { error?: WixError }).error : undefined;
+        outcomes[index] = { ok: false, originalIndex: index, id: o.id, error: error ?? notFound(o.id, scope) };
+      }
+    }
+  }
+
+  private async lockRows(tx: Executor, scope: ItemScope, ids: readonly string[], condition?: FilterNode, idsOnly = false): Promise<Map<string, LockedRow>> {
     const out = new Map<string, LockedRow>();
     const lock = tx.dialect === 'postgres' ? sql` FOR UPDATE` : sql``;
+    const columns = idsOnly ? sql`id` : sql`id, data, created_date, owner, publish_status`;
     for (const chunk of chunks(ids)) {
       const rows = await tx.all<LockedRow>(
-        sql`SELECT id, data, created_date, owner, publish_status FROM items WHERE ${scopeWhere(scope)} AND id IN (${join(
-          chunk.map((id) => sql`${id}`),
-          ', ',
-        )})${this.conditionSql(tx, condition)} ORDER BY id${lock}`,
+        sql`SELECT ${columns} FROM items WHERE ${scopeWhere(scope)} AND ${idIn(tx, chunk)}${this.conditionSql(tx, condition)} ORDER BY id${lock}`,
       );
       for (const r of rows) out.set(r.id, r);
     }
@@ -415,10 +515,10 @@ export class ItemWriter {
   private async replaceRows(tx: Executor, scope: ItemScope, rows: readonly { stored: StoredItem }[], condition?: FilterNode): Promise<Set<string>> {
     const done = new Set<string>();
     for (const chunk of chunks(rows)) {
-      const values = chunk.map(({ stored: s }) => sql`(${s.id}, ${s.json}, ${s.updatedDate}, ${s.owner})`);
+      const values = valuesList(chunk.map(({ stored: s }) => [s.id, s.json, s.updatedDate, s.owner]));
       const data = tx.dialect === 'postgres' ? sql`v.vdata::jsonb` : sql`v.vdata`;
       const returned = await tx.all<{ id: string }>(
-        sql`WITH v (vid, vdata, vupdated, vowner) AS (VALUES ${join(values, ', ')})
+        sql`WITH v (vid, vdata, vupdated, vowner) AS (VALUES ${values})
             UPDATE items SET data = ${data}, updated_date = v.vupdated, owner = v.vowner
             FROM v WHERE ${scopeWhere(scope, 'items')} AND items.id = v.vid${this.conditionSql(tx, condition)}
             RETURNING items.id AS id`,
@@ -440,6 +540,8 @@ export class ItemWriter {
     outcomes: ItemOutcome[],
     scope: ItemScope,
   ): Promise<Set<string>> {
+    // Without a unique index only the primary key can clash, and every write handles that itself.
+    if (!(await hasUniqueIndex(tx, scope.collection.id))) return write(rows);
     await tx.run(sql`SAVEPOINT cairn_bulk`);
     try {
       const done = await write(rows);
@@ -477,6 +579,20 @@ export class ItemWriter {
 
 function duplicate(id: string, scope: ItemScope): WixError {
   return new WixError('WDE0074', `Item [${id}] already exists in collection [${scope.collection.id}]`, { itemId: id, collectionId: scope.collection.id });
+}
+
+/** `id IN (...)`: one array parameter on PostgreSQL, a list on SQLite. */
+function idIn(tx: Executor, ids: readonly string[]): Sql {
+  if (tx.dialect === 'postgres') return sql`id = ANY(${[...ids]}::text[])`;
+  return sql`id IN (${join(
+    ids.map((id) => sql`${id}`),
+    ', ',
+  )})`;
+}
+
+async function hasUniqueIndex(tx: Executor, collectionId: string): Promise<boolean> {
+  const rows = await tx.all<{ doc: string }>(sql`SELECT doc FROM item_indexes WHERE collection_id = ${collectionId}`);
+  return rows.some((r) => (JSON.parse(r.doc) as { unique?: boolean }).unique === true);
 }
 
 function conditionFailed(id: string, scope: ItemScope): WixError {

@@ -13,6 +13,13 @@ export interface Executor {
   get<T = Row>(query: Sql): Promise<T | undefined>;
   /** Runs a statement that returns no rows; resolves to the number of rows it changed. */
   run(query: Sql): Promise<number>;
+  /**
+   * Runs one statement once per row of named parameters (`@name` in the text, see sql.ts
+   * `named`), returning each execution's first row. SQLite only: it prepares the statement once
+   * and runs it in process, with no round trips. On PostgreSQL it throws: build one set-based
+   * statement there instead.
+   */
+  each<T = Row>(query: Sql, rows: readonly Record<string, unknown>[]): Promise<(T | undefined)[]>;
 }
 
 export interface Db extends Executor {

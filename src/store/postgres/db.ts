@@ -25,6 +25,9 @@ function executorFor(client: pg.Pool | pg.PoolClient): Executor {
     all: async <T>(q: Sql) => (await query(q)).rows as T[],
     get: async <T>(q: Sql) => (await query(q)).rows[0] as T | undefined,
     run: async (q: Sql) => (await query(q)).rowCount ?? 0,
+    each: async () => {
+      throw new Error('Executor.each is SQLite-only: build one set-based statement on PostgreSQL');
+    },
   };
 }
 
@@ -56,6 +59,9 @@ export class PostgresDb implements Db {
   }
   run(q: Sql): Promise<number> {
     return this.direct.run(q);
+  }
+  each<T>(q: Sql, rows: readonly Record<string, unknown>[]): Promise<(T | undefined)[]> {
+    return this.direct.each<T>(q, rows);
   }
 
   async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {

@@ -59,6 +59,23 @@ class Connection {
     return this.prepare(text).get(...params.map(bindable)) as T | undefined;
   }
 
+  each<T>(q: Sql, rows: readonly Record<string, unknown>[]): (T | undefined)[] {
+    const { text, params } = render(q, 'sqlite');
+    const stmt = this.prepare(text);
+    const fixed = params.map(bindable);
+    const bindRow = (row: Record<string, unknown>) => {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(row)) out[k] = bindable(v);
+      return out;
+    };
+    return stmt.reader
+      ? rows.map((r) => stmt.get(...fixed, bindRow(r)) as T | undefined)
+      : rows.map((r) => {
+          stmt.run(...fixed, bindRow(r));
+          return undefined;
+        });
+  }
+
   run(q: Sql): number {
     const { text, params } = render(q, 'sqlite');
     return this.prepare(text).run(...params.map(bindable)).changes;
@@ -138,6 +155,9 @@ export class SqliteDb implements Db {
   async run(q: Sql): Promise<number> {
     return this.transaction((tx) => tx.run(q));
   }
+  async each<T>(q: Sql, rows: readonly Record<string, unknown>[]): Promise<(T | undefined)[]> {
+    return this.transaction((tx) => tx.each<T>(q, rows));
+  }
 
   async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
     const release = await this.mutex.lock();
@@ -147,6 +167,7 @@ export class SqliteDb implements Db {
       all: async (q) => w.all(q),
       get: async (q) => w.get(q),
       run: async (q) => w.run(q),
+      each: async (q, rows) => w.each(q, rows),
     };
     try {
       w.db.exec('BEGIN IMMEDIATE');
