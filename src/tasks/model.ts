@@ -9,6 +9,8 @@
  * - cursor: the last item id a committed batch got to; a resumed task continues after it.
  * - lease: a worker owns a running task until `locked_until`; it extends the lease with every
  *   batch. A dead worker's lease runs out and another worker resumes the task.
+ *
+ * docs/tasks.md describes the task types, the lifecycle and the execution model.
  */
 import { WixError } from '../errors.js';
 import { parseFieldPath, parseFilter } from '../query/parse.js';
@@ -79,13 +81,20 @@ function path(v: unknown, what: string): string[] {
   return [...parseFieldPath(requireString(v, what, 'WDE0075', 1024), what).segments];
 }
 
+export type TaskKind = 'task' | 'job';
+
 /**
  * Reads the plan from stored options. Also the validation of a create request: the same function
  * runs at creation (errors become 400s) and at execution.
+ *
+ * Filters are read according to who sent them. The SDK's tasks module renames `_id`,
+ * `_createdDate` and `_updatedDate` to `id`, `createdDate`, `updatedDate` and sends dates as
+ * plain ISO strings, so a task's filter is read with that renaming undone. Async jobs come from
+ * the items API, whose filters are not renamed (`_id`, `{$date}`): they are read exactly as the
+ * items API reads them, or a user field called `id` would silently mean the item id.
  */
-export function planOf(type: RunnableType, options: JsonObject): TaskPlan {
-  // The SDK's task module renames _id/_createdDate/_updatedDate and sends dates as ISO strings.
-  const filterOf = (v: unknown) => parseFilter(v === undefined ? null : v, { taskRenaming: true });
+export function planOf(kind: TaskKind, type: RunnableType, options: JsonObject): TaskPlan {
+  const filterOf = (v: unknown) => parseFilter(v === undefined ? null : v, { taskRenaming: kind === 'task' });
   switch (type) {
     case 'DELETE_BY_QUERY': {
       const ppo = options.publishPluginOptions === undefined ? undefined : asObject(options.publishPluginOptions, 'publishPluginOptions', 'WDE0075');
@@ -150,12 +159,12 @@ export function readCreateTask(raw: unknown): NewTask {
   const key = OPTIONS_KEY[type];
   const options = asObject(task[key], `task.${key}`, 'WDE0075');
   const collectionId = validCollectionId(options.dataCollectionId, `task.${key}.dataCollectionId`);
-  return { type, collectionId, environment: options.environment, options, plan: planOf(type, options) };
+  return { type, collectionId, environment: options.environment, options, plan: planOf('task', type, options) };
 }
 
 export interface TaskRow {
   id: string;
-  kind: string;
+  kind: TaskKind;
   type: RunnableType;
   options: string;
   collection_id: string;

@@ -7,6 +7,8 @@
  *
  * The runner also fires due publish schedules (SCHEDULE_* operations), each exactly once: the
  * schedule rows are deleted in the same transaction that changes the items' status.
+ *
+ * docs/tasks.md ("Execution model", "Cancelling") is the prose version of this file.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -33,6 +35,11 @@ export interface RunnerOptions {
   /** How often an idle runner looks for work. */
   pollMs?: number;
   onError?: (e: unknown) => void;
+  /**
+   * Called after each batch of a task has committed, before the next one starts. The runner
+   * waits for it, so tests can look at (or cancel) a task between two batches deterministically.
+   */
+  afterBatch?: (taskId: string, outcome: 'more' | 'done') => void | Promise<void>;
 }
 
 type BatchOutcome = 'more' | 'done' | 'lost';
@@ -50,6 +57,12 @@ export class TaskRunner {
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /**
+   * Set by notify(). A notification that arrives while a pass is under way (its claim may have
+   * read the queue before the new task was stored) makes the loop go round again instead of
+   * reporting idle or sleeping, so whenIdle() never resolves with work left behind.
+   */
+  private poked = false;
   private readonly idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -71,6 +84,7 @@ export class TaskRunner {
 
   /** Looks for work now instead of at the next poll (a task was just created). */
   notify(): void {
+    this.poked = true;
     this.wake?.();
   }
 
@@ -81,9 +95,14 @@ export class TaskRunner {
     await this.loop;
   }
 
-  /** Resolves the next time the runner finds nothing to do (tests, the embedded library). */
+  /**
+   * Resolves once a whole pass of the runner that began after this call found nothing to do: no
+   * task to run and no schedule due (tests, the embedded library).
+   */
   whenIdle(): Promise<void> {
     return new Promise((resolve) => {
+      // A stopped runner will never pass again: waiting for it would hang.
+      if (this.stopping) return resolve();
       this.idleWaiters.push(resolve);
       this.notify();
     });
@@ -91,6 +110,7 @@ export class TaskRunner {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
+      this.poked = false;
       let worked = false;
       try {
         worked = (await this.fireDueSchedules()) > 0;
@@ -103,6 +123,7 @@ export class TaskRunner {
         this.options.onError?.(e);
       }
       if (!worked) {
+        if (this.poked) continue;
         for (const w of this.idleWaiters.splice(0)) w();
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, this.pollMs);
@@ -148,6 +169,7 @@ export class TaskRunner {
         await new Promise((r) => setTimeout(r, 100 * 2 ** transientErrors));
         continue;
       }
+      if (outcome !== 'lost') await this.options.afterBatch?.(task.id, outcome);
       if (outcome !== 'more') return;
       // Let requests in between batches (on SQLite the statements run on the event loop).
       await yieldToEventLoop();
@@ -165,7 +187,7 @@ export class TaskRunner {
       });
       return 'done';
     }
-    const plan = planOf(task.type, JSON.parse(task.options));
+    const plan = planOf(task.kind, task.type, JSON.parse(task.options));
     const collection = await this.collections.get(task.collection_id, tx);
     const scope: ItemScope = {
       collection,

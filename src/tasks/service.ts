@@ -1,9 +1,9 @@
 /**
  * TaskService: create, get, list and cancel background tasks, and the items API's async jobs.
  * Creating a task validates it completely, counts the items it will touch, and stores it as NEW
- * in one statement; a runner (in this process or another) picks it up.
+ * in one statement; a runner (in this process or another) picks it up. See docs/tasks.md.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { publishPlugin } from '../collections/model.js';
 import type { CollectionService } from '../collections/service.js';
@@ -19,6 +19,34 @@ import { planOf, readCreateTask, taskToWire, type NewTask, type RunnableType, ty
 import { firstFailures } from './sql.js';
 
 export const FAILURES_ON_TASK = 100;
+
+let lastIdMs = 0;
+let idSeq = 0;
+
+/**
+ * A UUID version 7: 48 bits of real time in ms, then a 12-bit sequence that counts up within
+ * one millisecond, then random bits. Ids created by this process sort in creation order, which
+ * breaks ties between tasks with the same created_date (the business clock may stand still, as
+ * in tests) so that listing is newest first and claiming oldest first.
+ */
+export function timeOrderedId(): string {
+  let ms = Date.now();
+  if (ms <= lastIdMs) {
+    ms = lastIdMs;
+    if (++idSeq > 0xfff) {
+      ms += 1;
+      idSeq = 0;
+    }
+  } else idSeq = 0;
+  lastIdMs = ms;
+  const b = randomBytes(16);
+  b.writeUIntBE(ms, 0, 6);
+  b[6] = 0x70 | (idSeq >> 8);
+  b[7] = idSeq & 0xff;
+  b[8] = ((b[8] as number) & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
 
 export class TaskService {
   /** Called after a task is stored, so a local runner starts it without waiting for its poll. */
@@ -42,7 +70,7 @@ export class TaskService {
     if (type === 'PATCH_BY_FILTER') options.fieldModifications = p.fieldModifications ?? null;
     if (p.publishPluginOptions !== undefined) options.publishPluginOptions = p.publishPluginOptions;
     const collectionId = String(p.dataCollectionId ?? '');
-    const row = await this.store('job', { type, collectionId, environment: p.environment, options, plan: planOf(type, options) });
+    const row = await this.store('job', { type, collectionId, environment: p.environment, options, plan: planOf('job', type, options) });
     return { jobId: row.id };
   }
 
@@ -55,14 +83,19 @@ export class TaskService {
     const scope = makeScope(collection, t.environment, includeDrafts);
     const filter = 'filter' in t.plan ? t.plan.filter : TRUE;
     const estimated = await this.reader.count(scope, filter);
-    const id = randomUUID();
+    const id = timeOrderedId();
     const now = this.clock.now().toISOString();
     const options = JSON.stringify(t.options);
-    await this.db.run(sql`INSERT INTO tasks (id, kind, type, options, collection_id, env, status, created_date, updated_date, estimated_item_count)
+    // RETURNING, not a second read: a local runner may claim the task at once, and the reply to
+    // CreateTask must show the task as it was created (NEW).
+    const row = await this.db.transaction((tx) =>
+      tx.get<TaskRow>(sql`INSERT INTO tasks (id, kind, type, options, collection_id, env, status, created_date, updated_date, estimated_item_count)
       VALUES (${id}, ${kind}, ${t.type}, ${this.db.dialect === 'postgres' ? sql`${options}::jsonb` : sql`${options}`}, ${collection.id},
-        ${scope.env}, 'NEW', ${now}, ${now}, ${estimated})`);
+        ${scope.env}, 'NEW', ${now}, ${now}, ${estimated})
+      RETURNING *`),
+    );
     this.onCreated();
-    return (await this.row(id)) as TaskRow;
+    return row as TaskRow;
   }
 
   private row(id: string): Promise<TaskRow | undefined> {

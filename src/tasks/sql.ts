@@ -6,6 +6,7 @@
  * waiting on each other. SQLite has no SKIP LOCKED; the same UPDATE runs inside BEGIN IMMEDIATE,
  * which already admits one writer at a time, so two processes on one file cannot both claim.
  * A task is runnable when it is NEW, or RUNNING with an expired lease (its worker died).
+ * docs/tasks.md, "Execution model".
  */
 import type { Executor } from '../store/db.js';
 import { sql } from '../store/sql.js';

@@ -1,6 +1,7 @@
 /**
  * Background tasks at `/cms/v1/tasks` and `/_api/autocms/v1/tasks`, the items API's async jobs
  * under the Wix data prefixes, and Cairn's paged failure list at /cairn/v1/tasks/{id}/failures.
+ * Shapes and semantics: docs/tasks.md.
  */
 import type { FastifyInstance } from 'fastify';
 import type { TaskService } from '../../tasks/service.js';
