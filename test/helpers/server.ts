@@ -6,6 +6,7 @@ import { createClient, ApiKeyStrategy } from '@wix/sdk';
 import { items, collections, tasks } from '@wix/data';
 import { buildApp, type Cairn } from '../../src/http/app.js';
 import type { Clock } from '../../src/clock.js';
+import type { RunnerOptions } from '../../src/tasks/runner.js';
 import { openTestStore, type StoreName, type TestStore } from './stores.js';
 
 export interface TestServer {
@@ -27,9 +28,20 @@ export function wixClientFor(url: string, apiKey = 'test-key') {
   } as Parameters<typeof createClient>[0]);
 }
 
-export async function startServer(storeName: StoreName, options: { clock?: Clock } = {}): Promise<TestServer> {
+export interface StartOptions {
+  clock?: Clock;
+  /** Runner settings (batch size, afterBatch hook, ...), or false for no in-process runner. */
+  runner?: RunnerOptions | false;
+}
+
+export async function startServer(storeName: StoreName, options: StartOptions = {}): Promise<TestServer> {
   const store = await openTestStore(storeName);
-  const cairn = await buildApp({ db: store.db, logLevel: 'silent', ...(options.clock ? { clock: options.clock } : {}) });
+  const cairn = await buildApp({
+    db: store.db,
+    logLevel: 'silent',
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.runner === false ? { runTasks: false } : options.runner ? { runner: options.runner } : {}),
+  });
   await cairn.app.listen({ port: 0, host: '127.0.0.1' });
   const address = cairn.app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
