@@ -352,6 +352,16 @@ for (const storeName of STORE_NAMES) {
     test('UPDATE_PUBLISH_STATUS sets items published or draft by filter', async () => {
       await h.collection('pub', { plugins: [{ type: 'PUBLISH' }] });
       await h.insert('pub', ids(6).map((id, n) => ({ _id: id, n })));
+      const updatedDates = async () => {
+        const r = await api('POST', `${DATA}/items/query`, {
+          dataCollectionId: 'pub',
+          publishPluginOptions: { includeDraftItems: true },
+          query: { sort: [{ fieldName: '_id', order: 'ASC' }] },
+        });
+        return r.body.dataItems.map((i: any) => i.data._updatedDate.$date as string);
+      };
+      const before = await updatedDates();
+      await new Promise((r) => setTimeout(r, 5));
       const draft = await runTask({
         type: 'UPDATE_PUBLISH_STATUS',
         updatePublishStatusOptions: { dataCollectionId: 'pub', operation: 'SET_DRAFT_STATUS', filter: { n: { $lt: 4 } } },
@@ -361,6 +371,9 @@ for (const storeName of STORE_NAMES) {
       assert.equal(draft.done.itemsSucceeded, 4);
       const statuses = async () => (await h.all('pub')).map((i) => i._publishStatus);
       assert.deepEqual(await statuses(), ['DRAFT', 'DRAFT', 'DRAFT', 'DRAFT', 'PUBLISHED', 'PUBLISHED']);
+      // A status change is a change: the items' _updatedDate moves on, the others' stays.
+      const after = await updatedDates();
+      assert.deepEqual(after.map((d: string, i: number) => d > (before[i] as string)), [true, true, true, true, false, false]);
       // Visitors' reads (no includeDraftItems) no longer see the drafts.
       const visible = await api('POST', `${DATA}/items/count`, { dataCollectionId: 'pub' });
       assert.equal(visible.body.totalCount, 2);

@@ -25,7 +25,7 @@ export interface AppOptions {
   logLevel?: string;
   logRequests?: boolean;
   ownerId?: string;
-  /** Run background tasks in this process (default true); `cairn worker` runs them elsewhere. */
+  /** Run background tasks in this process (default true); `npm run worker` (src/worker.ts) runs them elsewhere. */
   runTasks?: boolean;
   runner?: RunnerOptions;
 }

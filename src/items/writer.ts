@@ -472,9 +472,14 @@ export class ItemWriter {
 
   async setPublishStatus(tx: Executor, scope: ItemScope, ids: readonly string[], status: 'PUBLISHED' | 'DRAFT'): Promise<void> {
     const now = this.now();
+    // The document carries _updatedDate too (reads return `data`): both change together.
+    const data =
+      tx.dialect === 'postgres'
+        ? sql`jsonb_set(data, '{_updatedDate}', jsonb_build_object('$date', ${now}::text), true)`
+        : sql`json_set(data, '$._updatedDate', json_object('$date', ${now}))`;
     for (const chunk of chunks(ids)) {
       await tx.run(
-        sql`UPDATE items SET publish_status = ${status}, updated_date = ${now}
+        sql`UPDATE items SET publish_status = ${status}, updated_date = ${now}, data = ${data}
             WHERE ${scopeWhere({ ...scope, includeDrafts: true })} AND id IN (${join(
               chunk.map((id) => sql`${id}`),
               ', ',
