@@ -174,8 +174,10 @@ export class ItemReader {
     const rows = await this.db.all<ItemRow>(
       sql`SELECT id, data, publish_status FROM items WHERE ${where} ORDER BY ${compiler.orderBy(sort)} LIMIT ${plan.limit + 1} OFFSET ${plan.offset}`,
     );
-    const hasNext = rows.length > plan.limit;
-    const page = hasNext ? rows.slice(0, plan.limit) : rows;
+    // A page of 0 items can never move a pager forward: answer it with no next page (and no
+    // cursors), so a client that loops on hasNext/cursors.next stops.
+    const hasNext = plan.limit > 0 && rows.length > plan.limit;
+    const page = rows.length > plan.limit ? rows.slice(0, plan.limit) : rows;
     const dataItems = page.map((r) => this.toWire(scope, r, plan.fields));
     const meta: PagingMetadata = { count: dataItems.length, hasNext, cursors: {} };
     if (plan.mode === 'offset') {
@@ -196,7 +198,7 @@ export class ItemReader {
         l: plan.limit,
       });
       if (hasNext) meta.cursors.next = encodeCursor(state(plan.offset + plan.limit));
-      if (plan.offset > 0) meta.cursors.prev = encodeCursor(state(Math.max(0, plan.offset - plan.limit)));
+      if (plan.offset > 0 && plan.limit > 0) meta.cursors.prev = encodeCursor(state(Math.max(0, plan.offset - plan.limit)));
     }
     return { dataItems, pagingMetadata: meta };
   }

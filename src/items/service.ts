@@ -88,7 +88,12 @@ export class ItemService {
 
   async update(p: JsonObject): Promise<{ dataItem: WireItem }> {
     const item = readDataItem(p.dataItem);
-    if (typeof p.dataItemId === 'string' && p.dataItemId && item.id === undefined) item.id = validItemId(p.dataItemId);
+    if (typeof p.dataItemId === 'string' && p.dataItemId) {
+      // PUT /items/{dataItem.id}: the path names the item; a body naming another one is refused.
+      const pathId = validItemId(p.dataItemId);
+      if (item.id === undefined) item.id = pathId;
+      else if (item.id !== pathId) throw new WixError('WDE0075', `dataItem.id [${item.id}] and the path id [${pathId}] differ`);
+    }
     if (item.id === undefined) throw new WixError('WDE0007', 'Invalid update. Updated object must have a string _id property.');
     const condition = this.condition(p);
     const scope = await this.scope(p);
