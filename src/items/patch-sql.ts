@@ -15,8 +15,9 @@
  * the item's error. Both paths produce byte-identical items (the patch tests compare them).
  */
 import type { Dialect } from '../store/sql.js';
-import { named, raw, sql, type Sql } from '../store/sql.js';
+import { join, named, raw, sql, type Sql } from '../store/sql.js';
 import { canonicalJson } from '../wire/json.js';
+import { MAX_ITEM_BYTES } from './codec.js';
 import type { FieldModification, ItemPatch } from './patch.js';
 
 /** Integers whose sums stay exact in a double: |n| < 2^52 for operands keeps results < 2^53. */
@@ -90,8 +91,43 @@ interface Compiled {
  * Builds the SET expression and the guards for a shape. `now` is bound once for `_updatedDate`.
  * Paths are inlined (segments validated by parseFieldPath: letters, digits, `_`, `-`).
  */
-export function compilePatchShape(dialect: Dialect, shape: readonly FieldModification[], now: string): Compiled {
-  return dialect === 'sqlite' ? compileSqlite(shape, now) : compilePostgres(shape, now);
+export function compilePatchShape(
+  dialect: Dialect,
+  shape: readonly FieldModification[],
+  now: string,
+  patches: readonly ItemPatch[],
+  uniformValues?: readonly unknown[],
+): Compiled {
+  const compiled =
+    dialect === 'postgres'
+      ? compilePostgres(shape, now)
+      : compileSqlite(shape, now, uniformValues ? (k) => sql`${uniformValues[k]}` : (k) => named(`p${k}`));
+  // The new values must leave the item under the size limit. Items that may not (the largest
+  // values of the batch counted in full) go to the JS path, which checks exactly. PostgreSQL's
+  // jsonb text has spaces after ':' and ',', so it overstates the size: safe.
+  let added = 0;
+  for (const p of patches) {
+    let n = 0;
+    for (const cell of patchRow(p).slice(1)) n += String(cell).length * 3 + 64;
+    added = Math.max(added, n);
+  }
+  const size = dialect === 'postgres' ? sql`octet_length(data::text)` : sql`octet_length(data)`;
+  return { data: compiled.data, guard: sql`${compiled.guard} AND ${size} <= ${MAX_ITEM_BYTES - added - 256}` };
+}
+
+/**
+ * The value cells every patch shares (SET values, increments, appended elements), when all the
+ * patches carry the same ones: then one statement over the id list does the whole batch.
+ */
+export function uniformValues(patches: readonly ItemPatch[]): unknown[] | undefined {
+  const first = patches[0];
+  if (!first) return undefined;
+  const cells = patchRow(first).slice(1);
+  for (let i = 1; i < patches.length; i++) {
+    const row = patchRow(patches[i] as ItemPatch);
+    for (let c = 0; c < cells.length; c++) if (row[c + 1] !== cells[c]) return undefined;
+  }
+  return cells;
 }
 
 /**
@@ -107,9 +143,19 @@ export function patchParams(p: ItemPatch): Record<string, unknown> {
   return out;
 }
 
-function compileSqlite(shape: readonly FieldModification[], now: string): Compiled {
+/**
+ * SQLite: one json_set with a (path, value) pair per SET / INCREMENT / APPEND, around one
+ * json_remove for the REMOVEs. The paths never overlap (fastPathShape), so the order of the pairs
+ * does not matter, and values read from `data` see the row as it was. One call parses and writes
+ * the document once; nesting a call per modification would do it once per modification.
+ *
+ * `valueOf(k)` is how the k-th value-carrying modification gets its value: a named parameter
+ * per row (`@p0`), or one bound parameter when every patch carries the same values.
+ */
+function compileSqlite(shape: readonly FieldModification[], now: string, valueOf: (k: number) => Sql): Compiled {
   const path = (segments: readonly string[], suffix = '') => raw(`'$${segments.map((s) => `."${s}"`).join('')}${suffix}'`);
-  let x: Sql = raw('data');
+  const removed: Sql[] = [];
+  const pairs: Sql[] = [];
   const guards: Sql[] = [];
   let k = 0;
   for (const m of shape) {
@@ -119,35 +165,40 @@ function compileSqlite(shape: readonly FieldModification[], now: string): Compil
       guards.push(sql`json_type(data, ${path(parent)}) = 'object' AND json_type(data, ${path(parent, '."$date"')}) IS NULL`);
     }
     const p = path(segs);
-    const col = m.action === 'REMOVE_FIELD' ? undefined : named(`p${k++}`);
+    const col = m.action === 'REMOVE_FIELD' ? undefined : valueOf(k++);
     switch (m.action) {
       case 'SET_FIELD':
-        x = sql`json_set(${x}, ${p}, json(${col}))`;
+        pairs.push(sql`${p}, json(${col})`);
         break;
       case 'REMOVE_FIELD':
-        x = sql`json_remove(${x}, ${p})`;
+        removed.push(p);
         break;
       case 'INCREMENT_FIELD':
         guards.push(
           sql`(COALESCE(json_type(data, ${p}), 'null') = 'null' OR (json_type(data, ${p}) = 'integer' AND abs(json_extract(data, ${p})) < ${SAFE}))`,
         );
         // better-sqlite3 binds JS numbers as REAL: the cast keeps integer + integer an integer (6, not 6.0).
-        x = sql`json_set(${x}, ${p}, COALESCE(json_extract(data, ${p}), 0) + CAST(${col} AS INTEGER))`;
+        pairs.push(sql`${p}, COALESCE(json_extract(data, ${p}), 0) + CAST(${col} AS INTEGER)`);
         break;
       case 'APPEND_TO_ARRAY':
         guards.push(sql`COALESCE(json_type(data, ${p}), 'null') IN ('null', 'array')`);
-        x = sql`(CASE WHEN json_type(data, ${p}) = 'array' THEN json_insert(${x}, ${path(segs, '[#]')}, json(${col})) ELSE json_set(${x}, ${p}, json_array(json(${col}))) END)`;
+        // json() marks the CASE's text as JSON, so json_set stores an array, not a string.
+        pairs.push(
+          sql`${p}, json(CASE WHEN json_type(data, ${p}) = 'array' THEN json_insert(json_extract(data, ${p}), '$[#]', json(${col})) ELSE json_array(json(${col})) END)`,
+        );
         break;
       case 'REMOVE_FROM_ARRAY':
         throw new Error('REMOVE_FROM_ARRAY has no fast path');
     }
   }
-  x = sql`json_set(${x}, '$._updatedDate', json_object('$date', ${now}))`;
-  return { data: x, guard: guards.length ? sql`(${joinAnd(guards)})` : raw('TRUE') };
+  const base = removed.length ? sql`json_remove(data, ${join(removed, ', ')})` : raw('data');
+  pairs.push(sql`'$._updatedDate', json_object('$date', ${now})`);
+  return { data: sql`json_set(${base}, ${join(pairs, ', ')})`, guard: guards.length ? sql`(${joinAnd(guards)})` : raw('TRUE') };
 }
 
 function compilePostgres(shape: readonly FieldModification[], now: string): Compiled {
-  const path = (segments: readonly string[]) => raw(`'{${segments.join(',')}}'`);
+  // Each element double-quoted: an unquoted NULL (any case) in an array literal is a null element.
+  const path = (segments: readonly string[]) => raw(`'{${segments.map((s) => `"${s}"`).join(',')}}'`);
   const at = (segments: readonly string[]) => sql`(data #> ${path(segments)})`;
   let x: Sql = raw('data');
   const guards: Sql[] = [];
@@ -192,3 +243,40 @@ function joinAnd(parts: readonly Sql[]): Sql {
 }
 
 export { samePaths };
+
+/**
+ * Appending `values` to the array at `segments` (EDIT_FIELD_DATA's addItems), as SQL: a missing
+ * or null field becomes an array of the values. Guards: the parents are objects, the field is an
+ * array, null or missing, and the item stays well under the size limit after the append (the
+ * exact check, for items close to it, is the JS path's). Rows that fail a guard are left for the
+ * JS edit, which gives them the exact semantics or reports their failure.
+ */
+export function compileArrayAppend(dialect: Dialect, segments: readonly string[], values: readonly unknown[], now: string): Compiled {
+  const texts = values.map((v) => canonicalJson(v as Parameters<typeof canonicalJson>[0]));
+  const budget = MAX_ITEM_BYTES - texts.reduce((n, t) => n + Buffer.byteLength(t) + 2, 0) - 256;
+  const guards: Sql[] = [];
+  if (dialect === 'sqlite') {
+    const path = (segs: readonly string[], suffix = '') => raw(`'$${segs.map((s) => `."${s}"`).join('')}${suffix}'`);
+    for (let i = 1; i < segments.length; i++) {
+      const parent = segments.slice(0, i);
+      guards.push(sql`json_type(data, ${path(parent)}) = 'object' AND json_type(data, ${path(parent, '."$date"')}) IS NULL`);
+    }
+    const p = path(segments);
+    guards.push(sql`COALESCE(json_type(data, ${p}), 'null') IN ('null', 'array')`, sql`octet_length(data) <= ${budget}`);
+    const appended = join(texts.map((t) => sql`'$[#]', json(${t})`), ', ');
+    const fresh = join(texts.map((t) => sql`json(${t})`), ', ');
+    const data = sql`json_set(data, ${p}, json(CASE WHEN json_type(data, ${p}) = 'array' THEN json_insert(json_extract(data, ${p}), ${appended}) ELSE json_array(${fresh}) END), '$._updatedDate', json_object('$date', ${now}))`;
+    return { data, guard: joinAnd(guards) };
+  }
+  const path = (segs: readonly string[]) => raw(`'{${segs.join(',')}}'`);
+  const at = (segs: readonly string[]) => sql`(data #> ${path(segs)})`;
+  for (let i = 1; i < segments.length; i++) {
+    const parent = at(segments.slice(0, i));
+    guards.push(sql`jsonb_typeof(${parent}) = 'object' AND ${parent}->'$date' IS NULL`);
+  }
+  const cur = at(segments);
+  // jsonb's text has a space after each ':' and ',', so it overstates the stored JSON's size.
+  guards.push(sql`(${cur} IS NULL OR jsonb_typeof(${cur}) IN ('null', 'array'))`, sql`octet_length(data::text) <= ${budget}`);
+  const data = sql`jsonb_set(jsonb_set(data, ${path(segments)}, (CASE WHEN jsonb_typeof(${cur}) = 'array' THEN ${cur} ELSE '[]'::jsonb END) || ${`[${texts.join(',')}]`}::jsonb, true), '{_updatedDate}', jsonb_build_object('$date', ${now}::text), true)`;
+  return { data, guard: joinAnd(guards) };
+}

@@ -19,7 +19,7 @@ import type { JsonObject } from '../wire/json.js';
 import { compareStrings } from '../query/evaluate.js';
 import { notFound } from './query.js';
 import { applyModifications, type ItemPatch } from './patch.js';
-import { compilePatchShape, fastPathShape, patchColumns, patchParams, patchRow } from './patch-sql.js';
+import { compilePatchShape, fastPathShape, patchColumns, patchParams, patchRow, uniformValues } from './patch-sql.js';
 import { insertStatus, scopeWhere, shownStatus, type ItemScope } from './scope.js';
 
 export type BulkAction = 'INSERT' | 'UPDATE' | 'DELETE' | 'PATCH';
@@ -129,7 +129,10 @@ export class ItemWriter {
         }
         return inserted;
       };
-      const inserted = await this.withUniqueFallback(tx, fresh, insertRows, (row) => row.stored.id, outcomes, scope);
+      // PostgreSQL: rows in id order, so concurrent inserts of the same new ids wait on each other
+      // in one order instead of deadlocking.
+      const ordered = tx.dialect === 'postgres' ? [...fresh].sort((a, b) => compareStrings(a.stored.id, b.stored.id)) : fresh;
+      const inserted = await this.withUniqueFallback(tx, ordered, insertRows, (row) => row.stored.id, outcomes, scope);
       for (const { index, stored } of fresh) {
         if (outcomes[index]) continue;
         outcomes[index] = inserted.has(stored.id)
@@ -146,6 +149,7 @@ export class ItemWriter {
     for (const it of items) if (it.id === undefined) throw new WixError('WDE0007', 'Invalid update. Updated object must have a string _id property.');
     return this.db.transaction(async (tx) => {
       const outcomes: ItemOutcome[] = new Array(items.length);
+      await this.lockInIdOrder(tx, scope, items.map((i) => i.id as string));
       const existing = await this.existing(tx, scope, items.map((i) => i.id as string), condition);
       const seen = new Set<string>();
       const rows: { index: number; stored: StoredItem; status: string }[] = [];
@@ -176,6 +180,10 @@ export class ItemWriter {
     return this.db.transaction(async (tx) => {
       const outcomes: ItemOutcome[] = new Array(items.length);
       const ids = items.map((i) => i.id).filter((i): i is string => i !== undefined);
+      // PostgreSQL: without this, concurrent saves of one new id all see it missing, all report
+      // INSERTED, and the later ones write a _createdDate that disagrees with the row's.
+      if (tx.dialect === 'postgres' && ids.length) await lockIdKeys(tx, scope, ids);
+      await this.lockInIdOrder(tx, { ...scope, includeDrafts: true }, ids);
       // Existence regardless of draft visibility: save never inserts a second row with an id.
       const existing = await this.existing(tx, { ...scope, includeDrafts: true }, ids);
       const seen = new Set<string>();
@@ -210,7 +218,8 @@ export class ItemWriter {
         }
         return done;
       };
-      const saved = await this.withUniqueFallback(tx, rows, upsert, (r) => r.stored.id, outcomes, scope);
+      const ordered = tx.dialect === 'postgres' ? [...rows].sort((a, b) => compareStrings(a.stored.id, b.stored.id)) : rows;
+      const saved = await this.withUniqueFallback(tx, ordered, upsert, (r) => r.stored.id, outcomes, scope);
       for (const r of rows) {
         if (outcomes[r.index]) continue;
         outcomes[r.index] = saved.has(r.stored.id)
@@ -282,7 +291,6 @@ export class ItemWriter {
   ): Promise<Set<number>> {
     const done = new Set<number>();
     const indexOf = new Map(patches.map((p, i) => [p.id, i]));
-    const compiled = compilePatchShape(tx.dialect, shape, now);
     const record = (r: { id: string; data?: string; publish_status?: string } | undefined) => {
       if (!r) return;
       const index = indexOf.get(r.id);
@@ -295,6 +303,20 @@ export class ItemWriter {
     };
     if (tx.dialect === 'sqlite') {
       const returning = needEntities ? sql`, data, publish_status` : sql``;
+      const uniform = uniformValues(patches);
+      if (uniform) {
+        // Every patch carries the same values: one statement over the id list.
+        const compiled = compilePatchShape(tx.dialect, shape, now, patches, uniform);
+        const rows = await tx.all<{ id: string; data?: string; publish_status?: string }>(
+          sql`UPDATE items SET data = ${compiled.data}, updated_date = ${now}
+              WHERE ${scopeWhere(scope)} AND id IN (SELECT value FROM json_each(${JSON.stringify(patches.map((p) => p.id))}))
+                AND ${compiled.guard}${this.conditionSql(tx, condition)}
+              RETURNING id${returning}`,
+        );
+        rows.forEach(record);
+        return done;
+      }
+      const compiled = compilePatchShape(tx.dialect, shape, now, patches);
       const rows = await tx.each<{ id: string; data?: string; publish_status?: string }>(
         sql`UPDATE items SET data = ${compiled.data}, updated_date = ${now}
             WHERE ${scopeWhere(scope)} AND id = ${named('vid')} AND ${compiled.guard}${this.conditionSql(tx, condition)}
@@ -304,19 +326,24 @@ export class ItemWriter {
       rows.forEach(record);
       return done;
     }
+    const compiled = compilePatchShape(tx.dialect, shape, now, patches);
     const columns = raw(patchColumns(shape).join(', '));
     const returning = needEntities ? sql`, items.data AS data, items.publish_status AS publish_status` : sql``;
     for (const chunk of chunks([...patches].sort((a, b) => compareStrings(a.id, b.id)))) {
       // Lock in id order first, as the JS path does, so concurrent batches queue, never deadlock.
       await this.lockRows(tx, scope, chunk.map((p) => p.id), undefined, true);
       // One array parameter per column (unnest) instead of a parameter per cell: PostgreSQL
-      // parses and plans the statement the same way whatever the batch size.
+      // parses and plans the statement the same way whatever the batch size. The id = ANY(...)
+      // lets the planner look the rows up by primary key; joined on v alone, it may estimate the
+      // unnest badly and hash the whole collection, running the guards on every item.
+      // (v.vid holds each id once: fastPathShape sends an item patched twice to the JS path.)
       const table = chunk.map(patchRow);
       const arrays = patchColumns(shape).map((_, c) => sql`${table.map((r) => (r[c] === undefined ? null : String(r[c])))}::text[]`);
       const rows = await tx.all<{ id: string; data?: string; publish_status?: string }>(
         sql`WITH v (${columns}) AS (SELECT * FROM unnest(${join(arrays, ', ')}))
             UPDATE items SET data = ${compiled.data}, updated_date = ${now}
-            FROM v WHERE ${scopeWhere(scope, 'items')} AND items.id = v.vid AND ${compiled.guard}${this.conditionSql(tx, condition)}
+            FROM v WHERE ${scopeWhere(scope, 'items')} AND items.id = ANY(${chunk.map((p) => p.id)}::text[]) AND items.id = v.vid
+              AND ${compiled.guard}${this.conditionSql(tx, condition)}
             RETURNING items.id AS id${returning}`,
       );
       rows.forEach(record);
@@ -399,6 +426,16 @@ export class ItemWriter {
     return out;
   }
 
+  /**
+   * PostgreSQL: locks the existing rows among `ids` in id order before a statement that would lock
+   * them in its own order (a VALUES list, a join), so that concurrent writes of the same items
+   * queue instead of deadlocking. Patches lock in the same order. SQLite holds the only write lock.
+   */
+  private async lockInIdOrder(tx: Executor, scope: ItemScope, ids: readonly string[]): Promise<void> {
+    if (tx.dialect !== 'postgres' || ids.length === 0) return;
+    await this.lockRows(tx, scope, [...new Set(ids)].sort(compareStrings), undefined, true);
+  }
+
   // ---- Batches for background tasks. Each runs inside the caller's transaction (the task's batch
   // transaction, which also moves the task's cursor and counters), over the items after `afterId`
   // in id order that match the filter: a resumed task continues exactly where the last commit left.
@@ -417,9 +454,14 @@ export class ItemWriter {
   }
 
   /**
-   * Edits the next `limit` matching items in JS: `edit` returns the new user fields, `null` for
-   * "leave unchanged", or a WixError (the item is left unchanged and reported). Rows are locked
-   * as for patches, and written back with one UPDATE.
+   * Edits the next `limit` matching items: `edit` returns the new user fields, `null` for "leave
+   * unchanged", or a WixError (the item is left unchanged and reported).
+   *
+   * With `sqlEdit` (an edit SQL can express, such as appending to an array) the batch is set-based:
+   * its ids are read, one UPDATE changes every row that passes the edit's guards, and only the
+   * rows that do not (a type clash, an item near the size limit) go through `edit` in JS, which
+   * applies the exact semantics or reports the item's failure. Collections with a unique index
+   * always take the JS path, which reports clashes per item.
    */
   async editBatch(
     tx: Executor,
@@ -428,15 +470,60 @@ export class ItemWriter {
     afterId: string | null,
     limit: number,
     edit: (fields: JsonObject) => JsonObject | WixError | null,
+    sqlEdit?: SqlEdit,
   ): Promise<{ ids: string[]; failures: { id: string; error: WixError }[] }> {
+    if (sqlEdit && !(await hasUniqueIndex(tx, scope.collection.id))) {
+      const ids = await this.nextIds(tx, scope, filter, afterId, limit);
+      if (ids.length === 0) return { ids, failures: [] };
+      const now = this.now();
+      const compiled = sqlEdit(tx.dialect, now);
+      const updated = await tx.all<{ id: string }>(
+        sql`UPDATE items SET data = ${compiled.data}, updated_date = ${now}
+            WHERE ${scopeWhere(scope)} AND ${idIn(tx, ids)} AND ${compiled.guard}${this.conditionSql(tx, filter)}
+            RETURNING id`,
+      );
+      const done = new Set(updated.map((r) => r.id));
+      const rest = ids.filter((id) => !done.has(id));
+      const failures = rest.length ? await this.editRows(tx, scope, sql`${scopeWhere(scope)} AND ${idIn(tx, rest)}${this.conditionSql(tx, filter)}`, rest.length, edit) : [];
+      return { ids, failures };
+    }
+    return this.editRowsAfter(tx, scope, filter, afterId, limit, edit);
+  }
+
+  private async editRowsAfter(
+    tx: Executor,
+    scope: ItemScope,
+    filter: FilterNode,
+    afterId: string | null,
+    limit: number,
+    edit: (fields: JsonObject) => JsonObject | WixError | null,
+  ): Promise<{ ids: string[]; failures: { id: string; error: WixError }[] }> {
+    const ids: string[] = [];
+    const failures = await this.editRows(tx, scope, this.batchWhere(tx, scope, filter, afterId), limit, edit, ids);
+    return { ids, failures };
+  }
+
+  /**
+   * The JS edit of up to `limit` rows matching `where`, in id order: rows are locked as for
+   * patches and written back with one UPDATE. `seen` collects the ids read.
+   */
+  private async editRows(
+    tx: Executor,
+    scope: ItemScope,
+    where: Sql,
+    limit: number,
+    edit: (fields: JsonObject) => JsonObject | WixError | null,
+    seen: string[] = [],
+  ): Promise<{ id: string; error: WixError }[]> {
     const lock = tx.dialect === 'postgres' ? sql` FOR UPDATE` : sql``;
     const rows = await tx.all<LockedRow>(
-      sql`SELECT id, data, created_date, owner, publish_status FROM items WHERE ${this.batchWhere(tx, scope, filter, afterId)} ORDER BY id LIMIT ${limit}${lock}`,
+      sql`SELECT id, data, created_date, owner, publish_status FROM items WHERE ${where} ORDER BY id LIMIT ${limit}${lock}`,
     );
     const now = this.now();
     const failures: { id: string; error: WixError }[] = [];
     const changed: { index: number; stored: StoredItem }[] = [];
     rows.forEach((row, index) => {
+      seen.push(row.id);
       const result = edit(userFields(JSON.parse(row.data) as JsonObject));
       if (result === null) return;
       if (result instanceof WixError) {
@@ -453,7 +540,7 @@ export class ItemWriter {
     const outcomes: ItemOutcome[] = [];
     await this.withUniqueFallback(tx, changed, (r) => this.replaceRows(tx, scope, r), (r) => r.stored.id, outcomes, scope);
     for (const o of outcomes) if (o && !o.ok) failures.push({ id: o.id as string, error: o.error });
-    return { ids: rows.map((r) => r.id), failures };
+    return failures;
   }
 
   /** Sets the publish status of the next `limit` matching items. */
@@ -522,10 +609,13 @@ export class ItemWriter {
     for (const chunk of chunks(rows)) {
       const values = valuesList(chunk.map(({ stored: s }) => [s.id, s.json, s.updatedDate, s.owner]));
       const data = tx.dialect === 'postgres' ? sql`v.vdata::jsonb` : sql`v.vdata`;
+      // PostgreSQL: the id list lets the planner fetch the rows by primary key rather than hash
+      // the whole collection against v (patchInSql says more).
+      const byKey = tx.dialect === 'postgres' ? sql` AND items.id = ANY(${chunk.map(({ stored }) => stored.id)}::text[])` : sql``;
       const returned = await tx.all<{ id: string }>(
         sql`WITH v (vid, vdata, vupdated, vowner) AS (VALUES ${values})
             UPDATE items SET data = ${data}, updated_date = v.vupdated, owner = v.vowner
-            FROM v WHERE ${scopeWhere(scope, 'items')} AND items.id = v.vid${this.conditionSql(tx, condition)}
+            FROM v WHERE ${scopeWhere(scope, 'items')}${byKey} AND items.id = v.vid${this.conditionSql(tx, condition)}
             RETURNING items.id AS id`,
       );
       for (const r of returned) done.add(r.id);
@@ -582,6 +672,9 @@ export class ItemWriter {
   }
 }
 
+/** An edit compiled to SQL: the new `data` and the guards a row must pass to take it. */
+export type SqlEdit = (dialect: Executor['dialect'], now: string) => { data: Sql; guard: Sql };
+
 function duplicate(id: string, scope: ItemScope): WixError {
   return new WixError('WDE0074', `Item [${id}] already exists in collection [${scope.collection.id}]`, { itemId: id, collectionId: scope.collection.id });
 }
@@ -593,6 +686,20 @@ function idIn(tx: Executor, ids: readonly string[]): Sql {
     ids.map((id) => sql`${id}`),
     ', ',
   )})`;
+}
+
+/**
+ * PostgreSQL: transaction-scoped advisory locks on (collection, environment, id), so that writes
+ * deciding on an id's existence (save) run one after another for the same id, even while the row
+ * does not exist yet (a row lock cannot cover that). Taken in hash order: no two transactions wait
+ * on each other's locks in opposite orders.
+ */
+async function lockIdKeys(tx: Executor, scope: ItemScope, ids: readonly string[]): Promise<void> {
+  const keys = [...new Set(ids)].map((id) => JSON.stringify([scope.collection.id, scope.env, id]));
+  // One statement (one array parameter) for all keys, so the whole set is locked in one order.
+  await tx.all(
+    sql`SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(${keys}::text[]) AS u(k)) AS t ORDER BY h`,
+  );
 }
 
 async function hasUniqueIndex(tx: Executor, collectionId: string): Promise<boolean> {

@@ -14,6 +14,8 @@
 import { WixError } from '../errors.js';
 import { getPath } from '../query/evaluate.js';
 import { applyModifications } from '../items/patch.js';
+import { compileArrayAppend } from '../items/patch-sql.js';
+import type { SqlEdit } from '../items/writer.js';
 import { canonicalJson, type JsonObject, type JsonValue } from '../wire/json.js';
 import type { TaskPlan } from './model.js';
 
@@ -72,4 +74,13 @@ export function editField(plan: Extract<TaskPlan, { type: 'EDIT_FIELD_DATA' }>) 
     if (value === undefined || canonicalJson(value) === before) return null;
     return setField(fields, plan.field, value);
   };
+}
+
+/**
+ * EDIT_FIELD_DATA's set-based form, when SQL can express it: addItems alone (no replace, remove
+ * or dedupe) is an append to an array. Items the SQL guards turn away fall back to editField.
+ */
+export function editFieldSql(plan: Extract<TaskPlan, { type: 'EDIT_FIELD_DATA' }>): SqlEdit | undefined {
+  if (plan.addItems.length === 0 || plan.removeItems.length || plan.replaceItems.length || plan.removeDuplicates) return undefined;
+  return (dialect, now) => compileArrayAppend(dialect, plan.field, plan.addItems, now);
 }

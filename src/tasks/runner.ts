@@ -22,7 +22,7 @@ import type { ItemScope } from '../items/scope.js';
 import type { Db, Executor } from '../store/db.js';
 import { join, sql } from '../store/sql.js';
 import { TRUE } from '../query/ast.js';
-import { copyField, editField } from './edits.js';
+import { copyField, editField, editFieldSql } from './edits.js';
 import { planOf, type TaskPlan, type TaskRow } from './model.js';
 import { advanceTask, claimTask, lockTask, recordFailures, releaseTask } from './sql.js';
 
@@ -224,7 +224,7 @@ export class TaskRunner {
       case 'COPY_FIELD_DATA':
         return this.writer.editBatch(tx, scope, TRUE, after, n, copyField(plan));
       case 'EDIT_FIELD_DATA':
-        return this.writer.editBatch(tx, scope, plan.filter, after, n, editField(plan));
+        return this.writer.editBatch(tx, scope, plan.filter, after, n, editField(plan), editFieldSql(plan));
       case 'PATCH_BY_FILTER':
         return this.writer.editBatch(tx, scope, plan.filter, after, n, (fields) => applyModifications(fields, plan.modifications));
       case 'UPDATE_PUBLISH_STATUS': {
