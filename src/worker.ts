@@ -14,11 +14,18 @@ import { TaskRunner } from './tasks/runner.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const runner = new TaskRunner(db, new CollectionService(db, systemClock), new ItemWriter(db, systemClock), systemClock, {
+  const runner: TaskRunner = new TaskRunner(db, new CollectionService(db, systemClock), new ItemWriter(db, systemClock), systemClock, {
     ...(config.workerId ? { workerId: config.workerId } : {}),
     leaseMs: config.taskLeaseMs,
     batchSize: config.taskBatchSize,
     onError: (e) => console.error(JSON.stringify({ level: 'error', msg: 'task runner error', err: String(e) })),
+    // CAIRN_LOG_LEVEL=debug: one line per committed batch (which worker ran which task, when).
+    ...(config.logLevel === 'debug'
+      ? {
+          afterBatch: (taskId: string, outcome: 'more' | 'done'): void =>
+            console.log(JSON.stringify({ level: 'debug', time: Date.now(), msg: 'task batch committed', workerId: runner.workerId, taskId, outcome })),
+        }
+      : {}),
   });
   runner.start();
   console.log(JSON.stringify({ level: 'info', msg: 'Cairn worker started', workerId: runner.workerId, store: db.description }));

@@ -61,21 +61,37 @@ function quoted(s: string): Sql {
   return raw(`'${s.replaceAll("'", "''")}'`);
 }
 
+/**
+ * Unique indexes mean the same on both stores: a missing field or a JSON null never clashes,
+ * values of different types never clash (5 and "5"), and caseInsensitive folds strings only
+ * (equal numbers still clash). The value's type is part of every key for that reason.
+ */
 function indexDdl(dialect: 'sqlite' | 'postgres', collectionId: string, spec: IndexSpec, name: string): Sql {
   const exprs: Sql[] = [];
+  const notNull: Sql[] = [];
   for (const f of spec.fields) {
     const segments = parseFieldPath(f.path).segments;
     if (dialect === 'sqlite') {
+      // json_extract gives SQL NULL for a JSON null or a missing field, and NULLs never clash.
       const p = SqliteFilterCompiler.path(segments);
       exprs.push(sql`json_type(data, ${p})`);
-      exprs.push(spec.caseInsensitive ? sql`cairn_lower(json_extract(data, ${p}))` : sql`json_extract(data, ${p})`);
+      // cairn_lower gives NULL for non-strings: those keep their own value.
+      exprs.push(spec.caseInsensitive ? sql`coalesce(cairn_lower(json_extract(data, ${p})), json_extract(data, ${p}))` : sql`json_extract(data, ${p})`);
     } else {
       const x = PostgresFilterCompiler.path(segments);
-      exprs.push(spec.caseInsensitive ? sql`(lower(${x} #>> '{}'))` : sql`(${x})`);
+      if (spec.caseInsensitive) {
+        // #>> gives SQL NULL for a JSON null; the type keeps 5 and "5" apart.
+        exprs.push(sql`(jsonb_typeof(${x}))`);
+        exprs.push(sql`(lower(${x} #>> '{}'))`);
+      } else {
+        exprs.push(sql`(${x})`);
+        // A JSON null is a jsonb value, not SQL NULL: leave such rows out of a unique index.
+        notNull.push(sql` AND (${x}) <> 'null'::jsonb`);
+      }
     }
   }
   if (spec.unique) {
-    return sql`CREATE UNIQUE INDEX ${ident(name)} ON items (env, ${join(exprs, ', ')}) WHERE collection_id = ${quoted(collectionId)}`;
+    return sql`CREATE UNIQUE INDEX ${ident(name)} ON items (env, ${join(exprs, ', ')}) WHERE collection_id = ${quoted(collectionId)}${join(notNull, '')}`;
   }
   return sql`CREATE INDEX ${ident(name)} ON items (collection_id, env, ${join(exprs, ', ')})`;
 }
@@ -124,6 +140,13 @@ export class IndexService {
       }
       try {
         await tx.run(indexDdl(tx.dialect, collection.id, spec, name));
+        // SQLite's planner ignores an expression index it has no statistics for (it prefers
+        // items_created), and nothing else runs ANALYZE: give it the new index's statistics.
+        // The whole table, not just the new index: with statistics for the new index only, the
+        // planner still takes its defaults for items_created (about 10 rows per collection) and
+        // prefers it (bench/query.ts at 100,000 items). In this transaction, so the reader
+        // re-plans with the statistics when it sees the schema change.
+        if (tx.dialect === 'sqlite') await tx.run(sql`ANALYZE items`);
       } catch (e) {
         if (isUniqueViolation(e)) throw new WixError('WDE0113', `Index ${spec.name} cannot be built: items share a value of ${spec.fields[0]?.path}`);
         throw e;

@@ -107,10 +107,15 @@ export class CollectionService {
   async replace(raw: unknown): Promise<Collection> {
     const input = asObject(raw, 'collection', 'WDE0075');
     const id = validCollectionId(input.id ?? input._id, 'collection.id');
-    const revision = requireString(String(input.revision ?? ''), 'collection.revision', 'WDE0075');
+    const rawRevision = input.revision;
+    if (rawRevision === undefined || rawRevision === null || rawRevision === '') {
+      throw new WixError('WDE0075', 'collection.revision is required (the revision of the collection being replaced)');
+    }
+    // Only a string or a number can equal the stored revision (String(["1"]) would read as "1").
+    const revision = typeof rawRevision === 'string' || typeof rawRevision === 'number' ? String(rawRevision) : undefined;
     const current = await this.get(id);
-    if (String(current.revision) !== revision) {
-      throw new WixError('WDE0079', `Collection [${id}] revision ${revision} is stale; the current revision is ${current.revision}`, {
+    if (revision === undefined || String(current.revision) !== revision) {
+      throw new WixError('WDE0079', `Collection [${id}] revision ${JSON.stringify(rawRevision)} is stale; the current revision is ${current.revision}`, {
         currentRevision: String(current.revision),
       });
     }

@@ -447,9 +447,11 @@ export class ItemWriter {
 
   /** Deletes the next `limit` matching items; returns their ids (in id order). */
   async removeBatch(tx: Executor, scope: ItemScope, filter: FilterNode, afterId: string | null, limit: number): Promise<string[]> {
-    const rows = await tx.all<{ id: string }>(
-      sql`DELETE FROM items WHERE ${scopeWhere(scope)} AND id IN (SELECT id FROM items WHERE ${this.batchWhere(tx, scope, filter, afterId)} ORDER BY id LIMIT ${limit}) RETURNING id`,
-    );
+    const batch = sql`SELECT id FROM items WHERE ${this.batchWhere(tx, scope, filter, afterId)} ORDER BY id LIMIT ${limit}`;
+    // PostgreSQL: ARRAY(...) runs the batch query once; as `IN (subquery)` on a table without
+    // fresh statistics the planner may re-run it for every row of the collection.
+    const ids = tx.dialect === 'postgres' ? sql`id = ANY(ARRAY(${batch}))` : sql`id IN (${batch})`;
+    const rows = await tx.all<{ id: string }>(sql`DELETE FROM items WHERE ${scopeWhere(scope)} AND ${ids} RETURNING id`);
     return rows.map((r) => r.id).sort(compareStrings);
   }
 
