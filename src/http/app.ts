@@ -11,7 +11,8 @@ import { ItemReader } from '../items/query.js';
 import { ItemService } from '../items/service.js';
 import { ItemWriter } from '../items/writer.js';
 import type { Db } from '../store/db.js';
-import { installErrorHandling } from './errors.js';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors.js';
+import { NUL_ESCAPE, nulError } from './params.js';
 import { cairnCollectionRoutes, collectionRoutes } from './routes/collections.js';
 import { itemRoutes } from './routes/items.js';
 import { asyncJobRoutes, cairnTaskRoutes, TASK_PREFIXES, taskRoutes } from './routes/tasks.js';
@@ -51,17 +52,27 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
     // Item ids in paths may be long; Fastify's default cap is 100 characters.
     routerOptions: { maxParamLength: 1024 },
     return503OnClosing: true,
+    // Requests Node's HTTP parser refuses (headers or URL too large, malformed) get the envelope too.
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
   });
 
   // JSON for every content type (some clients send none), and an empty body is no body: the SDK
   // sends `Content-Type: application/json` on GET and DELETE requests that have nothing in them.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body: string, done) => {
+  // Bytes that are not UTF-8 are an error, not U+FFFD: a lenient decode could turn a malformed
+  // body into a valid one (or store replacement characters in place of what the client sent).
+  const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
     if (body.length === 0) return done(null, undefined);
+    let text: string;
     try {
-      done(null, JSON.parse(body));
+      text = utf8.decode(body);
+      // PostgreSQL cannot store U+0000 in text or jsonb; it is refused on every store alike.
+      if (text.includes('\\u0000') && NUL_ESCAPE.test(text)) return done(nulError(), undefined);
+      done(null, JSON.parse(text));
     } catch {
-      done(new WixError('WDE0080', 'The request body is not valid JSON'), undefined);
+      done(new WixError('WDE0080', 'The request body is not valid UTF-8 JSON'), undefined);
     }
   });
 

@@ -20,6 +20,20 @@ export function decodeDotR(value: unknown): JsonObject {
   return parsed;
 }
 
+/** `\u0000` in JSON text, escaped (an odd number of backslashes before `u0000`). */
+export const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/;
+
+export const nulError = (): WixError =>
+  new WixError('WDE0080', 'Text cannot contain the NUL character (U+0000): not in ids, field names or values');
+
+/** True when a string anywhere in v (keys included) holds U+0000. */
+function hasNul(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes('\u0000');
+  if (Array.isArray(v)) return v.some(hasNul);
+  if (typeof v === 'object' && v !== null) return Object.entries(v).some(([k, x]) => k.includes('\u0000') || hasNul(x));
+  return false;
+}
+
 const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** `a.b=1&a.c=2` -> {a: {b: '1', c: '2'}}; repeated keys become arrays. */
@@ -49,5 +63,7 @@ export function paramsOf(req: FastifyRequest): JsonObject {
   if (req.body !== undefined && req.body !== null && !isPlainObject(req.body)) {
     throw new WixError('WDE0080', 'The request body must be a JSON object');
   }
+  // The body was checked as text when it was parsed (app.ts).
+  if (hasNul(query) || hasNul(fromR) || hasNul(req.params)) throw nulError();
   return { ...fromQuery, ...fromR, ...body, ...((req.params ?? {}) as JsonObject) };
 }

@@ -268,7 +268,8 @@ export function compileArrayAppend(dialect: Dialect, segments: readonly string[]
     const data = sql`json_set(data, ${p}, json(CASE WHEN json_type(data, ${p}) = 'array' THEN json_insert(json_extract(data, ${p}), ${appended}) ELSE json_array(${fresh}) END), '$._updatedDate', json_object('$date', ${now}))`;
     return { data, guard: joinAnd(guards) };
   }
-  const path = (segs: readonly string[]) => raw(`'{${segs.join(',')}}'`);
+  // Quoted elements, as in compilePostgres: an unquoted NULL in an array literal is a null element.
+  const path = (segs: readonly string[]) => raw(`'{${segs.map((s) => `"${s}"`).join(',')}}'`);
   const at = (segs: readonly string[]) => sql`(data #> ${path(segs)})`;
   for (let i = 1; i < segments.length; i++) {
     const parent = at(segments.slice(0, i));

@@ -9,7 +9,7 @@
 import { WixError } from '../errors.js';
 import { compilerFor } from '../query/compile.js';
 import { fieldName, type FieldPath, type FilterNode, type SortSpec } from '../query/ast.js';
-import { parseFields, parseFilter, parseSort } from '../query/parse.js';
+import { describe, parseFields, parseFilter, parseSort } from '../query/parse.js';
 import type { Db } from '../store/db.js';
 import { sql } from '../store/sql.js';
 import { asObject, optionalBoolean, optionalInt } from '../validate.js';
@@ -81,6 +81,9 @@ export function planQuery(rawQuery: unknown, returnTotalCount: unknown, scope: I
   if (q.cursorPaging !== undefined && q.cursorPaging !== null) {
     const cp = asObject(q.cursorPaging, 'query.cursorPaging');
     const limitArg = optionalInt(cp.limit, 'cursorPaging.limit', 0, PAGING.maxCursorLimit);
+    if (cp.cursor !== undefined && cp.cursor !== null && typeof cp.cursor !== 'string') {
+      throw new WixError('WDE0080', `cursorPaging.cursor must be a string, got ${describe(cp.cursor)}`);
+    }
     if (typeof cp.cursor === 'string' && cp.cursor.length > 0) {
       const state = decodeCursor(cp.cursor, scope);
       return {

@@ -147,8 +147,10 @@ export class ItemService {
 
   async bulkInsert(p: JsonObject, ctx: WriteContext): Promise<BulkResponse> {
     const items = this.bulkItems(p);
+    // Every parameter is checked before the write: a 400 must mean nothing was written.
+    const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
     const scope = await this.scope(p);
-    return bulkResponse('INSERT', await this.writer.insert(scope, items, ctx), optionalBoolean(p.returnEntity, 'returnEntity') ?? false);
+    return bulkResponse('INSERT', await this.writer.insert(scope, items, ctx), returnEntity);
   }
 
   async bulkUpdate(p: JsonObject): Promise<BulkResponse> {
@@ -157,16 +159,18 @@ export class ItemService {
       if (it.id === undefined) throw new WixError('WDE0007', `dataItems[${i}] must have an id to be updated`);
     });
     const condition = this.condition(p);
+    const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
     const scope = await this.scope(p);
-    return bulkResponse('UPDATE', await this.writer.update(scope, items, condition), optionalBoolean(p.returnEntity, 'returnEntity') ?? false);
+    return bulkResponse('UPDATE', await this.writer.update(scope, items, condition), returnEntity);
   }
 
   async bulkSave(p: JsonObject, ctx: WriteContext): Promise<BulkResponse> {
     const items = this.bulkItems(p);
+    const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
     const scope = await this.scope(p);
     const outcomes = await this.writer.save(scope, items, ctx);
     // A saved item is reported as INSERT or UPDATE, whichever happened.
-    const response = bulkResponse('UPDATE', outcomes, optionalBoolean(p.returnEntity, 'returnEntity') ?? false);
+    const response = bulkResponse('UPDATE', outcomes, returnEntity);
     response.results.forEach((r, i) => {
       const o = outcomes[i];
       if (o?.ok) r.action = o.saved === 'INSERTED' ? 'INSERT' : 'UPDATE';
@@ -177,8 +181,13 @@ export class ItemService {
   /** Patch: `{patch: {dataItemId, fieldModifications}}`; the REST form puts the id in the path. */
   async patch(p: JsonObject): Promise<{ dataItem: WireItem }> {
     const raw = optionalObject(p.patch, 'patch') ?? {};
+    // PATCH /items/{dataItemId}: the path names the item; a body naming another one is refused.
+    if (raw.dataItemId !== undefined && p.dataItemId !== undefined && raw.dataItemId !== p.dataItemId) {
+      throw new WixError('WDE0075', `patch.dataItemId [${String(raw.dataItemId)}] and the path id [${String(p.dataItemId)}] differ`);
+    }
     const id = raw.dataItemId ?? p.dataItemId;
     const patch = parsePatch({ ...raw, dataItemId: id }, 'patch');
+    validItemId(patch.id);
     const condition = this.condition(p);
     const scope = await this.scope(p);
     return { dataItem: single(await this.writer.patch(scope, [patch], condition, { needEntities: true })).item };
@@ -189,6 +198,7 @@ export class ItemService {
     if (list.length === 0) throw new WixError('WDE0080', 'patches must not be empty');
     if (list.length > BULK_LIMIT) throw new WixError('WDE0080', `Cannot patch more than ${BULK_LIMIT} items in one request`);
     const patches = list.map((raw, i) => parsePatch(raw, `patches[${i}]`));
+    for (const patch of patches) validItemId(patch.id);
     optionalBoolean(p.suppressHooks, 'suppressHooks');
     const condition = this.condition(p);
     const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
@@ -205,8 +215,9 @@ export class ItemService {
       return id;
     });
     const condition = this.condition(p);
+    const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
     const scope = await this.scope(p);
-    return bulkResponse('DELETE', await this.writer.remove(scope, checked, condition), optionalBoolean(p.returnEntity, 'returnEntity') ?? false);
+    return bulkResponse('DELETE', await this.writer.remove(scope, checked, condition), returnEntity);
   }
 }
 

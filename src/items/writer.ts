@@ -232,6 +232,8 @@ export class ItemWriter {
 
   async remove(scope: ItemScope, ids: readonly string[], condition?: FilterNode): Promise<ItemOutcome[]> {
     return this.db.transaction(async (tx) => {
+      // The DELETE locks rows in the order its plan visits them; lock in id order first.
+      await this.lockInIdOrder(tx, scope, ids);
       const removed = new Map<string, { data: string; publish_status: string }>();
       for (const chunk of chunks([...new Set(ids)])) {
         const rows = await tx.all<{ id: string; data: string; publish_status: string }>(

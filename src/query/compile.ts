@@ -240,7 +240,9 @@ export class SqliteFilterCompiler extends FilterCompiler {
   protected eqJson(segments: readonly string[], canonical: string): Sql {
     const p = SqliteFilterCompiler.path(segments);
     // Dates are objects too but never equal an eqJson operand: parse.ts makes date operands scalars.
-    return sql`(json_type(data, ${p}) IN ('array', 'object') AND json_extract(data, ${SqliteFilterCompiler.path(segments, '."$date"')}) IS NULL AND cairn_canon(json_extract(data, ${p})) = ${canonical})`;
+    // CASE, not AND: SQLite may evaluate AND operands in any order, and cairn_canon must only
+    // ever see JSON text (json_extract of a string yields the bare string).
+    return sql`(CASE WHEN json_type(data, ${p}) IN ('array', 'object') AND json_extract(data, ${SqliteFilterCompiler.path(segments, '."$date"')}) IS NULL THEN cairn_canon(json_extract(data, ${p})) = ${canonical} ELSE FALSE END)`;
   }
 
   protected lowerColumn(c: { column: string }): Sql {
@@ -314,7 +316,10 @@ export class PostgresFilterCompiler extends FilterCompiler {
 
   protected elementMatch(segments: readonly string[], pred: (v: ValueAccess) => Sql): Sql {
     const x = PostgresFilterCompiler.path(segments);
-    return sql`(${pred(this.access(x))} OR (jsonb_typeof(${x}) = 'array' AND EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(${x}) = 'array' THEN ${x} ELSE '[]'::jsonb END) AS je(v) WHERE ${pred(this.access(raw('je.v')))})))`;
+    // The range is redundant for the result (non-empty arrays sort between `true` and `{}` in
+    // jsonb order; an empty one matches nothing) but lets both sides of the OR use an index on
+    // the field: PostgreSQL then combines two index scans instead of scanning the collection.
+    return sql`(${pred(this.access(x))} OR (${x} > 'true'::jsonb AND ${x} < '{}'::jsonb AND jsonb_typeof(${x}) = 'array' AND EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(${x}) = 'array' THEN ${x} ELSE '[]'::jsonb END) AS je(v) WHERE ${pred(this.access(raw('je.v')))})))`;
   }
 
   protected isNullJson(segments: readonly string[]): Sql {
@@ -332,7 +337,9 @@ export class PostgresFilterCompiler extends FilterCompiler {
   }
 
   protected lowerColumn(c: { column: string }): Sql {
-    return sql`lower(${raw(c.column)})`;
+    // The system columns are COLLATE "C", under which lower() folds ASCII only: fold them with
+    // the database's own locale, as JSON strings (which carry the default collation) are.
+    return sql`lower(${raw(c.column)} COLLATE "default")`;
   }
   protected position(haystack: Sql, needle: string): Sql {
     return sql`strpos(${haystack}, ${needle})`;

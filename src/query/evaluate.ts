@@ -4,6 +4,7 @@
  */
 import { canonicalJson, isDateValue, isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js';
 import type { FieldPath, FilterNode, NodeOf, Scalar, SortSpec } from './ast.js';
+import { foldCase } from './fold.js';
 
 export function getPath(item: JsonObject, path: FieldPath): JsonValue | undefined {
   let v: JsonValue | undefined = item;
@@ -82,7 +83,7 @@ const handlers: { [K in FilterNode['kind']]: (node: NodeOf<K>, item: JsonObject)
   str: (n, item) =>
     elementMatch(getPath(item, n.field), (e) => {
       if (typeof e !== 'string') return false;
-      const s = e.toLowerCase();
+      const s = foldCase(e);
       return n.op === 'startsWith' ? s.startsWith(n.value) : n.op === 'endsWith' ? s.endsWith(n.value) : s.includes(n.value);
     }),
   isNull: (n, item) => {

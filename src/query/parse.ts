@@ -15,6 +15,7 @@ import {
   type SortSpec,
   type StringOp,
 } from './ast.js';
+import { foldCase } from './fold.js';
 import { normalise } from './normalise.js';
 
 export const LIMITS = {
@@ -34,7 +35,23 @@ export const LIMITS = {
  */
 const SEGMENT = /^[\p{L}\p{N}_-]+$/u;
 
+/**
+ * Parsed paths are frozen, so equal strings can share one: a 1,000-item BulkPatch names the same
+ * few paths a thousand times. Bounded: cleared when full.
+ */
+const pathCache = new Map<string, FieldPath>();
+const PATH_CACHE_SIZE = 10_000;
+
 export function parseFieldPath(raw: unknown, what = 'field'): FieldPath {
+  const cached = typeof raw === 'string' ? pathCache.get(raw) : undefined;
+  if (cached) return cached;
+  const path = parseFieldPathUncached(raw, what);
+  if (pathCache.size >= PATH_CACHE_SIZE) pathCache.clear();
+  pathCache.set(path.segments.join('.'), path);
+  return path;
+}
+
+function parseFieldPathUncached(raw: unknown, what: string): FieldPath {
   if (typeof raw !== 'string' || raw.length === 0) {
     throw new WixError('WDE0147', `Invalid ${what}: expected a non-empty string, got ${describe(raw)}`);
   }
@@ -187,7 +204,8 @@ function parseOperator(field: FieldPath, op: string, operand: unknown, taskDate:
     case '$endsWith':
     case '$contains': {
       if (typeof operand !== 'string') throw new WixError('WDE0059', `${op} should be a String. Got ${describe(operand)} instead`);
-      return { kind: 'str', field, op: op.slice(1) as StringOp, value: operand.toLowerCase() };
+      noNul(operand, op, 'WDE0059');
+      return { kind: 'str', field, op: op.slice(1) as StringOp, value: foldCase(operand) };
     }
     case '$regex':
       throw new WixError('WDE0070', '$regex keyword is not allowed.');
@@ -219,12 +237,14 @@ function normaliseJson(v: unknown, op: string): JsonValue {
     const out: Record<string, JsonValue> = {};
     for (const [k, x] of Object.entries(v)) {
       if (k.startsWith('$')) throw new WixError('WDE0134', `${op}: field names cannot start with $ (${clip(k)})`);
+      noNul(k, op, 'WDE0058');
       out[k] = normaliseJson(x, op);
     }
     return out;
   }
   if (typeof v === 'number' && !Number.isFinite(v)) throw new WixError('WDE0058', `${op}: numbers must be finite`);
-  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (typeof v === 'string') return noNul(v, op, 'WDE0058');
+  if (v === null || typeof v === 'number' || typeof v === 'boolean') return v;
   throw new WixError('WDE0058', `${op}: unsupported value ${describe(v)}`);
 }
 
@@ -234,6 +254,7 @@ function normaliseJson(v: unknown, op: string): JsonValue {
  */
 function scalar(v: unknown, op: string, taskDate: boolean, code: 'WDE0058' | 'WDE0060'): Scalar | null {
   if (typeof v === 'string') {
+    noNul(v, op, code);
     if (taskDate) {
       const iso = normaliseDateString(v);
       if (iso) return { type: 'date', value: iso };
@@ -251,6 +272,15 @@ function scalar(v: unknown, op: string, taskDate: boolean, code: 'WDE0058' | 'WD
     return { type: 'date', value: iso };
   }
   return null;
+}
+
+/**
+ * U+0000 cannot be held by a PostgreSQL text or jsonb string, so no stored value can contain it
+ * there: a filter string holding it is rejected on every store alike.
+ */
+function noNul(s: string, op: string, code: 'WDE0058' | 'WDE0059' | 'WDE0060'): string {
+  if (s.includes('\u0000')) throw new WixError(code, `${op}: strings in filters cannot contain the character U+0000`);
+  return s;
 }
 
 function scalarList(v: unknown, op: string, taskDate: boolean): Scalar[] {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import { publishPlugin } from '../collections/model.js';
+import { publishPlugin, validCollectionId } from '../collections/model.js';
 import type { CollectionService } from '../collections/service.js';
 import { WixError } from '../errors.js';
 import { TRUE } from '../query/ast.js';
@@ -69,7 +69,8 @@ export class TaskService {
     const options: JsonObject = { dataCollectionId: p.dataCollectionId ?? null, filter: p.filter ?? null, environment: p.environment ?? null };
     if (type === 'PATCH_BY_FILTER') options.fieldModifications = p.fieldModifications ?? null;
     if (p.publishPluginOptions !== undefined) options.publishPluginOptions = p.publishPluginOptions;
-    const collectionId = String(p.dataCollectionId ?? '');
+    // Checked, not coerced: String(['things']) would be a valid id.
+    const collectionId = validCollectionId(p.dataCollectionId);
     const row = await this.store('job', { type, collectionId, environment: p.environment, options, plan: planOf('job', type, options) });
     return { jobId: row.id };
   }
