@@ -241,6 +241,29 @@ for (const storeName of STORE_NAMES) {
       assert.deepEqual(count.body, { totalCount: ids.length });
     });
 
+    test('saves racing inserts of the same new ids: exactly one call per id creates it', async () => {
+      await collection('racing');
+      for (let round = 0; round < 10; round++) {
+        const ids = Array.from({ length: 50 }, (_, i) => `r${round}-${i}`);
+        const replies = await Promise.all(
+          Array.from({ length: 6 }, (_, c) =>
+            api('POST', `${DATA}/bulk/items/${c % 2 ? 'save' : 'insert'}`, {
+              dataCollectionId: 'racing',
+              dataItems: (c % 3 ? [...ids].reverse() : ids).map((id) => ({ data: { _id: id, by: c } })),
+            }),
+          ),
+        );
+        const creators = new Map<string, number>();
+        for (const r of replies) {
+          assert.equal(r.status, 200, JSON.stringify(r.body));
+          for (const x of r.body.results) {
+            if (x.itemMetadata.success && x.action === 'INSERT') creators.set(x.itemMetadata.id, (creators.get(x.itemMetadata.id) ?? 0) + 1);
+          }
+        }
+        for (const id of ids) assert.equal(creators.get(id), 1, `${id}: created by exactly one call`);
+      }
+    });
+
     test('concurrent inserts of the same id: exactly one succeeds, the others fail WDE0074', async () => {
       await collection('inserts');
       const outcomes = await Promise.all(

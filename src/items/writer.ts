@@ -129,6 +129,9 @@ export class ItemWriter {
         }
         return inserted;
       };
+      // PostgreSQL: the per-id locks save takes, so a save racing this insert sees the row (and
+      // reports UPDATED) instead of deciding on its absence while the insert commits.
+      if (tx.dialect === 'postgres' && fresh.length) await lockIdKeys(tx, scope, fresh.map((f) => f.stored.id));
       // PostgreSQL: rows in id order, so concurrent inserts of the same new ids wait on each other
       // in one order instead of deadlocking.
       const ordered = tx.dialect === 'postgres' ? [...fresh].sort((a, b) => compareStrings(a.stored.id, b.stored.id)) : fresh;
