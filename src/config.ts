@@ -16,6 +16,8 @@ export interface Config {
   runTasks: boolean;
   taskLeaseMs: number;
   taskBatchSize: number;
+  taskMaxBatchSize: number;
+  taskBatchTargetMs: number;
   workerId: string | undefined;
 }
 
@@ -40,6 +42,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     runTasks: !(env.CAIRN_RUN_TASKS === '0' || env.CAIRN_RUN_TASKS === 'false'),
     taskLeaseMs: int(env.CAIRN_TASK_LEASE_MS, 30_000, 'CAIRN_TASK_LEASE_MS'),
     taskBatchSize: Math.max(1, int(env.CAIRN_TASK_BATCH_SIZE, 1000, 'CAIRN_TASK_BATCH_SIZE')),
+    taskMaxBatchSize: Math.max(1, int(env.CAIRN_TASK_MAX_BATCH_SIZE, 20_000, 'CAIRN_TASK_MAX_BATCH_SIZE')),
+    taskBatchTargetMs: Math.max(1, int(env.CAIRN_TASK_BATCH_TARGET_MS, 25, 'CAIRN_TASK_BATCH_TARGET_MS')),
     workerId: env.CAIRN_WORKER_ID || undefined,
   };
 }

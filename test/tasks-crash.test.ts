@@ -56,6 +56,7 @@ class Session {
     return {
       ...(this.pg ? { DATABASE_URL: this.pg.url as string } : { CAIRN_DATA_DIR: this.dir as string }),
       CAIRN_TASK_BATCH_SIZE: String(BATCH),
+      CAIRN_TASK_MAX_BATCH_SIZE: String(BATCH),
       CAIRN_TASK_LEASE_MS: String(LEASE_MS),
     };
   }

@@ -63,6 +63,7 @@ for (const storeName of STORE_NAMES.filter((n) => n === 'postgres')) {
               DATABASE_URL: url,
               CAIRN_WORKER_ID: id,
               CAIRN_TASK_BATCH_SIZE: String(BATCH),
+              CAIRN_TASK_MAX_BATCH_SIZE: String(BATCH),
               CAIRN_TASK_LEASE_MS: String(LEASE_MS),
               CAIRN_LOG_LEVEL: 'debug',
             }),

@@ -263,9 +263,11 @@ export function compileArrayAppend(dialect: Dialect, segments: readonly string[]
     }
     const p = path(segments);
     guards.push(sql`COALESCE(json_type(data, ${p}), 'null') IN ('null', 'array')`, sql`octet_length(data) <= ${budget}`);
-    const appended = join(texts.map((t) => sql`'$[#]', json(${t})`), ', ');
+    // An array grows in place (`[#]` is one past its end): one json_set, one parse of the document.
+    const appended = join(texts.map((t) => sql`${path(segments, '[#]')}, json(${t})`), ', ');
     const fresh = join(texts.map((t) => sql`json(${t})`), ', ');
-    const data = sql`json_set(data, ${p}, json(CASE WHEN json_type(data, ${p}) = 'array' THEN json_insert(json_extract(data, ${p}), ${appended}) ELSE json_array(${fresh}) END), '$._updatedDate', json_object('$date', ${now}))`;
+    const stamp = sql`'$._updatedDate', json_object('$date', ${now})`;
+    const data = sql`(CASE WHEN json_type(data, ${p}) = 'array' THEN json_set(data, ${appended}, ${stamp}) ELSE json_set(data, ${p}, json_array(${fresh}), ${stamp}) END)`;
     return { data, guard: joinAnd(guards) };
   }
   // Quoted elements, as in compilePostgres: an unquoted NULL in an array literal is a null element.

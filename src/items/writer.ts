@@ -452,11 +452,15 @@ export class ItemWriter {
 
   /** Deletes the next `limit` matching items; returns their ids (in id order). */
   async removeBatch(tx: Executor, scope: ItemScope, filter: FilterNode, afterId: string | null, limit: number): Promise<string[]> {
-    const batch = sql`SELECT id FROM items WHERE ${this.batchWhere(tx, scope, filter, afterId)} ORDER BY id LIMIT ${limit}`;
-    // PostgreSQL: ARRAY(...) runs the batch query once; as `IN (subquery)` on a table without
-    // fresh statistics the planner may re-run it for every row of the collection.
-    const ids = tx.dialect === 'postgres' ? sql`id = ANY(ARRAY(${batch}))` : sql`id IN (${batch})`;
-    const rows = await tx.all<{ id: string }>(sql`DELETE FROM items WHERE ${scopeWhere(scope)} AND ${ids} RETURNING id`);
+    // The batch as a key range: read its last id, then delete the matching rows up to it. A range
+    // on the primary key is a plan no statistics can spoil (an id list or a subquery can be
+    // planned as a scan of the whole collection on a table PostgreSQL has not analysed yet).
+    const ids = await this.nextIds(tx, scope, filter, afterId, limit);
+    const last = ids[ids.length - 1];
+    if (last === undefined) return [];
+    const rows = await tx.all<{ id: string }>(
+      sql`DELETE FROM items WHERE ${this.batchWhere(tx, scope, filter, afterId)} AND id <= ${last} RETURNING id`,
+    );
     return rows.map((r) => r.id).sort(compareStrings);
   }
 
@@ -484,9 +488,14 @@ export class ItemWriter {
       if (ids.length === 0) return { ids, failures: [] };
       const now = this.now();
       const compiled = sqlEdit(tx.dialect, now);
+      // The batch as a key range up to its last id (removeBatch says why). On SQLite the one
+      // writer holds the database, so the range holds exactly the ids just read; on PostgreSQL a
+      // row another transaction added to the range meanwhile matches the filter, so it belongs
+      // to the task anyway.
+      const batch = sql`${afterId === null ? sql`` : sql`id > ${afterId} AND `}id <= ${ids[ids.length - 1] as string}`;
       const updated = await tx.all<{ id: string }>(
         sql`UPDATE items SET data = ${compiled.data}, updated_date = ${now}
-            WHERE ${scopeWhere(scope)} AND ${idIn(tx, ids)} AND ${compiled.guard}${this.conditionSql(tx, filter)}
+            WHERE ${scopeWhere(scope)} AND ${batch} AND ${compiled.guard}${this.conditionSql(tx, filter)}
             RETURNING id`,
       );
       const done = new Set(updated.map((r) => r.id));

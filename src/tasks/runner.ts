@@ -28,8 +28,17 @@ import { advanceTask, claimTask, lockTask, recordFailures, releaseTask } from '.
 
 export interface RunnerOptions {
   workerId?: string;
-  /** Items per batch: short transactions keep the API responsive while a task runs. */
+  /** Items in a task's first batch, and the fewest per batch (default 1000). */
   batchSize?: number;
+  /**
+   * The most items per batch (default: batchSize). Between the two, the runner sizes batches
+   * by time: a batch much shorter than `batchTargetMs` doubles the next one, a much longer one
+   * halves it. Cheap changes (deletes) then take few transactions, and no batch holds the
+   * database (or, on SQLite, the event loop) for long.
+   */
+  maxBatchSize?: number;
+  /** How long a batch should take, in ms (default 25). */
+  batchTargetMs?: number;
   /** How long a claim lasts without a batch renewing it. */
   leaseMs?: number;
   /** How often an idle runner looks for work. */
@@ -52,6 +61,8 @@ interface BatchResult {
 export class TaskRunner {
   readonly workerId: string;
   private readonly batchSize: number;
+  private readonly maxBatchSize: number;
+  private readonly batchTargetMs: number;
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private stopping = false;
@@ -74,6 +85,8 @@ export class TaskRunner {
   ) {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.batchSize = options.batchSize ?? 1000;
+    this.maxBatchSize = Math.max(this.batchSize, options.maxBatchSize ?? this.batchSize);
+    this.batchTargetMs = options.batchTargetMs ?? 25;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 500;
   }
@@ -151,6 +164,7 @@ export class TaskRunner {
 
   private async execute(task: TaskRow): Promise<void> {
     let transientErrors = 0;
+    let size = this.batchSize;
     for (;;) {
       if (this.stopping) {
         await this.db.transaction((tx) => releaseTask(tx, task.id, this.workerId));
@@ -158,7 +172,9 @@ export class TaskRunner {
       }
       let outcome: BatchOutcome;
       try {
-        outcome = await this.db.transaction((tx) => this.batch(tx, task.id));
+        const started = performance.now();
+        outcome = await this.db.transaction((tx) => this.batch(tx, task.id, size));
+        size = this.nextBatchSize(size, performance.now() - started);
         transientErrors = 0;
       } catch (e) {
         if (e instanceof WixError || ++transientErrors > 3) {
@@ -176,7 +192,13 @@ export class TaskRunner {
     }
   }
 
-  private async batch(tx: Executor, taskId: string): Promise<BatchOutcome> {
+  private nextBatchSize(size: number, elapsedMs: number): number {
+    if (elapsedMs * 2 < this.batchTargetMs) return Math.min(this.maxBatchSize, size * 2);
+    if (elapsedMs > this.batchTargetMs * 2) return Math.max(this.batchSize, Math.floor(size / 2));
+    return size;
+  }
+
+  private async batch(tx: Executor, taskId: string, size: number): Promise<BatchOutcome> {
     const task = await lockTask(tx, taskId);
     if (!task || task.locked_by !== this.workerId || task.status !== 'RUNNING') return 'lost';
     const now = this.clock.now().toISOString();
@@ -194,14 +216,14 @@ export class TaskRunner {
       env: task.env as ItemScope['env'],
       includeDrafts: plan.type === 'DELETE_BY_QUERY' ? plan.includeDrafts || !collection.plugins.some((p) => p.type === 'PUBLISH') : true,
     };
-    const result = await this.runPlan(tx, task, plan, scope);
+    const result = await this.runPlan(tx, task, plan, scope, size);
     const last = result.ids[result.ids.length - 1];
     const failures = result.failures.map((f) => {
       const e = f.error.toApplicationError();
       return { code: e.code, description: e.description, data: { ...e.data, itemId: f.id }, itemId: f.id };
     });
     await recordFailures(tx, task, failures);
-    const finished = result.ids.length < this.batchSize;
+    const finished = result.ids.length < size;
     const changed = await advanceTask(tx, task.id, this.workerId, {
       cursor: last ?? task.cursor,
       succeeded: result.ids.length - result.failures.length,
@@ -215,9 +237,8 @@ export class TaskRunner {
     return finished ? 'done' : 'more';
   }
 
-  private async runPlan(tx: Executor, task: TaskRow, plan: TaskPlan, scope: ItemScope): Promise<BatchResult> {
+  private async runPlan(tx: Executor, task: TaskRow, plan: TaskPlan, scope: ItemScope, n: number): Promise<BatchResult> {
     const after = task.cursor;
-    const n = this.batchSize;
     switch (plan.type) {
       case 'DELETE_BY_QUERY':
         return { ids: await this.writer.removeBatch(tx, scope, plan.filter, after, n), failures: [] };

@@ -5,6 +5,7 @@ import type { Db, Executor } from '../db.js';
 import { render, type Sql } from '../sql.js';
 import { canonicalJson } from '../../wire/json.js';
 import { foldCase } from '../../query/fold.js';
+import { Checkpointer, WRITER_AUTOCHECKPOINT_PAGES } from './checkpointer.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
@@ -181,9 +182,15 @@ export class SqliteDb implements Db {
     this.reader = memory ? this.writer : new Connection(options.file, true);
     this.description = memory ? 'sqlite (memory)' : `sqlite ${options.file}`;
     this.stats = new Statistics(this.writer.db);
+    if (!memory) {
+      this.writer.db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
+      this.checkpointer = new Checkpointer(options.file);
+    }
   }
 
   private readonly stats: Statistics;
+  /** File databases: WAL checkpoints in a worker thread (checkpointer.ts says why). */
+  private readonly checkpointer: Checkpointer | undefined;
 
   private async readConnection(): Promise<Connection> {
     if (this.reader === this.writer && this.mutex.locked) await this.mutex.idle();
@@ -218,6 +225,7 @@ export class SqliteDb implements Db {
       try {
         const result = await fn(tx);
         w.db.exec('COMMIT');
+        this.checkpointer?.written();
         this.stats.afterCommit();
         return result;
       } catch (e) {
@@ -245,6 +253,7 @@ export class SqliteDb implements Db {
 
   async close(): Promise<void> {
     await this.mutex.idle();
+    await this.checkpointer?.close();
     if (this.reader !== this.writer) this.reader.db.close();
     this.writer.db.close();
   }
