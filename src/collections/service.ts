@@ -53,11 +53,37 @@ function docOf(c: Collection): string {
 
 const jsonParam = (db: Executor, json: string) => (db.dialect === 'postgres' ? sql`${json}::jsonb` : sql`${json}`);
 
+/**
+ * How long a collection read outside a transaction may be reused. Every item request reads its
+ * collection; this process's own collection writes invalidate at once, and other processes' (on
+ * PostgreSQL) are seen within this time. Reads inside a transaction (task batches, the
+ * read-modify-write of collection edits) always go to the database.
+ */
+const CACHE_MS = 1000;
+const CACHE_MAX = 1000;
+
 export class CollectionService {
+  private readonly cache = new Map<string, { at: number; collection: Collection }>();
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
   ) {}
+
+  private cached(id: string): Collection | undefined {
+    const hit = this.cache.get(id);
+    if (hit && performance.now() - hit.at < CACHE_MS) return hit.collection;
+    return undefined;
+  }
+
+  private remember(c: Collection): void {
+    if (this.cache.size >= CACHE_MAX) this.cache.clear();
+    this.cache.set(c.id, { at: performance.now(), collection: c });
+  }
+
+  private forget(id: string): void {
+    this.cache.delete(id);
+  }
 
   async find(id: string, executor: Executor = this.db): Promise<Collection | undefined> {
     const row = await executor.get<CollectionRow>(sql`SELECT * FROM collections WHERE id = ${id}`);
@@ -65,9 +91,19 @@ export class CollectionService {
   }
 
   async get(id: string, executor: Executor = this.db): Promise<Collection> {
+    const shared = executor === this.db;
+    const hit = shared ? this.cached(id) : undefined;
+    if (hit) return hit;
     const c = await this.find(validCollectionId(id), executor);
     if (!c) throw new WixError('WDE0025', `Collection [${id}] does not exist`, { collectionId: id });
+    if (shared) this.remember(c);
     return c;
+  }
+
+  /** The collection as stored now, never from the cache (for read-modify-write). */
+  private async current(id: string): Promise<Collection> {
+    this.forget(id);
+    return this.get(id);
   }
 
   async create(raw: unknown): Promise<Collection> {
@@ -113,7 +149,7 @@ export class CollectionService {
     }
     // Only a string or a number can equal the stored revision (String(["1"]) would read as "1").
     const revision = typeof rawRevision === 'string' || typeof rawRevision === 'number' ? String(rawRevision) : undefined;
-    const current = await this.get(id);
+    const current = await this.current(id);
     if (revision === undefined || String(current.revision) !== revision) {
       throw new WixError('WDE0079', `Collection [${id}] revision ${JSON.stringify(rawRevision)} is stale; the current revision is ${current.revision}`, {
         currentRevision: String(current.revision),
@@ -130,12 +166,14 @@ export class CollectionService {
   }
 
   async remove(id: string): Promise<void> {
-    const c = await this.get(id);
+    const c = await this.current(id);
+    this.forget(c.id);
     await this.db.transaction(async (tx) => {
       await dropAllIndexes(tx, c.id);
       await tx.run(sql`DELETE FROM items WHERE collection_id = ${c.id}`);
       await tx.run(sql`DELETE FROM collections WHERE id = ${c.id}`);
     });
+    this.forget(c.id);
   }
 
   createField(collectionId: string, rawField: unknown): Promise<Collection> {
@@ -190,7 +228,7 @@ export class CollectionService {
    * items are dropped).
    */
   async setSandbox(collectionId: string, enabled: boolean): Promise<Collection> {
-    const current = await this.get(collectionId);
+    const current = await this.current(collectionId);
     const now = this.clock.now().toISOString();
     return this.db.transaction(async (tx) => {
       await tx.run(sql`DELETE FROM items WHERE collection_id = ${current.id} AND env = 'SANDBOX'`);
@@ -203,13 +241,13 @@ export class CollectionService {
         WHERE id = ${current.id}`);
       if (changed === 0) throw new WixError('WDE0025', `Collection [${collectionId}] does not exist`);
       return { ...current, sandboxEnabled: enabled, revision: current.revision + 1, updatedDate: now };
-    });
+    }).finally(() => this.forget(current.id));
   }
 
   /** Read, change, write with a revision check; retried when another writer got there first. */
   private async edit(collectionId: string, change: (c: Collection) => Collection): Promise<Collection> {
     for (let attempt = 0; ; attempt++) {
-      const current = await this.get(collectionId);
+      const current = await this.current(collectionId);
       try {
         return await this.write(current, change(current));
       } catch (e) {
@@ -220,12 +258,14 @@ export class CollectionService {
   }
 
   private async write(current: Collection, next: Collection): Promise<Collection> {
+    this.forget(current.id);
     const now = this.clock.now().toISOString();
     const updated: Collection = { ...next, revision: current.revision + 1, updatedDate: now };
     const changed = await this.db.run(
       sql`UPDATE collections SET doc = ${jsonParam(this.db, docOf(updated))}, revision = ${updated.revision}, updated_date = ${now}
           WHERE id = ${current.id} AND revision = ${current.revision}`,
     );
+    this.forget(current.id);
     if (changed === 0) {
       const latest = await this.find(current.id);
       if (!latest) throw new WixError('WDE0025', `Collection [${current.id}] does not exist`);
