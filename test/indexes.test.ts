@@ -80,10 +80,16 @@ for (const storeName of STORE_NAMES) {
       }
       const defs = await dbIndexes();
       const flat = (d: string) => d.replace(/\s+/g, ' ');
-      assert.ok(
-        [...defs.values()].some((d) => /UNIQUE INDEX .*\(collection_id, env, id\)/.test(flat(d))) || (storeName === 'sqlite' && defs.has('sqlite_autoindex_items_1')),
-        'the primary key (collection_id, env, id) indexes _id',
-      );
+      if (storeName === 'sqlite') {
+        // SQLite: items is a WITHOUT ROWID table, stored in (collection_id, env, id) order.
+        const table = await s.store.db.get<{ sql: string }>(sql`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'items'`);
+        assert.match(flat(table?.sql ?? ''), /PRIMARY KEY \(collection_id, env, id\) \) WITHOUT ROWID$/, 'the primary key (collection_id, env, id) indexes _id');
+      } else {
+        assert.ok(
+          [...defs.values()].some((d) => /UNIQUE INDEX .*\(collection_id, env, id\)/.test(flat(d))),
+          'the primary key (collection_id, env, id) indexes _id',
+        );
+      }
       assert.match(flat(defs.get('items_created') ?? ''), /\(collection_id, env, created_date\)/);
 
       // Built-ins cannot be dropped, shadowed or re-indexed.

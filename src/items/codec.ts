@@ -4,7 +4,7 @@
  * the server's. On the way out: `{id, dataCollectionId, data}` with `_id`, `_createdDate`,
  * `_updatedDate` and `_owner` inside `data` and keys in canonical order on every store.
  */
-import { randomUUID } from 'node:crypto';
+import { timeOrderedId } from '../ids.js';
 import { WixError } from '../errors.js';
 import { describe } from '../query/parse.js';
 import { canonicalise, isDateValue, isPlainObject, normaliseDateString, type JsonObject, type JsonValue } from '../wire/json.js';
@@ -80,8 +80,9 @@ export function readItemData(data: JsonObject, outerId?: unknown): IncomingItem 
   return { id, fields, owner };
 }
 
+/** A GUID for an item the caller gave no `_id` (time-ordered: see ids.ts). */
 export function newItemId(): string {
-  return randomUUID();
+  return timeOrderedId();
 }
 
 export interface StoredItem {

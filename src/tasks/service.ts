@@ -3,7 +3,7 @@
  * Creating a task validates it completely, counts the items it will touch, and stores it as NEW
  * in one statement; a runner (in this process or another) picks it up. See docs/tasks.md.
  */
-import { randomBytes } from 'node:crypto';
+import { timeOrderedId } from '../ids.js';
 import type { Clock } from '../clock.js';
 import { publishPlugin, validCollectionId } from '../collections/model.js';
 import type { CollectionService } from '../collections/service.js';
@@ -19,34 +19,6 @@ import { planOf, readCreateTask, taskToWire, type NewTask, type RunnableType, ty
 import { firstFailures } from './sql.js';
 
 export const FAILURES_ON_TASK = 100;
-
-let lastIdMs = 0;
-let idSeq = 0;
-
-/**
- * A UUID version 7: 48 bits of real time in ms, then a 12-bit sequence that counts up within
- * one millisecond, then random bits. Ids created by this process sort in creation order, which
- * breaks ties between tasks with the same created_date (the business clock may stand still, as
- * in tests) so that listing is newest first and claiming oldest first.
- */
-export function timeOrderedId(): string {
-  let ms = Date.now();
-  if (ms <= lastIdMs) {
-    ms = lastIdMs;
-    if (++idSeq > 0xfff) {
-      ms += 1;
-      idSeq = 0;
-    }
-  } else idSeq = 0;
-  lastIdMs = ms;
-  const b = randomBytes(16);
-  b.writeUIntBE(ms, 0, 6);
-  b[6] = 0x70 | (idSeq >> 8);
-  b[7] = idSeq & 0xff;
-  b[8] = ((b[8] as number) & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
 
 export class TaskService {
   /** Called after a task is stored, so a local runner starts it without waiting for its poll. */
