@@ -1,0 +1,366 @@
+/**
+ * Shared pieces of `npm run bench`: stores, servers, fast data loading, timing, the load
+ * generator child process, and the result table.
+ *
+ * Every figure is printed beside a baseline measured in the same run on the same machine, so
+ * the ratios mean something on any machine; the absolute numbers do not.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { buildApp, type Cairn } from '../src/http/app.js';
+import { loadConfig } from '../src/config.js';
+import { buildStored } from '../src/items/codec.js';
+import type { Db } from '../src/store/db.js';
+import { openDb } from '../src/store/open.js';
+import { sql, valuesList } from '../src/store/sql.js';
+import type { RunnerOptions } from '../src/tasks/runner.js';
+import type { JsonObject } from '../src/wire/json.js';
+import { openTestStore } from '../test/helpers/stores.js';
+
+export type StoreName = 'sqlite' | 'postgres';
+
+export interface BenchOptions {
+  quick: boolean;
+  stores: StoreName[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stores and servers
+
+export interface BenchStore {
+  readonly name: StoreName;
+  readonly db: Db;
+  /** PostgreSQL: a connection string whose search_path is this store's fresh schema. */
+  readonly url?: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A fresh, migrated store. SQLite is a file in a temporary directory (WAL, a writer and a reader
+ * connection: what `npm start` runs), not `:memory:`, where reads would wait for writes.
+ * PostgreSQL is a fresh schema (test/helpers/stores.ts), dropped on close.
+ */
+export async function openBenchStore(name: StoreName): Promise<BenchStore> {
+  if (name === 'postgres') {
+    const s = await openTestStore('postgres');
+    return { name, db: s.db, url: s.url as string, close: () => s.close() };
+  }
+  const dir = mkdtempSync(joinPath(tmpdir(), 'cairn-bench-'));
+  const db = await openDb({ sqliteFile: joinPath(dir, 'bench.db') });
+  return {
+    name,
+    db,
+    close: async () => {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface BenchServer {
+  readonly cairn: Cairn;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Cairn over the store, listening on a loopback port, as `npm start` builds it: the runner
+ * settings come from the environment with their defaults (src/config.ts), no request logs.
+ */
+export async function startCairn(store: BenchStore, runner?: RunnerOptions | false): Promise<BenchServer> {
+  const config = loadConfig();
+  const defaults: RunnerOptions = { batchSize: config.taskBatchSize, maxBatchSize: config.taskMaxBatchSize, batchTargetMs: config.taskBatchTargetMs };
+  const cairn = await buildApp({
+    db: store.db,
+    logLevel: 'silent',
+    ...(runner === false ? { runTasks: false } : { runner: { ...defaults, ...runner } }),
+  });
+  await cairn.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = cairn.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { cairn, url: `http://127.0.0.1:${port}`, close: () => cairn.app.close() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data
+
+export const OWNER = '00000000-0000-0000-0000-000000000001';
+
+/** Distinct values of `sku`: each value is held by n / SKUS items. */
+export const SKUS = 10_000;
+
+/** A product-like item of about 330 bytes of JSON. */
+export function itemFields(i: number): JsonObject {
+  return {
+    title: `Item number ${i}`,
+    sku: `sku-${i % SKUS}`,
+    category: `cat-${i % 50}`,
+    price: (i * 7919) % 1000,
+    qty: i % 100,
+    count: 0,
+    active: i % 2 === 0,
+    tags: ['alpha', `t${i % 7}`],
+    description: `A moderately long description of item ${i}, so rows have a realistic size.`,
+    dims: { w: i % 30, h: i % 40, unit: 'cm' },
+  };
+}
+
+export async function createCollection(cairn: Cairn, id: string): Promise<void> {
+  await cairn.collections.create({
+    id,
+    displayName: id,
+    fields: [
+      { key: 'title', type: 'TEXT' },
+      { key: 'sku', type: 'TEXT' },
+      { key: 'price', type: 'NUMBER' },
+      { key: 'tags', type: 'ARRAY' },
+    ],
+  });
+}
+
+const SQLITE_ROWS_PER_STATEMENT = 500;
+const SQLITE_ROWS_PER_TX = 50_000;
+const PG_ROWS_PER_STATEMENT = 5_000;
+const PG_ROWS_PER_TX = 50_000;
+
+/**
+ * Inserts n items (random UUID ids, as Cairn generates) straight into the items table, in the
+ * row format ItemWriter writes (buildStored). Setup only: multi-row INSERTs in big transactions.
+ * Returns the ids in insertion order.
+ */
+export async function loadItems(store: BenchStore, collectionId: string, n: number, first = 0): Promise<string[]> {
+  const ids: string[] = [];
+  // Creation dates one millisecond apart, so the default sort (_createdDate DESC) has an order.
+  const base = Date.now() - (first + n);
+  const rowAt = (i: number) => {
+    const id = randomUUID();
+    ids.push(id);
+    const date = new Date(base + i).toISOString();
+    const s = buildStored(id, itemFields(i), date, date, OWNER);
+    return [collectionId, 'LIVE', id, s.json, date, date, OWNER, 'PUBLISHED'];
+  };
+  if (store.name === 'sqlite') {
+    for (let start = first; start < first + n; start += SQLITE_ROWS_PER_TX) {
+      const end = Math.min(first + n, start + SQLITE_ROWS_PER_TX);
+      await store.db.transaction(async (tx) => {
+        for (let s = start; s < end; s += SQLITE_ROWS_PER_STATEMENT) {
+          const rows: unknown[][] = [];
+          for (let i = s; i < Math.min(end, s + SQLITE_ROWS_PER_STATEMENT); i++) rows.push(rowAt(i));
+          await tx.run(sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status) VALUES ${valuesList(rows)}`);
+        }
+      });
+    }
+    return ids;
+  }
+  // PostgreSQL: unnest() of one array per column, many thousand rows per statement.
+  const client = new pg.Client({ connectionString: store.url });
+  await client.connect();
+  try {
+    for (let start = first; start < first + n; start += PG_ROWS_PER_TX) {
+      const end = Math.min(first + n, start + PG_ROWS_PER_TX);
+      await client.query('BEGIN');
+      for (let s = start; s < end; s += PG_ROWS_PER_STATEMENT) {
+        const cols: unknown[][] = [[], [], [], [], [], [], [], []];
+        for (let i = s; i < Math.min(end, s + PG_ROWS_PER_STATEMENT); i++) rowAt(i).forEach((v, k) => (cols[k] as unknown[]).push(v));
+        await client.query(
+          `INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status)
+           SELECT c, e, i, d::jsonb, cd, ud, o, p FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+             AS t(c, e, i, d, cd, ud, o, p)`,
+          cols,
+        );
+      }
+      await client.query('COMMIT');
+    }
+  } finally {
+    await client.end();
+  }
+  return ids;
+}
+
+/** Copies every item of one collection into another (same ids, same documents). */
+export async function copyItems(store: BenchStore, from: string, to: string): Promise<void> {
+  await store.db.transaction((tx) =>
+    tx.run(sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status)
+      SELECT ${to}, env, id, data, created_date, updated_date, owner, publish_status FROM items WHERE collection_id = ${from}`),
+  );
+}
+
+/**
+ * After a bulk load, PostgreSQL's autovacuum would gather statistics within a minute; the bench
+ * does it at once so the planner sees the table as a running server would. (Cairn does not run
+ * ANALYZE on SQLite, so neither does the bench.)
+ */
+export async function analyze(store: BenchStore): Promise<void> {
+  if (store.name === 'postgres') await store.db.exec('ANALYZE items');
+}
+
+export async function countItems(store: BenchStore, collectionId: string): Promise<number> {
+  const row = await store.db.get<{ n: number | string }>(sql`SELECT count(*) AS n FROM items WHERE collection_id = ${collectionId}`);
+  return Number(row?.n ?? 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timing
+
+export function median(xs: readonly number[]): number {
+  return percentile(xs, 50);
+}
+
+export function percentile(xs: readonly number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const k = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
+  return s[k] as number;
+}
+
+/** Runs fn `warmup` times untimed, then `runs` times; returns each run's milliseconds. */
+export async function timeRuns(fn: () => Promise<unknown>, runs: number, warmup = Math.min(5, runs)): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await fn();
+    out.push(performance.now() - t);
+  }
+  return out;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load generator: autocannon in a child process (bench/load.ts), so that it never shares the
+// server's event loop.
+
+export interface LoadRequest {
+  url: string;
+  method?: 'GET' | 'POST';
+  /** Paths used in turn, one per request (e.g. GET by id over many ids). */
+  paths?: string[];
+  path?: string;
+  body?: string;
+  connections: number;
+  /** Seconds; or `amount` requests; or run until stop(). */
+  duration?: number;
+  amount?: number;
+  /** Requests per second over all connections (open-loop-ish pacing); no limit if absent. */
+  overallRate?: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  /** Wall seconds from first request to end. */
+  seconds: number;
+  rps: number;
+  /** Milliseconds, from every response's own time (not corrected for coordinated omission). */
+  p50: number;
+  p99: number;
+  max: number;
+  errors: number;
+  non2xx: number;
+  bytesPerResponse: number;
+}
+
+const LOAD_SCRIPT = fileURLToPath(new URL('./load.ts', import.meta.url));
+
+export class LoadGenerator {
+  private readonly child: ChildProcess;
+  private readonly ready: Promise<void>;
+  private pending: ((m: any) => void)[] = [];
+
+  constructor() {
+    this.child = fork(LOAD_SCRIPT, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (m: any) => this.pending.shift()?.(m));
+    // A crashed child must not leave the bench waiting forever.
+    this.child.on('exit', (code) => {
+      for (const p of this.pending.splice(0)) p({ type: 'fatal', message: `load generator exited (${code})` });
+    });
+    this.ready = this.next().then((m) => {
+      if (m?.type !== 'ready') throw new Error(`load generator: ${JSON.stringify(m)}`);
+    });
+  }
+
+  private next(): Promise<any> {
+    return new Promise((resolve) => this.pending.push(resolve));
+  }
+
+  /** Runs a load to its end (duration or amount). */
+  async run(req: LoadRequest): Promise<LoadResult> {
+    const started = await this.start(req);
+    return started.done;
+  }
+
+  /** Starts a load that runs until stop() (or its own duration); resolves once it is under way. */
+  async start(req: LoadRequest): Promise<{ done: Promise<LoadResult>; stop: () => void }> {
+    await this.ready;
+    const startedMsg = this.next();
+    const doneMsg = this.next();
+    this.child.send({ type: 'run', req });
+    const m = await startedMsg;
+    if (m?.type !== 'started') throw new Error(`load generator: ${JSON.stringify(m)}`);
+    const done = doneMsg.then((m) => {
+      if (m.type !== 'result') throw new Error(`load generator: ${JSON.stringify(m)}`);
+      return m.result as LoadResult;
+    });
+    return { done, stop: () => this.child.send({ type: 'stop' }) };
+  }
+
+  close(): void {
+    this.child.kill();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+export interface Row {
+  section: string;
+  store: StoreName | '-';
+  metric: string;
+  measured: string;
+  baseline: string;
+  /** Measured relative to the baseline, in the direction the target is written. */
+  ratio: number | undefined;
+  target: string;
+  /** undefined: informational row without a target. */
+  pass: boolean | undefined;
+}
+
+export function fmt(n: number, digits = 2): string {
+  if (!Number.isFinite(n)) return String(n);
+  const a = Math.abs(n);
+  if (a >= 1000) return Math.round(n).toLocaleString('en-US');
+  if (a >= 100) return n.toFixed(Math.max(0, digits - 2));
+  if (a >= 10) return n.toFixed(Math.max(1, digits - 1));
+  return n.toFixed(digits);
+}
+
+export function verdict(pass: boolean | undefined): string {
+  return pass === undefined ? 'info' : pass ? 'PASS' : 'FAIL';
+}
+
+export function formatTable(rows: readonly Row[]): string {
+  const header = ['section', 'store', 'metric', 'measured', 'baseline', 'ratio', 'target', 'result'];
+  const body = rows.map((r) => [
+    r.section,
+    r.store,
+    r.metric,
+    r.measured,
+    r.baseline,
+    r.ratio === undefined ? '—' : fmt(r.ratio),
+    r.target,
+    verdict(r.pass),
+  ]);
+  const lines = [header, header.map(() => '---'), ...body].map((cells) => `| ${cells.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`);
+  return lines.join('\n');
+}
+
+export function log(...args: unknown[]): void {
+  process.stderr.write(`${args.map(String).join(' ')}\n`);
+}
