@@ -199,6 +199,16 @@ export async function analyze(store: BenchStore): Promise<void> {
   if (store.name === 'postgres') await store.db.exec('ANALYZE items');
 }
 
+/**
+ * Starts a timed phase from a quiet store: on SQLite the WAL left by the setup (or by the phase
+ * before) is copied into the database file first, so one phase's checkpoint work never lands
+ * in the next phase's time. (Cairn checkpoints in a background thread; without this, loading a
+ * few hundred thousand items leaves it busy for seconds into whatever is measured next.)
+ */
+export async function settle(store: BenchStore): Promise<void> {
+  if (store.name === 'sqlite') await store.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+}
+
 export async function countItems(store: BenchStore, collectionId: string): Promise<number> {
   const row = await store.db.get<{ n: number | string }>(sql`SELECT count(*) AS n FROM items WHERE collection_id = ${collectionId}`);
   return Number(row?.n ?? 0);

@@ -12,6 +12,7 @@ import type { JsonObject } from '../src/wire/json.js';
 import { sql, type Sql } from '../src/store/sql.js';
 import {
   analyze,
+  settle,
   copyItems,
   countItems,
   createCollection,
@@ -125,9 +126,11 @@ async function runSize(storeName: StoreName, n: number, large: boolean, load: Lo
 
     // Throughput: the task alone, then the same change as one statement on the copy.
     for (const kind of KINDS) {
+      await settle(store);
       const sampler = rssSampler();
       const taskMs = await runTask(kind, WORK);
       const rss = sampler.stop();
+      await settle(store);
       const r0 = performance.now();
       const changed = await store.db.transaction((tx) => tx.run(rawOf(kind, store.db.dialect, COPY, new Date().toISOString())));
       const rawMs = performance.now() - r0;
@@ -147,6 +150,7 @@ async function runSize(storeName: StoreName, n: number, large: boolean, load: Lo
         overallRate: 200,
       };
       for (const kind of KINDS) {
+        await settle(store);
         const idle = await load.run({ ...probe, duration: 3 });
         const sampler = rssSampler();
         const during = await load.start(probe);

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { WixError } from '../errors.js';
+import { writePlannerStats } from '../store/sqlite/planner-stats.js';
 import { parseFieldPath } from '../query/parse.js';
 import { PostgresFilterCompiler, SqliteFilterCompiler } from '../query/compile.js';
 import { systemFieldOf } from '../query/ast.js';
@@ -140,13 +141,9 @@ export class IndexService {
       }
       try {
         await tx.run(indexDdl(tx.dialect, collection.id, spec, name));
-        // SQLite's planner ignores an expression index it has no statistics for (it prefers
-        // items_created), and nothing else runs ANALYZE: give it the new index's statistics.
-        // The whole table, not just the new index: with statistics for the new index only, the
-        // planner still takes its defaults for items_created (about 10 rows per collection) and
-        // prefers it (bench/query.ts at 100,000 items). In this transaction, so the reader
-        // re-plans with the statistics when it sees the schema change.
-        if (tx.dialect === 'sqlite') await tx.run(sql`ANALYZE items`);
+        // SQLite plans by statistics Cairn writes itself (planner-stats.ts): give the new index
+        // its entry. In this transaction, so the reader re-plans when it sees the schema change.
+        if (tx.dialect === 'sqlite') await writePlannerStats(tx);
       } catch (e) {
         if (isUniqueViolation(e)) throw new WixError('WDE0113', `Index ${spec.name} cannot be built: items share a value of ${spec.fields[0]?.path}`);
         throw e;
@@ -165,6 +162,7 @@ export class IndexService {
       const row = await tx.get<{ sql_names: string }>(sql`SELECT sql_names FROM item_indexes WHERE collection_id = ${collection.id} AND name = ${name}`);
       if (!row) throw new WixError('WDE0075', `Index ${name} does not exist on [${collection.id}]`);
       await tx.run(sql`DROP INDEX IF EXISTS ${ident(row.sql_names)}`);
+      if (tx.dialect === 'sqlite') await writePlannerStats(tx);
       await tx.run(sql`DELETE FROM item_indexes WHERE collection_id = ${collection.id} AND name = ${name}`);
     });
   }

@@ -47,7 +47,6 @@ async function clusterSqliteItems(tx: Executor): Promise<void> {
   await tx.run(raw('DROP TABLE items'));
   await tx.run(raw('ALTER TABLE items_clustered RENAME TO items'));
   for (const index of indexes) await tx.run(raw(index.sql));
-  await tx.run(raw('ANALYZE items'));
 }
 
 export const MIGRATIONS: readonly Migration[] = [

@@ -3,6 +3,7 @@ import type { Db } from './db.js';
 import { migrate } from './migrations.js';
 import { PostgresDb } from './postgres/db.js';
 import { SqliteDb } from './sqlite/db.js';
+import { writePlannerStats } from './sqlite/planner-stats.js';
 
 export interface StoreConfig {
   /** A postgres:// URL selects PostgreSQL. */
@@ -21,6 +22,7 @@ export async function openDb(config: StoreConfig): Promise<Db> {
       : new SqliteDb({ file: config.sqliteFile ?? join(config.dataDir ?? './data', 'cairn.db') });
   try {
     await migrate(db);
+    if (db.dialect === 'sqlite') await db.transaction((tx) => writePlannerStats(tx));
   } catch (e) {
     await db.close().catch(() => {});
     throw e;

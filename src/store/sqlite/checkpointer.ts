@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 /** The writer's own checkpoint threshold (pages, 4 KiB each): only if the thread falls behind. */
-export const WRITER_AUTOCHECKPOINT_PAGES = 16_384;
+export const WRITER_AUTOCHECKPOINT_PAGES = 262_144;
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');

@@ -99,46 +99,6 @@ function registerFunctions(db: Database.Database): void {
   );
 }
 
-/**
- * Keeps the query planner's statistics (sqlite_stat1) in step with the data. Without them, or
- * with statistics from when a collection was small, SQLite judges every index by its defaults and
- * picks `items_created` (collection, env) over a user's field index: an indexed equality query
- * then reads the whole collection. PRAGMA optimize does not help here (it leaves tables analysed
- * while empty alone), and a sampled ANALYZE (analysis_limit) misjudges the per-collection prefix.
- *
- * So after a write transaction, when the rows changed since the last ANALYZE reach the row count
- * it saw (at least 1,000), `ANALYZE items` runs again. A table that grows gets analysed at each
- * doubling: a handful of runs in all, each a full pass (about 50 ms per 100,000 items).
- */
-class Statistics {
-  private readonly totalChanges: Statement;
-  private changesAtAnalyze = 0;
-  private rowsAtAnalyze: number;
-
-  constructor(private readonly db: Database.Database) {
-    this.totalChanges = db.prepare('SELECT total_changes() AS n');
-    this.rowsAtAnalyze = this.analysedRows();
-  }
-
-  afterCommit(): void {
-    const total = (this.totalChanges.get() as { n: number }).n;
-    if (total - this.changesAtAnalyze < Math.max(1000, this.rowsAtAnalyze)) return;
-    this.db.exec('ANALYZE items');
-    this.changesAtAnalyze = (this.totalChanges.get() as { n: number }).n;
-    this.rowsAtAnalyze = this.analysedRows();
-  }
-
-  /** The row count the last ANALYZE recorded for items (the first number of its stat). */
-  private analysedRows(): number {
-    try {
-      const row = this.db.prepare(`SELECT stat FROM sqlite_stat1 WHERE tbl = 'items' LIMIT 1`).get() as { stat?: string } | undefined;
-      return row?.stat ? Number.parseInt(row.stat, 10) || 0 : 0;
-    } catch {
-      return 0; // no sqlite_stat1 yet: nothing was ever analysed
-    }
-  }
-}
-
 /** A FIFO mutex: SQLite has one writer, so write transactions take turns. */
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
@@ -181,14 +141,12 @@ export class SqliteDb implements Db {
     // reads share the writer and wait for an open transaction to finish.
     this.reader = memory ? this.writer : new Connection(options.file, true);
     this.description = memory ? 'sqlite (memory)' : `sqlite ${options.file}`;
-    this.stats = new Statistics(this.writer.db);
     if (!memory) {
       this.writer.db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
       this.checkpointer = new Checkpointer(options.file);
     }
   }
 
-  private readonly stats: Statistics;
   /** File databases: WAL checkpoints in a worker thread (checkpointer.ts says why). */
   private readonly checkpointer: Checkpointer | undefined;
 
@@ -226,7 +184,6 @@ export class SqliteDb implements Db {
         const result = await fn(tx);
         w.db.exec('COMMIT');
         this.checkpointer?.written();
-        this.stats.afterCommit();
         return result;
       } catch (e) {
         if (w.db.inTransaction) w.db.exec('ROLLBACK');
