@@ -74,7 +74,11 @@ export interface BenchServer {
  */
 export async function startCairn(store: BenchStore, runner?: RunnerOptions | false): Promise<BenchServer> {
   const config = loadConfig();
-  const defaults: RunnerOptions = { batchSize: config.taskBatchSize, maxBatchSize: config.taskMaxBatchSize, batchTargetMs: config.taskBatchTargetMs };
+  const defaults: RunnerOptions = {
+    batchSize: config.taskBatchSize,
+    maxBatchSize: config.taskMaxBatchSize,
+    ...(config.taskBatchTargetMs ? { batchTargetMs: config.taskBatchTargetMs } : {}),
+  };
   const cairn = await buildApp({
     db: store.db,
     logLevel: 'silent',

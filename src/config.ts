@@ -17,7 +17,8 @@ export interface Config {
   taskLeaseMs: number;
   taskBatchSize: number;
   taskMaxBatchSize: number;
-  taskBatchTargetMs: number;
+  /** Unset: the runner's default for the store. */
+  taskBatchTargetMs: number | undefined;
   workerId: string | undefined;
 }
 
@@ -43,7 +44,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     taskLeaseMs: int(env.CAIRN_TASK_LEASE_MS, 30_000, 'CAIRN_TASK_LEASE_MS'),
     taskBatchSize: Math.max(1, int(env.CAIRN_TASK_BATCH_SIZE, 1000, 'CAIRN_TASK_BATCH_SIZE')),
     taskMaxBatchSize: Math.max(1, int(env.CAIRN_TASK_MAX_BATCH_SIZE, 20_000, 'CAIRN_TASK_MAX_BATCH_SIZE')),
-    taskBatchTargetMs: Math.max(1, int(env.CAIRN_TASK_BATCH_TARGET_MS, 25, 'CAIRN_TASK_BATCH_TARGET_MS')),
+    taskBatchTargetMs: env.CAIRN_TASK_BATCH_TARGET_MS ? Math.max(1, int(env.CAIRN_TASK_BATCH_TARGET_MS, 25, 'CAIRN_TASK_BATCH_TARGET_MS')) : undefined,
     workerId: env.CAIRN_WORKER_ID || undefined,
   };
 }

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     leaseMs: config.taskLeaseMs,
     batchSize: config.taskBatchSize,
     maxBatchSize: config.taskMaxBatchSize,
-    batchTargetMs: config.taskBatchTargetMs,
+    ...(config.taskBatchTargetMs ? { batchTargetMs: config.taskBatchTargetMs } : {}),
     onError: (e) => console.error(JSON.stringify({ level: 'error', msg: 'task runner error', err: String(e) })),
     // CAIRN_LOG_LEVEL=debug: one line per committed batch (which worker ran which task, when).
     ...(config.logLevel === 'debug'

@@ -37,7 +37,12 @@ export interface RunnerOptions {
    * database (or, on SQLite, the event loop) for long.
    */
   maxBatchSize?: number;
-  /** How long a batch should take, in ms (default 25). */
+  /**
+   * How long a batch should take, in ms. Default: 25 on SQLite, where a batch's statements run
+   * on the event loop and requests wait for them; 200 on PostgreSQL, where they do not, and
+   * where each batch's fixed cost (its own transaction, a few round trips) is worth spreading
+   * over more items (a batch only holds the row locks of its own items).
+   */
   batchTargetMs?: number;
   /** How long a claim lasts without a batch renewing it. */
   leaseMs?: number;
@@ -86,7 +91,7 @@ export class TaskRunner {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.batchSize = options.batchSize ?? 1000;
     this.maxBatchSize = Math.max(this.batchSize, options.maxBatchSize ?? this.batchSize);
-    this.batchTargetMs = options.batchTargetMs ?? 25;
+    this.batchTargetMs = options.batchTargetMs ?? (db.dialect === 'postgres' ? 200 : 25);
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 500;
   }
