@@ -450,18 +450,39 @@ export class ItemWriter {
     return sql`${scopeWhere(scope)}${after}${this.conditionSql(tx, filter)}`;
   }
 
-  /** Deletes the next `limit` matching items; returns their ids (in id order). */
-  async removeBatch(tx: Executor, scope: ItemScope, filter: FilterNode, afterId: string | null, limit: number): Promise<string[]> {
-    // The batch as a key range: read its last id, then delete the matching rows up to it. A range
-    // on the primary key is a plan no statistics can spoil (an id list or a subquery can be
-    // planned as a scan of the whole collection on a table PostgreSQL has not analysed yet).
+  /**
+   * Deletes the next `limit` matching items; returns how many it deleted and the last id the
+   * batch reached (the task's next cursor).
+   *
+   * The batch is a key range: the last id of the next `limit` matching items, then every
+   * matching row up to it. A range on the primary key is a plan no statistics can spoil (an id
+   * list or an `IN (subquery)` can be planned as a scan of the whole collection on a table
+   * PostgreSQL has not analysed yet). On PostgreSQL both steps are one statement, so no id
+   * travels to Cairn and back; a row another transaction adds to the range meanwhile matches
+   * the filter, so it is the task's to delete anyway.
+   */
+  async removeBatch(
+    tx: Executor,
+    scope: ItemScope,
+    filter: FilterNode,
+    afterId: string | null,
+    limit: number,
+  ): Promise<{ count: number; last: string | undefined }> {
+    const where = this.batchWhere(tx, scope, filter, afterId);
+    if (tx.dialect === 'postgres') {
+      const row = await tx.get<{ deleted: string | number; last: string | null }>(
+        sql`WITH b AS (SELECT id FROM items WHERE ${where} ORDER BY id LIMIT ${limit}),
+                 upto AS (SELECT max(id) AS last FROM b),
+                 d AS (DELETE FROM items WHERE ${where} AND id <= (SELECT last FROM upto) RETURNING 1)
+            SELECT (SELECT count(*) FROM d) AS deleted, (SELECT last FROM upto) AS last`,
+      );
+      return { count: Number(row?.deleted ?? 0), last: row?.last ?? undefined };
+    }
     const ids = await this.nextIds(tx, scope, filter, afterId, limit);
     const last = ids[ids.length - 1];
-    if (last === undefined) return [];
-    const rows = await tx.all<{ id: string }>(
-      sql`DELETE FROM items WHERE ${this.batchWhere(tx, scope, filter, afterId)} AND id <= ${last} RETURNING id`,
-    );
-    return rows.map((r) => r.id).sort(compareStrings);
+    if (last === undefined) return { count: 0, last: undefined };
+    const count = await tx.run(sql`DELETE FROM items WHERE ${where} AND id <= ${last}`);
+    return { count, last };
   }
 
   /**

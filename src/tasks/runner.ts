@@ -58,9 +58,18 @@ export interface RunnerOptions {
 
 type BatchOutcome = 'more' | 'done' | 'lost';
 
+/** What a batch did: how many items it visited, the last id it reached, and its failures. */
 interface BatchResult {
-  ids: string[];
+  count: number;
+  last: string | undefined;
   failures: { id: string; error: WixError }[];
+}
+
+const edited = (r: { ids: string[]; failures: BatchResult['failures'] }): BatchResult => visited(r.ids, r.failures);
+
+/** A batch that knows the ids it visited (in id order). */
+function visited(ids: readonly string[], failures: BatchResult['failures'] = []): BatchResult {
+  return { count: ids.length, last: ids[ids.length - 1], failures };
 }
 
 export class TaskRunner {
@@ -222,16 +231,16 @@ export class TaskRunner {
       includeDrafts: plan.type === 'DELETE_BY_QUERY' ? plan.includeDrafts || !collection.plugins.some((p) => p.type === 'PUBLISH') : true,
     };
     const result = await this.runPlan(tx, task, plan, scope, size);
-    const last = result.ids[result.ids.length - 1];
+    const last = result.last;
     const failures = result.failures.map((f) => {
       const e = f.error.toApplicationError();
       return { code: e.code, description: e.description, data: { ...e.data, itemId: f.id }, itemId: f.id };
     });
     await recordFailures(tx, task, failures);
-    const finished = result.ids.length < size;
+    const finished = result.count < size;
     const changed = await advanceTask(tx, task.id, this.workerId, {
       cursor: last ?? task.cursor,
-      succeeded: result.ids.length - result.failures.length,
+      succeeded: result.count - result.failures.length,
       failed: result.failures.length,
       failures: failures.length,
       leaseUntil: this.leaseUntil(),
@@ -246,19 +255,19 @@ export class TaskRunner {
     const after = task.cursor;
     switch (plan.type) {
       case 'DELETE_BY_QUERY':
-        return { ids: await this.writer.removeBatch(tx, scope, plan.filter, after, n), failures: [] };
+        return { ...(await this.writer.removeBatch(tx, scope, plan.filter, after, n)), failures: [] };
       case 'COPY_FIELD_DATA':
-        return this.writer.editBatch(tx, scope, TRUE, after, n, copyField(plan));
+        return edited(await this.writer.editBatch(tx, scope, TRUE, after, n, copyField(plan)));
       case 'EDIT_FIELD_DATA':
-        return this.writer.editBatch(tx, scope, plan.filter, after, n, editField(plan), editFieldSql(plan));
+        return edited(await this.writer.editBatch(tx, scope, plan.filter, after, n, editField(plan), editFieldSql(plan)));
       case 'PATCH_BY_FILTER':
-        return this.writer.editBatch(tx, scope, plan.filter, after, n, (fields) => applyModifications(fields, plan.modifications));
+        return edited(await this.writer.editBatch(tx, scope, plan.filter, after, n, (fields) => applyModifications(fields, plan.modifications)));
       case 'UPDATE_PUBLISH_STATUS': {
         switch (plan.operation) {
           case 'SET_PUBLISHED_STATUS':
           case 'SET_DRAFT_STATUS': {
             const status = plan.operation === 'SET_PUBLISHED_STATUS' ? 'PUBLISHED' : 'DRAFT';
-            return { ids: await this.writer.publishStatusBatch(tx, scope, plan.filter, after, n, status), failures: [] };
+            return visited(await this.writer.publishStatusBatch(tx, scope, plan.filter, after, n, status));
           }
           case 'SCHEDULE_PUBLISHED_STATUS':
           case 'SCHEDULE_DRAFT_STATUS': {
@@ -272,7 +281,7 @@ export class TaskRunner {
                 )}
                 ON CONFLICT (collection_id, env, item_id, target_status) DO UPDATE SET run_at = excluded.run_at, task_id = excluded.task_id`);
             }
-            return { ids, failures: [] };
+            return visited(ids);
           }
           case 'CANCEL_SCHEDULING': {
             const ids = await this.writer.nextIds(tx, scope, plan.filter, after, n);
@@ -283,7 +292,7 @@ export class TaskRunner {
                   ', ',
                 )})`);
             }
-            return { ids, failures: [] };
+            return visited(ids);
           }
         }
       }
