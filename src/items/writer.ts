@@ -513,10 +513,9 @@ export class ItemWriter {
       // writer holds the database, so the range holds exactly the ids just read; on PostgreSQL a
       // row another transaction added to the range meanwhile matches the filter, so it belongs
       // to the task anyway.
-      const batch = sql`${afterId === null ? sql`` : sql`id > ${afterId} AND `}id <= ${ids[ids.length - 1] as string}`;
       const updated = await tx.all<{ id: string }>(
         sql`UPDATE items SET data = ${compiled.data}, updated_date = ${now}
-            WHERE ${scopeWhere(scope)} AND ${batch} AND ${compiled.guard}${this.conditionSql(tx, filter)}
+            WHERE ${this.batchWhere(tx, scope, filter, afterId)} AND id <= ${ids[ids.length - 1] as string} AND ${compiled.guard}
             RETURNING id`,
       );
       const done = new Set(updated.map((r) => r.id));
@@ -524,17 +523,6 @@ export class ItemWriter {
       const failures = rest.length ? await this.editRows(tx, scope, sql`${scopeWhere(scope)} AND ${idIn(tx, rest)}${this.conditionSql(tx, filter)}`, rest.length, edit) : [];
       return { ids, failures };
     }
-    return this.editRowsAfter(tx, scope, filter, afterId, limit, edit);
-  }
-
-  private async editRowsAfter(
-    tx: Executor,
-    scope: ItemScope,
-    filter: FilterNode,
-    afterId: string | null,
-    limit: number,
-    edit: (fields: JsonObject) => JsonObject | WixError | null,
-  ): Promise<{ ids: string[]; failures: { id: string; error: WixError }[] }> {
     const ids: string[] = [];
     const failures = await this.editRows(tx, scope, this.batchWhere(tx, scope, filter, afterId), limit, edit, ids);
     return { ids, failures };
