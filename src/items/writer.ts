@@ -478,8 +478,9 @@ export class ItemWriter {
       );
       return { count: Number(row?.deleted ?? 0), last: row?.last ?? undefined };
     }
-    const ids = await this.nextIds(tx, scope, filter, afterId, limit);
-    const last = ids[ids.length - 1];
+    // SQLite: the one writer holds the database between the two statements.
+    const upto = await tx.get<{ last: string | null }>(sql`SELECT max(id) AS last FROM (SELECT id FROM items WHERE ${where} ORDER BY id LIMIT ${limit})`);
+    const last = upto?.last ?? undefined;
     if (last === undefined) return { count: 0, last: undefined };
     const count = await tx.run(sql`DELETE FROM items WHERE ${where} AND id <= ${last}`);
     return { count, last };
