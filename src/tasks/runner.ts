@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../clock.js';
 import type { CollectionService } from '../collections/service.js';
 import { WixError } from '../errors.js';
@@ -46,6 +46,11 @@ export interface RunnerOptions {
   batchTargetMs?: number;
   /** How long a claim lasts without a batch renewing it. */
   leaseMs?: number;
+  /**
+   * After each batch, pause for this share of the time the batch took (default 0.35 on SQLite,
+   * 0 on PostgreSQL, where batches do not run on the event loop).
+   */
+  restShare?: number;
   /** How often an idle runner looks for work. */
   pollMs?: number;
   onError?: (e: unknown) => void;
@@ -77,6 +82,7 @@ export class TaskRunner {
   private readonly batchSize: number;
   private readonly maxBatchSize: number;
   private readonly batchTargetMs: number;
+  private readonly restShare: number;
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private stopping = false;
@@ -101,6 +107,7 @@ export class TaskRunner {
     this.batchSize = options.batchSize ?? 1000;
     this.maxBatchSize = Math.max(this.batchSize, options.maxBatchSize ?? this.batchSize);
     this.batchTargetMs = options.batchTargetMs ?? (db.dialect === 'postgres' ? 200 : 25);
+    this.restShare = options.restShare ?? (db.dialect === 'postgres' ? 0 : 0.35);
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 500;
   }
@@ -185,10 +192,12 @@ export class TaskRunner {
         return;
       }
       let outcome: BatchOutcome;
+      let elapsed = 0;
       try {
         const started = performance.now();
         outcome = await this.db.transaction((tx) => this.batch(tx, task.id, size));
-        size = this.nextBatchSize(size, performance.now() - started);
+        elapsed = performance.now() - started;
+        size = this.nextBatchSize(size, elapsed);
         transientErrors = 0;
       } catch (e) {
         if (e instanceof WixError || ++transientErrors > 3) {
@@ -201,8 +210,11 @@ export class TaskRunner {
       }
       if (outcome !== 'lost') await this.options.afterBatch?.(task.id, outcome);
       if (outcome !== 'more') return;
-      // Let requests in between batches (on SQLite the statements run on the event loop).
-      await yieldToEventLoop();
+      // Let requests in between batches (on SQLite the statements run on the event loop), and
+      // on SQLite leave the process a share of the time the batch took: back-to-back batches
+      // would keep the CPU for the task alone, and requests queue behind them.
+      if (this.restShare > 0) await sleep(Math.min(100, elapsed * this.restShare));
+      else await yieldToEventLoop();
     }
   }
 
