@@ -457,9 +457,9 @@ export class ItemWriter {
    * The batch is a key range: the last id of the next `limit` matching items, then every
    * matching row up to it. A range on the primary key is a plan no statistics can spoil (an id
    * list or an `IN (subquery)` can be planned as a scan of the whole collection on a table
-   * PostgreSQL has not analysed yet). On PostgreSQL both steps are one statement, so no id
-   * travels to Cairn and back; a row another transaction adds to the range meanwhile matches
-   * the filter, so it is the task's to delete anyway.
+   * PostgreSQL has not analysed yet), and no id but the last travels to Cairn. On PostgreSQL a
+   * row another transaction adds to the range meanwhile matches the filter, so it is the task's
+   * to delete anyway.
    */
   async removeBatch(
     tx: Executor,
@@ -469,17 +469,10 @@ export class ItemWriter {
     limit: number,
   ): Promise<{ count: number; last: string | undefined }> {
     const where = this.batchWhere(tx, scope, filter, afterId);
-    if (tx.dialect === 'postgres') {
-      const row = await tx.get<{ deleted: string | number; last: string | null }>(
-        sql`WITH b AS (SELECT id FROM items WHERE ${where} ORDER BY id LIMIT ${limit}),
-                 upto AS (SELECT max(id) AS last FROM b),
-                 d AS (DELETE FROM items WHERE ${where} AND id <= (SELECT last FROM upto) RETURNING 1)
-            SELECT (SELECT count(*) FROM d) AS deleted, (SELECT last FROM upto) AS last`,
-      );
-      return { count: Number(row?.deleted ?? 0), last: row?.last ?? undefined };
-    }
-    // SQLite: the one writer holds the database between the two statements.
-    const upto = await tx.get<{ last: string | null }>(sql`SELECT max(id) AS last FROM (SELECT id FROM items WHERE ${where} ORDER BY id LIMIT ${limit})`);
+    // Two statements, each with known bounds: the batch's last id (one value back, not every
+    // id), then the range. As one statement PostgreSQL plans the range's upper end as unknown
+    // and may scan the whole collection on every batch.
+    const upto = await tx.get<{ last: string | null }>(sql`SELECT max(id) AS last FROM (SELECT id FROM items WHERE ${where} ORDER BY id LIMIT ${limit}) AS batch`);
     const last = upto?.last ?? undefined;
     if (last === undefined) return { count: 0, last: undefined };
     const count = await tx.run(sql`DELETE FROM items WHERE ${where} AND id <= ${last}`);
