@@ -10,11 +10,11 @@ import { STORE_NAMES, openTestStore, type StoreName } from './helpers/stores.js'
 import { startServer, call, type TestServer } from './helpers/server.js';
 import { buildApp } from '../src/http/app.js';
 import { sql } from '../src/store/sql.js';
+import { allItemData, withoutServerFields, type Api } from './helpers/calls.js';
 
 const PREFIXES = ['/wix-data/v2', '/_api/cloud-data/v2'] as const;
 const DATA = PREFIXES[0];
 
-type Api = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
 
 function assertEnvelope(r: { status: number; body: any }, status: number, code: string) {
   assert.equal(r.status, status, JSON.stringify(r.body));
@@ -34,17 +34,7 @@ function helpers(api: Api) {
       assert.equal(r.body.bulkActionMetadata.totalSuccesses, items.length);
     },
     async all(collectionId: string, environment = 'LIVE'): Promise<Record<string, any>[]> {
-      const r = await api('POST', `${DATA}/items/query`, {
-        dataCollectionId: collectionId,
-        environment,
-        publishPluginOptions: { includeDraftItems: true },
-        query: { sort: [{ fieldName: '_id', order: 'ASC' }], paging: { limit: 1000 } },
-      });
-      assert.equal(r.status, 200, JSON.stringify(r.body));
-      return r.body.dataItems.map((i: any) => {
-        const { _createdDate, _updatedDate, _owner, ...rest } = i.data;
-        return rest;
-      });
+      return (await allItemData(api, collectionId, environment)).map(withoutServerFields);
     },
   };
 }

@@ -12,6 +12,7 @@ import { createClient, ApiKeyStrategy } from '@wix/sdk';
 import { collections } from '@wix/data';
 import { ManualClock } from '../src/clock.js';
 import { sql } from '../src/store/sql.js';
+import { codeOf } from './helpers/calls.js';
 
 const PREFIXES = ['/wix-data/v2', '/_api/cloud-data/v2'] as const;
 const T0 = Date.parse('2024-03-01T10:00:00.000Z');
@@ -68,15 +69,6 @@ function assertError(r: { status: number; body: any }, status: number, code: str
   assert.equal(typeof r.body.message, 'string');
   assert.equal(r.body.details.applicationError.description, r.body.message);
   if (data) assert.deepEqual(r.body.details.applicationError.data, data);
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e: any) {
-    return e?.details?.applicationError?.code;
-  }
-  assert.fail('expected the call to fail');
 }
 
 for (const storeName of STORE_NAMES) {

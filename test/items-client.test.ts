@@ -9,18 +9,10 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORE_NAMES } from './helpers/stores.js';
 import { startServer, call, type TestServer } from './helpers/server.js';
+import { codeOf } from './helpers/calls.js';
 
 const DATA = '/wix-data/v2';
 type Item = Record<string, any>;
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e: any) {
-    return e?.details?.applicationError?.code ?? e?.details?.validationError ?? String(e?.message);
-  }
-  assert.fail('expected the call to fail');
-}
 
 /** The item without its system dates and owner, to compare user data. */
 function user({ _createdDate, _updatedDate, _owner, ...rest }: Item): Item {

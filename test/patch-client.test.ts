@@ -11,6 +11,7 @@ import { items as itemsModule } from '@wix/data';
 import { STORE_NAMES } from './helpers/stores.js';
 import { startServer, call, type TestServer } from './helpers/server.js';
 import { sql } from '../src/store/sql.js';
+import { codeOf } from './helpers/calls.js';
 
 const DATA = '/wix-data/v2';
 
@@ -23,15 +24,6 @@ function strip(item: Obj | null): Obj | null {
   if (!item) return item;
   const { _createdDate, _updatedDate, _owner, ...rest } = item;
   return rest;
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e: any) {
-    return e?.details?.applicationError?.code ?? e?.code;
-  }
-  assert.fail('expected the call to fail');
 }
 
 for (const storeName of STORE_NAMES) {

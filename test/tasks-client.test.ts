@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { STORE_NAMES, openTestStore, type StoreName } from './helpers/stores.js';
 import { startServer, call, wixClientFor, type TestServer } from './helpers/server.js';
 import { buildApp } from '../src/http/app.js';
+import { codeOf } from './helpers/calls.js';
 
 type Client = TestServer['client'];
 type Task = Record<string, any>;
@@ -24,15 +25,6 @@ function tasksOf(client: Client) {
     list: (options?: Task): Promise<{ tasks: Task[]; metadata: Task }> => t.listTasks(options ?? {}),
     cancel: (id: string): Promise<{ task: Task }> => t.cancelTask(id),
   };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e: any) {
-    return e?.details?.applicationError?.code;
-  }
-  assert.fail('expected the call to fail');
 }
 
 for (const storeName of STORE_NAMES) {

@@ -13,13 +13,13 @@ import { buildApp, type AppOptions } from '../src/http/app.js';
 import { sql } from '../src/store/sql.js';
 import { ManualClock } from '../src/clock.js';
 import type { Db } from '../src/store/db.js';
+import { allItemData, withoutServerFields, type Api } from './helpers/calls.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const TASKS = '/cms/v1/tasks';
 const TASKS_ALT = '/_api/autocms/v1/tasks';
 const DATA = '/wix-data/v2';
 
-type Api = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
 
 /** Item helpers over one server's URL (and its Db, for setting up drafts). */
 function itemHelpers(api: Api, db: () => Db) {
@@ -42,17 +42,7 @@ function itemHelpers(api: Api, db: () => Db) {
     },
     /** Every item (drafts included), sorted by id, user fields plus _id and _publishStatus. */
     async all(collectionId: string, environment = 'LIVE'): Promise<Record<string, any>[]> {
-      const r = await api('POST', `${DATA}/items/query`, {
-        dataCollectionId: collectionId,
-        environment,
-        publishPluginOptions: { includeDraftItems: true },
-        query: { sort: [{ fieldName: '_id', order: 'ASC' }], paging: { limit: 1000 } },
-      });
-      assert.equal(r.status, 200, JSON.stringify(r.body));
-      return r.body.dataItems.map((i: any) => {
-        const { _createdDate, _updatedDate, _owner, ...rest } = i.data;
-        return rest;
-      });
+      return (await allItemData(api, collectionId, environment)).map(withoutServerFields);
     },
     /** Test setup only: the items API has no call that makes an item a draft. */
     async markDrafts(collectionId: string, ids: string[], env = 'LIVE') {

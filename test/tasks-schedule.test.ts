@@ -16,6 +16,7 @@ import { buildApp } from '../src/http/app.js';
 import { openDb } from '../src/store/open.js';
 import { sql } from '../src/store/sql.js';
 import type { Db } from '../src/store/db.js';
+import { allItemData, type Api } from './helpers/calls.js';
 
 const TASKS = '/cms/v1/tasks';
 const DATA = '/wix-data/v2';
@@ -23,7 +24,6 @@ const T0 = Date.parse('2030-06-01T12:00:00.000Z');
 const HOUR = 3_600_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-type Api = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
 
 function helpers(api: Api) {
   return {
@@ -39,14 +39,7 @@ function helpers(api: Api) {
     },
     /** id -> publish status, drafts included. */
     async statuses(collectionId: string, environment = 'LIVE'): Promise<Record<string, string>> {
-      const r = await api('POST', `${DATA}/items/query`, {
-        dataCollectionId: collectionId,
-        environment,
-        publishPluginOptions: { includeDraftItems: true },
-        query: { sort: [{ fieldName: '_id', order: 'ASC' }], paging: { limit: 1000 } },
-      });
-      assert.equal(r.status, 200, JSON.stringify(r.body));
-      return Object.fromEntries(r.body.dataItems.map((i: any) => [i.data._id, i.data._publishStatus]));
+      return Object.fromEntries((await allItemData(api, collectionId, environment)).map((d) => [d._id, d._publishStatus]));
     },
     async task(options: Record<string, unknown>) {
       const r = await api('POST', TASKS, { task: { type: 'UPDATE_PUBLISH_STATUS', updatePublishStatusOptions: options } });
