@@ -7,8 +7,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORE_NAMES } from './helpers/stores.js';
-import { startServer, call, type TestServer } from './helpers/server.js';
-import { createClient, ApiKeyStrategy } from '@wix/sdk';
+import { startServer, call, recordingClientFor, type TestServer } from './helpers/server.js';
 import { collections } from '@wix/data';
 import { ManualClock } from '../src/clock.js';
 import { sql } from '../src/store/sql.js';
@@ -477,19 +476,9 @@ for (const storeName of STORE_NAMES) {
       let client: ReturnType<typeof clientFor>;
       const seen: string[] = [];
       const prefix = host === 'www.wixapis.com' ? '/wix-data/v2/' : '/_api/cloud-data/v2/';
+      // The default host gives the public paths; a custom apiBaseUrl makes the SDK use /_api/cloud-data/v2.
       const clientFor = (url: string) =>
-        createClient({
-          modules: { collections },
-          auth: ApiKeyStrategy({ apiKey: 'test-key', siteId: 'local' }),
-          useCDN: false,
-          // The default host gives the public paths; a custom apiBaseUrl makes the SDK use /_api/cloud-data/v2.
-          ...(host === 'cairn.local' ? { host: { apiBaseUrl: host } } : {}),
-          fetch: ((input: RequestInfo | URL, init?: RequestInit) => {
-            const u = new URL(String(input instanceof Request ? input.url : input));
-            seen.push(u.pathname);
-            return fetch(url + u.pathname + u.search, init);
-          }) as typeof fetch,
-        } as Parameters<typeof createClient>[0]);
+        recordingClientFor(url, { collections }, { seen, ...(host === 'cairn.local' ? { apiBaseUrl: host } : {}) });
       before(async () => {
         s = await startServer(storeName, { runner: false });
         client = clientFor(s.url);

@@ -10,10 +10,9 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient, ApiKeyStrategy } from '@wix/sdk';
 import { indexes } from '@wix/data';
 import { STORE_NAMES } from './helpers/stores.js';
-import { startServer, call, type TestServer } from './helpers/server.js';
+import { startServer, call, recordingClientFor, type TestServer } from './helpers/server.js';
 import { sql, type Sql } from '../src/store/sql.js';
 
 const P = '/wix-data/v2';
@@ -491,17 +490,7 @@ for (const storeName of STORE_NAMES) {
     for (const host of ['www.wixapis.com', 'cairn.local'] as const) {
       test(`createIndex, listIndexes, dropIndex (host ${host})`, async () => {
         const seen: string[] = [];
-        const client = createClient({
-          modules: { indexes },
-          auth: ApiKeyStrategy({ apiKey: 'test-key', siteId: 'local' }),
-          useCDN: false,
-          ...(host === 'cairn.local' ? { host: { apiBaseUrl: host } } : {}),
-          fetch: ((input: RequestInfo | URL, init?: RequestInit) => {
-            const u = new URL(String(input instanceof Request ? input.url : input));
-            seen.push(u.pathname);
-            return fetch(s.url + u.pathname + u.search, init);
-          }) as typeof fetch,
-        } as Parameters<typeof createClient>[0]);
+        const client = recordingClientFor(s.url, { indexes }, { seen, ...(host === 'cairn.local' ? { apiBaseUrl: host } : {}) });
         const ix = client.indexes as any;
         const c = `sdk-${host.length}`;
         assert.equal((await call(s.url, 'POST', `${P}/collections`, { collection: { id: c } })).status, 200);

@@ -28,6 +28,25 @@ export function wixClientFor(url: string, apiKey = 'test-key') {
   } as Parameters<typeof createClient>[0]);
 }
 
+/**
+ * A published client with the given modules, pointed at `url` whatever host the SDK builds its
+ * requests for, pushing each request's path onto `seen` (tests check the prefix the SDK chose).
+ * With `apiBaseUrl` the SDK takes its custom-host form, whose paths start with `/_api/`.
+ */
+export function recordingClientFor<M extends Record<string, unknown>>(url: string, modules: M, options: { apiBaseUrl?: string; seen: string[] }) {
+  return createClient({
+    modules,
+    auth: ApiKeyStrategy({ apiKey: 'test-key', siteId: 'local' }),
+    useCDN: false,
+    ...(options.apiBaseUrl ? { host: { apiBaseUrl: options.apiBaseUrl } } : {}),
+    fetch: ((input: RequestInfo | URL, init?: RequestInit) => {
+      const u = new URL(String(input instanceof Request ? input.url : input));
+      options.seen.push(u.pathname);
+      return fetch(url + u.pathname + u.search, init);
+    }) as typeof fetch,
+  } as unknown as Parameters<typeof createClient>[0]) as any;
+}
+
 export interface StartOptions {
   clock?: Clock;
   /** Runner settings (batch size, afterBatch hook, ...), or false for no in-process runner. */
