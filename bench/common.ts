@@ -146,7 +146,7 @@ export async function loadItems(store: BenchStore, collectionId: string, n: numb
     ids.push(id);
     const date = new Date(base + i).toISOString();
     const s = buildStored(id, itemFields(i), date, date, OWNER);
-    return [collectionId, 'LIVE', id, s.json, date, date, OWNER, 'PUBLISHED'];
+    return [collectionId, 'LIVE', id, s.json, date, date, OWNER, 'PUBLISHED', 1];
   };
   if (store.name === 'sqlite') {
     for (let start = first; start < first + n; start += SQLITE_ROWS_PER_TX) {
@@ -155,7 +155,8 @@ export async function loadItems(store: BenchStore, collectionId: string, n: numb
         for (let s = start; s < end; s += SQLITE_ROWS_PER_STATEMENT) {
           const rows: unknown[][] = [];
           for (let i = s; i < Math.min(end, s + SQLITE_ROWS_PER_STATEMENT); i++) rows.push(rowAt(i));
-          await tx.run(sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status) VALUES ${valuesList(rows)}`);
+          // canon = 1: the text is buildStored's, as Cairn's own inserts write it.
+          await tx.run(sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon) VALUES ${valuesList(rows)}`);
         }
       });
     }
@@ -170,10 +171,10 @@ export async function loadItems(store: BenchStore, collectionId: string, n: numb
       await client.query('BEGIN');
       for (let s = start; s < end; s += PG_ROWS_PER_STATEMENT) {
         const cols: unknown[][] = [[], [], [], [], [], [], [], []];
-        for (let i = s; i < Math.min(end, s + PG_ROWS_PER_STATEMENT); i++) rowAt(i).forEach((v, k) => (cols[k] as unknown[]).push(v));
+        for (let i = s; i < Math.min(end, s + PG_ROWS_PER_STATEMENT); i++) rowAt(i).slice(0, 8).forEach((v, k) => (cols[k] as unknown[]).push(v));
         await client.query(
-          `INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status)
-           SELECT c, e, i, d::jsonb, cd, ud, o, p FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+          `INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon)
+           SELECT c, e, i, d::jsonb, cd, ud, o, p, 1 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
              AS t(c, e, i, d, cd, ud, o, p)`,
           cols,
         );
@@ -189,8 +190,8 @@ export async function loadItems(store: BenchStore, collectionId: string, n: numb
 /** Copies every item of one collection into another (same ids, same documents). */
 export async function copyItems(store: BenchStore, from: string, to: string): Promise<void> {
   await store.db.transaction((tx) =>
-    tx.run(sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status)
-      SELECT ${to}, env, id, data, created_date, updated_date, owner, publish_status FROM items WHERE collection_id = ${from}`),
+    tx.run(sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon)
+      SELECT ${to}, env, id, data, created_date, updated_date, owner, publish_status, canon FROM items WHERE collection_id = ${from}`),
   );
 }
 

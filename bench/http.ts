@@ -28,7 +28,7 @@ export async function httpSection(opts: BenchOptions, load: LoadGenerator): Prom
   const items = 10_000;
   const seconds = opts.quick ? 4 : 10;
   const warmup = opts.quick ? 1 : 2;
-  const connections = 10;
+  const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
   for (const storeName of opts.stores) {
     log(`[http] ${storeName}: loading ${items} items`);
     const store = await openBenchStore(storeName);

@@ -233,8 +233,8 @@ export class CollectionService {
     return this.db.transaction(async (tx) => {
       await tx.run(sql`DELETE FROM items WHERE collection_id = ${current.id} AND env = 'SANDBOX'`);
       if (enabled) {
-        await tx.run(sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status)
-          SELECT collection_id, 'SANDBOX', id, data, created_date, updated_date, owner, publish_status
+        await tx.run(sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon)
+          SELECT collection_id, 'SANDBOX', id, data, created_date, updated_date, owner, publish_status, canon
           FROM items WHERE collection_id = ${current.id} AND env = 'LIVE'`);
       }
       const changed = await tx.run(sql`UPDATE collections SET sandbox_enabled = ${enabled}, revision = revision + 1, updated_date = ${now}

@@ -7,7 +7,7 @@
 import { timeOrderedId } from '../ids.js';
 import { WixError } from '../errors.js';
 import { describe } from '../query/parse.js';
-import { canonicalise, isDateValue, isPlainObject, normaliseDateString, type JsonObject, type JsonValue } from '../wire/json.js';
+import { canonicalise, canonicalJson, isDateValue, isPlainObject, normaliseDateString, type JsonObject, type JsonValue } from '../wire/json.js';
 
 /** 512 KB, the Wix per-item quota (WDE0009). */
 export const MAX_ITEM_BYTES = 512 * 1024;
@@ -93,11 +93,15 @@ export interface StoredItem {
   owner: string | null;
 }
 
-/** The stored document: user fields plus the system fields, serialised once. */
+/**
+ * The stored document: user fields plus the system fields, serialised once, keys in canonical
+ * order: the text is then exactly the `data` a reply carries, and SQLite can send it unparsed
+ * (ItemReader.getJson; the `canon` column marks rows that hold such text).
+ */
 export function buildStored(id: string, fields: JsonObject, createdDate: string, updatedDate: string, owner: string | null): StoredItem {
   const doc: JsonObject = { ...fields, _id: id, _createdDate: { $date: createdDate }, _updatedDate: { $date: updatedDate } };
   if (owner !== null) doc._owner = owner;
-  const json = JSON.stringify(doc);
+  const json = canonicalJson(doc);
   // UTF-8 needs at most 3 bytes per UTF-16 unit: most items are clearly under the limit.
   if (json.length * 3 > MAX_ITEM_BYTES && Buffer.byteLength(json) > MAX_ITEM_BYTES) {
     throw new WixError('WDE0009', `Item [${id}] is larger than ${MAX_ITEM_BYTES / 1024} KB`, { itemId: id });
@@ -109,6 +113,14 @@ export interface WireItem {
   id: string;
   dataCollectionId: string;
   data: JsonObject;
+}
+
+/**
+ * The wire DataItem's JSON text around stored text already in wire form (buildStored wrote it):
+ * the same bytes as JSON.stringify(toWireItem(...)) without parsing the document.
+ */
+export function wireItemJson(collectionId: string, id: string, canonicalData: string): string {
+  return `{"id":${JSON.stringify(id)},"dataCollectionId":${JSON.stringify(collectionId)},"data":${canonicalData}}`;
 }
 
 /** Stored JSON (text) -> the wire's DataItem, keys in canonical order. */

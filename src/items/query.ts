@@ -14,7 +14,7 @@ import type { Db } from '../store/db.js';
 import { sql } from '../store/sql.js';
 import { asObject, optionalBoolean, optionalInt } from '../validate.js';
 import { isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js';
-import { toWireItem, type WireItem } from './codec.js';
+import { toWireItem, wireItemJson, type WireItem } from './codec.js';
 import { scopeWhere, shownStatus, type ItemScope } from './scope.js';
 
 export const PAGING = { defaultLimit: 50, maxOffsetLimit: 1000, maxCursorLimit: 100 } as const;
@@ -26,6 +26,10 @@ interface ItemRow {
   id: string;
   data: string;
   publish_status: string;
+}
+
+interface ItemRowWithForm extends ItemRow {
+  canon: number;
 }
 
 export interface QueryPlan {
@@ -167,6 +171,20 @@ export class ItemReader {
     const row = await this.db.get<ItemRow>(sql`SELECT id, data, publish_status FROM items WHERE ${scopeWhere(scope)} AND id = ${id}`);
     if (!row) throw notFound(id, scope);
     return this.toWire(scope, row, fields);
+  }
+
+  /**
+   * The item as the JSON text of a wire DataItem. When the stored text is already in wire form
+   * (SQLite, written by Cairn's serialiser, nothing to add or leave out) it is sent as it is:
+   * parsing, re-ordering and re-serialising a document costs more than finding it.
+   */
+  async getJson(scope: ItemScope, id: string, fields: readonly FieldPath[] = []): Promise<string> {
+    if (this.db.dialect !== 'sqlite' || fields.length > 0 || shownStatus(scope, 'PUBLISHED') !== undefined) {
+      return JSON.stringify(await this.get(scope, id, fields));
+    }
+    const row = await this.db.get<ItemRowWithForm>(sql`SELECT id, data, publish_status, canon FROM items WHERE ${scopeWhere(scope)} AND id = ${id}`);
+    if (!row) throw notFound(id, scope);
+    return row.canon === 1 ? wireItemJson(scope.collection.id, row.id, row.data) : JSON.stringify(this.toWire(scope, row));
   }
 
   async query(scope: ItemScope, plan: QueryPlan): Promise<{ dataItems: WireItem[]; pagingMetadata: PagingMetadata }> {

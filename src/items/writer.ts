@@ -119,10 +119,10 @@ export class ItemWriter {
         for (const chunk of chunks(rows)) {
           // PostgreSQL infers the jsonb type of `data` from the INSERT's target column.
           const values = valuesList(
-            chunk.map(({ stored: s }) => [scope.collection.id, scope.env, s.id, s.json, s.createdDate, s.updatedDate, s.owner, status]),
+            chunk.map(({ stored: s }) => [scope.collection.id, scope.env, s.id, s.json, s.createdDate, s.updatedDate, s.owner, status, 1]),
           );
           const returned = await tx.all<{ id: string }>(
-            sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status)
+            sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon)
                 VALUES ${values} ON CONFLICT (collection_id, env, id) DO NOTHING RETURNING id`,
           );
           for (const r of returned) inserted.add(r.id);
@@ -209,12 +209,12 @@ export class ItemWriter {
         const done = new Set<string>();
         for (const chunk of chunks(list)) {
           const values = valuesList(
-            chunk.map(({ stored: s, status }) => [scope.collection.id, scope.env, s.id, s.json, s.createdDate, s.updatedDate, s.owner, status]),
+            chunk.map(({ stored: s, status }) => [scope.collection.id, scope.env, s.id, s.json, s.createdDate, s.updatedDate, s.owner, status, 1]),
           );
           const returned = await tx.all<{ id: string }>(
-            sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status)
+            sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon)
                 VALUES ${values}
-                ON CONFLICT (collection_id, env, id) DO UPDATE SET data = excluded.data, updated_date = excluded.updated_date, owner = excluded.owner
+                ON CONFLICT (collection_id, env, id) DO UPDATE SET data = excluded.data, canon = excluded.canon, updated_date = excluded.updated_date, owner = excluded.owner
                 RETURNING id`,
           );
           for (const r of returned) done.add(r.id);
@@ -313,7 +313,7 @@ export class ItemWriter {
         // Every patch carries the same values: one statement over the id list.
         const compiled = compilePatchShape(tx.dialect, shape, now, patches, uniform);
         const rows = await tx.all<{ id: string; data?: string; publish_status?: string }>(
-          sql`UPDATE items SET data = ${compiled.data}, updated_date = ${now}
+          sql`UPDATE items SET data = ${compiled.data}, canon = 0, updated_date = ${now}
               WHERE ${scopeWhere(scope)} AND id IN (SELECT value FROM json_each(${JSON.stringify(patches.map((p) => p.id))}))
                 AND ${compiled.guard}${this.conditionSql(tx, condition)}
               RETURNING id${returning}`,
@@ -323,7 +323,7 @@ export class ItemWriter {
       }
       const compiled = compilePatchShape(tx.dialect, shape, now, patches);
       const rows = await tx.each<{ id: string; data?: string; publish_status?: string }>(
-        sql`UPDATE items SET data = ${compiled.data}, updated_date = ${now}
+        sql`UPDATE items SET data = ${compiled.data}, canon = 0, updated_date = ${now}
             WHERE ${scopeWhere(scope)} AND id = ${named('vid')} AND ${compiled.guard}${this.conditionSql(tx, condition)}
             RETURNING id${returning}`,
         patches.map(patchParams),
@@ -346,7 +346,7 @@ export class ItemWriter {
       const arrays = patchColumns(shape).map((_, c) => sql`${table.map((r) => (r[c] === undefined ? null : String(r[c])))}::text[]`);
       const rows = await tx.all<{ id: string; data?: string; publish_status?: string }>(
         sql`WITH v (${columns}) AS (SELECT * FROM unnest(${join(arrays, ', ')}))
-            UPDATE items SET data = ${compiled.data}, updated_date = ${now}
+            UPDATE items SET data = ${compiled.data}, canon = 0, updated_date = ${now}
             FROM v WHERE ${scopeWhere(scope, 'items')} AND items.id = ANY(${chunk.map((p) => p.id)}::text[]) AND items.id = v.vid
               AND ${compiled.guard}${this.conditionSql(tx, condition)}
             RETURNING items.id AS id${returning}`,
@@ -508,7 +508,7 @@ export class ItemWriter {
       // row another transaction added to the range meanwhile matches the filter, so it belongs
       // to the task anyway.
       const updated = await tx.all<{ id: string }>(
-        sql`UPDATE items SET data = ${compiled.data}, updated_date = ${now}
+        sql`UPDATE items SET data = ${compiled.data}, canon = 0, updated_date = ${now}
             WHERE ${this.batchWhere(tx, scope, filter, afterId)} AND id <= ${ids[ids.length - 1] as string} AND ${compiled.guard}
             RETURNING id`,
       );
@@ -585,7 +585,7 @@ export class ItemWriter {
         : sql`json_set(data, '$._updatedDate', json_object('$date', ${now}))`;
     for (const chunk of chunks(ids)) {
       await tx.run(
-        sql`UPDATE items SET publish_status = ${status}, updated_date = ${now}, data = ${data}
+        sql`UPDATE items SET publish_status = ${status}, updated_date = ${now}, data = ${data}, canon = 0
             WHERE ${scopeWhere({ ...scope, includeDrafts: true })} AND id IN (${join(
               chunk.map((id) => sql`${id}`),
               ', ',
@@ -633,7 +633,7 @@ export class ItemWriter {
       const byKey = tx.dialect === 'postgres' ? sql` AND items.id = ANY(${chunk.map(({ stored }) => stored.id)}::text[])` : sql``;
       const returned = await tx.all<{ id: string }>(
         sql`WITH v (vid, vdata, vupdated, vowner) AS (VALUES ${values})
-            UPDATE items SET data = ${data}, updated_date = v.vupdated, owner = v.vowner
+            UPDATE items SET data = ${data}, canon = 1, updated_date = v.vupdated, owner = v.vowner
             FROM v WHERE ${scopeWhere(scope, 'items')}${byKey} AND items.id = v.vid${this.conditionSql(tx, condition)}
             RETURNING items.id AS id`,
       );

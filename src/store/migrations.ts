@@ -213,6 +213,17 @@ export const MIGRATIONS: readonly Migration[] = [
     postgres: '',
     sqliteSteps: clusterSqliteItems,
   },
+  {
+    // 1 when \`data\` is the text Cairn's own serialiser wrote (keys in canonical order, as
+    // JSON.stringify writes values): SQLite can then send it as it is (ItemReader.getJson).
+    // Writes that edit the document in SQL (json_set) leave text in SQLite's own layout: 0.
+    // PostgreSQL keeps jsonb, whose text is never the wire's; the column is kept in step there
+    // only so that both stores share the writer's statements.
+    version: 4,
+    name: 'items.canon: data text is already in wire form',
+    sqlite: 'ALTER TABLE items ADD COLUMN canon INTEGER NOT NULL DEFAULT 0',
+    postgres: 'ALTER TABLE items ADD COLUMN canon SMALLINT NOT NULL DEFAULT 0',
+  },
 ];
 
 const LOCK_KEY = 0x63616972; // "cair": one advisory lock for Cairn's migrations

@@ -51,10 +51,12 @@ export interface StartOptions {
   clock?: Clock;
   /** Runner settings (batch size, afterBatch hook, ...), or false for no in-process runner. */
   runner?: RunnerOptions | false;
+  /** SQLite in a file rather than in memory (openTestStore says why it matters). */
+  onDisk?: boolean;
 }
 
 export async function startServer(storeName: StoreName, options: StartOptions = {}): Promise<TestServer> {
-  const store = await openTestStore(storeName);
+  const store = await openTestStore(storeName, { onDisk: options.onDisk ?? false });
   const cairn = await buildApp({
     db: store.db,
     logLevel: 'silent',

@@ -5,6 +5,9 @@
  * never see each other's rows.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { Db } from '../../src/store/db.js';
 import { openDb } from '../../src/store/open.js';
@@ -26,9 +29,24 @@ export interface TestStore {
   close(): Promise<void>;
 }
 
-/** Opens an empty, migrated store of the given kind. */
-export async function openTestStore(name: StoreName): Promise<TestStore> {
+/**
+ * Opens an empty, migrated store of the given kind. SQLite is in memory unless `onDisk`: a file
+ * database has the separate read connection (and its per-turn read snapshot) that `npm start` has.
+ */
+export async function openTestStore(name: StoreName, options: { onDisk?: boolean } = {}): Promise<TestStore> {
   if (name === 'sqlite') {
+    if (options.onDisk) {
+      const dir = mkdtempSync(join(tmpdir(), 'cairn-test-'));
+      const db = await openDb({ sqliteFile: join(dir, 'cairn.db') });
+      return {
+        name,
+        db,
+        close: async () => {
+          await db.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    }
     const db = await openDb({ sqliteFile: ':memory:' });
     return { name, db, close: () => db.close() };
   }

@@ -3,7 +3,9 @@
  * gathers the request into one parameter object (params.ts) and calls the items service; the
  * REST reference's PUT/DELETE/PATCH forms and the SDK's POST forms share the same handlers.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 import type { ItemService } from '../../items/service.js';
 import type { WriteContext } from '../../items/writer.js';
 import { paramsOf } from '../params.js';
@@ -21,8 +23,10 @@ export async function itemRoutes(app: FastifyInstance, opts: ItemRoutesOptions):
   app.post('/items/update', (req) => items.update(p(req)));
   app.put('/items/:dataItemId', (req) => items.update(p(req)));
   app.post('/items/save', (req) => items.save(p(req), writeContext(req)));
-  app.post('/items/get', (req) => items.get(p(req)));
-  app.get('/items/:dataItemId', (req) => items.get(p(req)));
+  // The reply text comes ready-made (ItemService.getJson): the bytes Fastify would have written.
+  const sendJson = (reply: FastifyReply) => (text: string) => reply.type(JSON_TYPE).send(text);
+  app.post('/items/get', (req, reply) => items.getJson(p(req)).then(sendJson(reply)));
+  app.get('/items/:dataItemId', (req, reply) => items.getJson(p(req)).then(sendJson(reply)));
   app.post('/items/remove', (req) => items.remove(p(req)));
   app.delete('/items/:dataItemId', (req) => items.remove(p(req)));
   app.post('/items/patch', (req) => items.patch(p(req)));

@@ -150,10 +150,34 @@ export class SqliteDb implements Db {
   /** File databases: WAL checkpoints in a worker thread (checkpointer.ts says why). */
   private readonly checkpointer: Checkpointer | undefined;
 
+  /**
+   * Reads share one read transaction per turn of the event loop. Outside a transaction every
+   * SQLite statement takes and drops the WAL read lock (two fcntl calls and an fstat): under
+   * load those system calls cost more than the lookup itself. The shared snapshot ends at the
+   * next `setImmediate`, or as soon as this process commits a write, so a read never misses a
+   * write this process has acknowledged; another process's commit is seen from the next turn
+   * on, which no caller can tell apart from a request that arrived a moment earlier.
+   */
+  private readSnapshotOpen = false;
+
   private async readConnection(): Promise<Connection> {
-    if (this.reader === this.writer && this.mutex.locked) await this.mutex.idle();
+    if (this.reader === this.writer) {
+      if (this.mutex.locked) await this.mutex.idle();
+      return this.reader;
+    }
+    if (!this.readSnapshotOpen) {
+      this.reader.db.exec('BEGIN');
+      this.readSnapshotOpen = true;
+      setImmediate(this.endReadSnapshot);
+    }
     return this.reader;
   }
+
+  private readonly endReadSnapshot = (): void => {
+    if (!this.readSnapshotOpen) return;
+    this.readSnapshotOpen = false;
+    if (this.reader.db.inTransaction) this.reader.db.exec('COMMIT');
+  };
 
   async all<T>(q: Sql): Promise<T[]> {
     return (await this.readConnection()).all<T>(q);
@@ -183,6 +207,7 @@ export class SqliteDb implements Db {
       try {
         const result = await fn(tx);
         w.db.exec('COMMIT');
+        this.endReadSnapshot();
         this.checkpointer?.written();
         return result;
       } catch (e) {
@@ -198,6 +223,7 @@ export class SqliteDb implements Db {
     const release = await this.mutex.lock();
     try {
       this.writer.db.exec(script);
+      this.endReadSnapshot();
     } finally {
       release();
     }
@@ -211,6 +237,7 @@ export class SqliteDb implements Db {
   async close(): Promise<void> {
     await this.mutex.idle();
     await this.checkpointer?.close();
+    this.endReadSnapshot();
     if (this.reader !== this.writer) this.reader.db.close();
     this.writer.db.close();
   }
