@@ -20,6 +20,8 @@ export interface Config {
   /** Unset: the runner's default for the store. */
   taskBatchTargetMs: number | undefined;
   workerId: string | undefined;
+  /** Record item, collection and task events (CAIRN_EVENTS=off turns the outbox off). */
+  events: boolean;
 }
 
 function int(v: string | undefined, fallback: number, name: string): number {
@@ -46,5 +48,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     taskMaxBatchSize: Math.max(1, int(env.CAIRN_TASK_MAX_BATCH_SIZE, 20_000, 'CAIRN_TASK_MAX_BATCH_SIZE')),
     taskBatchTargetMs: env.CAIRN_TASK_BATCH_TARGET_MS ? Math.max(1, int(env.CAIRN_TASK_BATCH_TARGET_MS, 25, 'CAIRN_TASK_BATCH_TARGET_MS')) : undefined,
     workerId: env.CAIRN_WORKER_ID || undefined,
+    events: !(env.CAIRN_EVENTS === 'off' || env.CAIRN_EVENTS === '0' || env.CAIRN_EVENTS === 'false'),
   };
 }

@@ -17,6 +17,7 @@ async function main(): Promise<void> {
     logRequests: config.logRequests,
     ownerId: config.ownerId,
     runTasks: config.runTasks,
+    events: config.events,
     runner: { leaseMs: config.taskLeaseMs, batchSize: config.taskBatchSize, maxBatchSize: config.taskMaxBatchSize, ...(config.taskBatchTargetMs ? { batchTargetMs: config.taskBatchTargetMs } : {}), ...(config.workerId ? { workerId: config.workerId } : {}) },
   });
 

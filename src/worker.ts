@@ -8,13 +8,14 @@ import { loadConfig } from './config.js';
 import { systemClock } from './clock.js';
 import { CollectionService } from './collections/service.js';
 import { ItemWriter } from './items/writer.js';
+import { EventRecorder } from './events/outbox.js';
 import { openDb } from './store/open.js';
 import { TaskRunner } from './tasks/runner.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const runner: TaskRunner = new TaskRunner(db, new CollectionService(db, systemClock), new ItemWriter(db, systemClock), systemClock, {
+  const runner: TaskRunner = new TaskRunner(db, new CollectionService(db, systemClock), new ItemWriter(db, systemClock, new EventRecorder(config.events)), systemClock, {
     ...(config.workerId ? { workerId: config.workerId } : {}),
     leaseMs: config.taskLeaseMs,
     batchSize: config.taskBatchSize,

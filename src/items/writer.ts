@@ -12,6 +12,7 @@ import { WixError } from '../errors.js';
 import { compilerFor } from '../query/compile.js';
 import type { FilterNode } from '../query/ast.js';
 import type { Executor, Db } from '../store/db.js';
+import { EventRecorder } from '../events/outbox.js';
 import { join, named, raw, sql, valuesList, type Sql } from '../store/sql.js';
 import { isUniqueViolation } from '../collections/indexes.js';
 import { buildStored, newItemId, toWireItem, type IncomingItem, type StoredItem, type WireItem } from './codec.js';
@@ -85,6 +86,8 @@ export class ItemWriter {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    /** Every write records its events through this, in the write's transaction (events/outbox.ts). */
+    private readonly events: EventRecorder = new EventRecorder(),
   ) {}
 
   private now(): string {
@@ -126,6 +129,7 @@ export class ItemWriter {
                 VALUES ${values} ON CONFLICT (collection_id, env, id) DO NOTHING RETURNING id`,
           );
           for (const r of returned) inserted.add(r.id);
+          await this.events.itemsWritten(tx, scope, 'created', returned.map((r) => r.id), now);
         }
         return inserted;
       };
@@ -218,6 +222,9 @@ export class ItemWriter {
                 RETURNING id`,
           );
           for (const r of returned) done.add(r.id);
+          const created = new Set(chunk.filter((r) => r.action === 'INSERTED').map((r) => r.stored.id));
+          await this.events.itemsWritten(tx, scope, 'created', returned.filter((r) => created.has(r.id)).map((r) => r.id), now);
+          await this.events.itemsWritten(tx, scope, 'updated', returned.filter((r) => !created.has(r.id)).map((r) => r.id), now);
         }
         return done;
       };
@@ -246,6 +253,7 @@ export class ItemWriter {
           )})${this.conditionSql(tx, condition)} RETURNING id, data, publish_status`,
         );
         for (const r of rows) removed.set(r.id, r);
+        await this.events.itemsDeleted(tx, scope, rows.map((r) => r.id), this.now());
       }
       const reported = new Set<string>();
       return ids.map((id, index): ItemOutcome => {
@@ -319,6 +327,7 @@ export class ItemWriter {
               RETURNING id${returning}`,
         );
         rows.forEach(record);
+        await this.events.itemsWritten(tx, scope, 'updated', rows.map((r) => r.id), now);
         return done;
       }
       const compiled = compilePatchShape(tx.dialect, shape, now, patches);
@@ -329,6 +338,7 @@ export class ItemWriter {
         patches.map(patchParams),
       );
       rows.forEach(record);
+      await this.events.itemsWritten(tx, scope, 'updated', rows.flatMap((r) => (r ? [r.id] : [])), now);
       return done;
     }
     const compiled = compilePatchShape(tx.dialect, shape, now, patches);
@@ -352,6 +362,7 @@ export class ItemWriter {
             RETURNING items.id AS id${returning}`,
       );
       rows.forEach(record);
+      await this.events.itemsWritten(tx, scope, 'updated', rows.map((r) => r.id), now);
     }
     return done;
   }
@@ -475,7 +486,7 @@ export class ItemWriter {
     const upto = await tx.get<{ last: string | null }>(sql`SELECT max(id) AS last FROM (SELECT id FROM items WHERE ${where} ORDER BY id LIMIT ${limit}) AS batch`);
     const last = upto?.last ?? undefined;
     if (last === undefined) return { count: 0, last: undefined };
-    const count = await tx.run(sql`DELETE FROM items WHERE ${where} AND id <= ${last}`);
+    const count = await this.events.deleteWhere(tx, sql`${where} AND id <= ${last}`, this.now());
     return { count, last };
   }
 
@@ -513,6 +524,7 @@ export class ItemWriter {
             RETURNING id`,
       );
       const done = new Set(updated.map((r) => r.id));
+      await this.events.itemsWritten(tx, scope, 'updated', done, now);
       const rest = ids.filter((id) => !done.has(id));
       const failures = rest.length ? await this.editRows(tx, scope, sql`${scopeWhere(scope)} AND ${idIn(tx, rest)}${this.conditionSql(tx, filter)}`, rest.length, edit) : [];
       return { ids, failures };
@@ -591,6 +603,7 @@ export class ItemWriter {
               ', ',
             )})`,
       );
+      await this.events.itemsWritten(tx, scope, 'updated', chunk, now);
     }
   }
 
@@ -602,7 +615,7 @@ export class ItemWriter {
 
   /** Removes every item of the collection in this environment, drafts included. */
   async truncate(scope: ItemScope): Promise<number> {
-    return this.db.transaction((tx) => tx.run(sql`DELETE FROM items WHERE ${scopeWhere({ ...scope, includeDrafts: true })}`));
+    return this.db.transaction((tx) => this.events.deleteWhere(tx, scopeWhere({ ...scope, includeDrafts: true }), this.now()));
   }
 
   private async existing(tx: Executor, scope: ItemScope, ids: readonly string[], condition?: FilterNode): Promise<Map<string, ExistingRow>> {
@@ -638,6 +651,7 @@ export class ItemWriter {
             RETURNING items.id AS id`,
       );
       for (const r of returned) done.add(r.id);
+      await this.events.itemsWritten(tx, scope, 'updated', returned.map((r) => r.id), (chunk[0] as { stored: StoredItem }).stored.updatedDate);
     }
     return done;
   }

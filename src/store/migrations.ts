@@ -224,6 +224,98 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: 'ALTER TABLE items ADD COLUMN canon INTEGER NOT NULL DEFAULT 0',
     postgres: 'ALTER TABLE items ADD COLUMN canon SMALLINT NOT NULL DEFAULT 0',
   },
+  {
+    // The outbox (src/events/outbox.ts): one row per change, written in the change's own
+    // transaction; `seq` orders them and is each event's entityEventSequence. Webhook
+    // subscriptions, the event types each takes ('*' for all), and one delivery row per
+    // (subscription, event), fanned out in the same transaction as the event.
+    version: 5,
+    name: 'events outbox, webhooks, deliveries',
+    sqlite: `
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        collection_id TEXT,
+        env TEXT,
+        entity_id TEXT NOT NULL,
+        event_time TEXT NOT NULL,
+        data TEXT
+      );
+      CREATE INDEX events_time ON events (event_time);
+      CREATE TABLE webhooks (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        collection_id TEXT,
+        secret TEXT NOT NULL,
+        source TEXT NOT NULL,
+        created_date TEXT NOT NULL
+      );
+      CREATE TABLE webhook_event_types (
+        webhook_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        PRIMARY KEY (type, webhook_id)
+      );
+      CREATE TABLE webhook_deliveries (
+        webhook_id TEXT NOT NULL,
+        event_seq INTEGER NOT NULL,
+        entity_key TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        locked_until TEXT,
+        locked_by TEXT,
+        last_status INTEGER,
+        last_error TEXT,
+        delivered_at TEXT,
+        created_date TEXT NOT NULL,
+        PRIMARY KEY (webhook_id, event_seq)
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+      CREATE INDEX webhook_deliveries_entity ON webhook_deliveries (webhook_id, entity_key, event_seq)`,
+    postgres: `
+      CREATE TABLE events (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id TEXT NOT NULL,
+        type TEXT COLLATE "C" NOT NULL,
+        collection_id TEXT COLLATE "C",
+        env TEXT,
+        entity_id TEXT COLLATE "C" NOT NULL,
+        event_time TEXT COLLATE "C" NOT NULL,
+        data JSONB
+      );
+      CREATE INDEX events_time ON events (event_time);
+      CREATE TABLE webhooks (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        url TEXT NOT NULL,
+        collection_id TEXT COLLATE "C",
+        secret TEXT NOT NULL,
+        source TEXT NOT NULL,
+        created_date TEXT NOT NULL
+      );
+      CREATE TABLE webhook_event_types (
+        webhook_id TEXT COLLATE "C" NOT NULL,
+        type TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (type, webhook_id)
+      );
+      CREATE TABLE webhook_deliveries (
+        webhook_id TEXT COLLATE "C" NOT NULL,
+        event_seq BIGINT NOT NULL,
+        entity_key TEXT COLLATE "C" NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT COLLATE "C" NOT NULL,
+        locked_until TEXT COLLATE "C",
+        locked_by TEXT,
+        last_status INTEGER,
+        last_error TEXT,
+        delivered_at TEXT COLLATE "C",
+        created_date TEXT NOT NULL,
+        PRIMARY KEY (webhook_id, event_seq)
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+      CREATE INDEX webhook_deliveries_entity ON webhook_deliveries (webhook_id, entity_key, event_seq)`,
+  },
 ];
 
 const LOCK_KEY = 0x63616972; // "cair": one advisory lock for Cairn's migrations

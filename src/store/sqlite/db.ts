@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Db, Executor } from '../db.js';
@@ -97,6 +98,8 @@ function registerFunctions(db: Database.Database): void {
   db.function('cairn_canon', { deterministic: true }, (s: unknown) =>
     typeof s === 'string' ? canonicalJson(JSON.parse(s)) : null,
   );
+  // Event ids (src/events/outbox.ts), made in the statement that records the events.
+  db.function('cairn_uuid', { deterministic: false }, () => randomUUID());
 }
 
 /** A FIFO mutex: SQLite has one writer, so write transactions take turns. */

@@ -1,0 +1,166 @@
+/**
+ * The outbox: every change records its event in the `events` table inside the change's own
+ * transaction, so there is no change without its event and no event without its change. In the
+ * same transaction each event is fanned out to one `webhook_deliveries` row per matching
+ * webhook (delivery.ts sends them), so a subscription never misses an event committed after it.
+ *
+ * Recording is set-based, as the writes are: an event row per item, but a couple of statements
+ * per batch. Created and updated events copy the item's document as it is after the write,
+ * straight from `items` (the SQL paths never bring documents to JS). On PostgreSQL the event
+ * insert and the fan-out are one statement (a data-modifying CTE); on SQLite, where the one
+ * writer holds the database, the fan-out picks up the rows after the `seq` read before.
+ *
+ * `seq` (an identity column) is each event's entityEventSequence: it grows with every event, so
+ * an entity's events carry increasing numbers. On PostgreSQL an event is inserted after the write
+ * that locked its row, so the next write of that row draws a larger number.
+ */
+import type { Executor } from '../store/db.js';
+import { join, raw, sql, type Sql } from '../store/sql.js';
+import { scopeWhere, type ItemScope } from '../items/scope.js';
+
+export const ITEM_EVENTS = {
+  created: 'wix.data.v2.data_item_created',
+  updated: 'wix.data.v2.data_item_updated',
+  deleted: 'wix.data.v2.data_item_deleted',
+} as const;
+
+export const COLLECTION_EVENTS = {
+  created: 'wix.data.v2.data_collection_created',
+  updated: 'wix.data.v2.data_collection_updated',
+  deleted: 'wix.data.v2.data_collection_deleted',
+} as const;
+
+/** Cairn's own: a task changed status, or a batch moved it forward. */
+export const TASK_EVENTS = {
+  statusChanged: 'cairn.tasks.v1.task_status_changed',
+  progress: 'cairn.tasks.v1.task_progress',
+} as const;
+
+export const EVENT_TYPES: readonly string[] = [
+  ...Object.values(ITEM_EVENTS),
+  ...Object.values(COLLECTION_EVENTS),
+  ...Object.values(TASK_EVENTS),
+];
+
+/** An event to record that is not read from `items` (collections, tasks, deletions by id). */
+export interface NewEvent {
+  type: string;
+  collectionId: string | null;
+  env: string | null;
+  entityId: string;
+  /** The entity (JSON text) the payload carries, or null. */
+  data: string | null;
+}
+
+const EVENT_COLUMNS = raw('id, type, collection_id, env, entity_id, event_time, data');
+
+export class EventRecorder {
+  /** `enabled: false` (CAIRN_EVENTS=off) records nothing: no events, no webhooks, no stream. */
+  constructor(readonly enabled = true) {}
+
+  /** Created or updated events for items this transaction wrote, with their documents now. */
+  async itemsWritten(tx: Executor, scope: ItemScope, slug: 'created' | 'updated', ids: Iterable<string>, now: string): Promise<void> {
+    const list = [...ids];
+    if (!this.enabled || list.length === 0) return;
+    const type = ITEM_EVENTS[slug];
+    const where = sql`${scopeWhere({ ...scope, includeDrafts: true })} AND ${idList(tx, list)}`;
+    await this.insert(tx, sql`SELECT ${newId(tx)}, ${textParam(type)}, collection_id, env, id, ${textParam(now)}, data FROM items WHERE ${where}`, now);
+  }
+
+  /** Deleted events for items this transaction removed (their ids). */
+  async itemsDeleted(tx: Executor, scope: ItemScope, ids: Iterable<string>, now: string): Promise<void> {
+    const list = [...ids];
+    if (!this.enabled || list.length === 0) return;
+    await this.record(
+      tx,
+      list.map((id) => ({ type: ITEM_EVENTS.deleted, collectionId: scope.collection.id, env: scope.env, entityId: id, data: null })),
+      now,
+    );
+  }
+
+  /**
+   * Deletes the items `where` selects (a condition on `items`), recording a deleted event for
+   * each; resolves to how many were deleted. For deletions by range or filter (tasks, truncate),
+   * whose ids never come to JS.
+   */
+  async deleteWhere(tx: Executor, where: Sql, now: string): Promise<number> {
+    if (!this.enabled) return tx.run(sql`DELETE FROM items WHERE ${where}`);
+    if (tx.dialect === 'postgres') {
+      const row = await tx.get<{ n: string }>(
+        sql`WITH d AS (DELETE FROM items WHERE ${where} RETURNING collection_id, env, id),
+            ev AS (INSERT INTO events (${EVENT_COLUMNS})
+                   SELECT gen_random_uuid()::text, ${ITEM_EVENTS.deleted}::text, collection_id, env, id, ${now}::text, NULL::jsonb FROM d
+                   RETURNING seq, type, collection_id, env, entity_id),
+            fan AS (${fanOutFrom(sql`ev`, now)})
+            SELECT count(*) AS n FROM d`,
+      );
+      return Number(row?.n ?? 0);
+    }
+    // SQLite: the one writer holds the database, so the SELECT and the DELETE see the same rows.
+    await this.insert(tx, sql`SELECT cairn_uuid(), ${ITEM_EVENTS.deleted}, collection_id, env, id, ${now}, NULL FROM items WHERE ${where}`, now);
+    return tx.run(sql`DELETE FROM items WHERE ${where}`);
+  }
+
+  /** Records events given in full (collections, tasks, deletions by id). */
+  async record(tx: Executor, events: readonly NewEvent[], now: string): Promise<void> {
+    if (!this.enabled || events.length === 0) return;
+    for (let start = 0; start < events.length; start += 500) {
+      const chunk = events.slice(start, start + 500);
+      if (tx.dialect === 'postgres') {
+        const col = (f: (e: NewEvent) => string | null) => sql`${chunk.map(f)}::text[]`;
+        await this.insert(
+          tx,
+          sql`SELECT gen_random_uuid()::text, t, c, e, i, ${now}::text, d::jsonb
+              FROM unnest(${col((e) => e.type)}, ${col((e) => e.collectionId)}, ${col((e) => e.env)}, ${col((e) => e.entityId)}, ${col((e) => e.data)}) AS u(t, c, e, i, d)`,
+          now,
+        );
+      } else {
+        const rows = chunk.map((e) => sql`(cairn_uuid(), ${e.type}, ${e.collectionId}, ${e.env}, ${e.entityId}, ${now}, ${e.data})`);
+        await this.insert(tx, sql`VALUES ${join(rows, ', ')}`, now);
+      }
+    }
+  }
+
+  /** Inserts the events `source` yields (rows in EVENT_COLUMNS order) and fans them out. */
+  private async insert(tx: Executor, source: Sql, now: string): Promise<void> {
+    if (tx.dialect === 'postgres') {
+      await tx.run(
+        sql`WITH ev AS (INSERT INTO events (${EVENT_COLUMNS}) ${source} RETURNING seq, type, collection_id, env, entity_id)
+            ${fanOutFrom(sql`ev`, now)}`,
+      );
+      return;
+    }
+    const before = await tx.get<{ seq: number }>(sql`SELECT coalesce(max(seq), 0) AS seq FROM events`);
+    await tx.run(sql`INSERT INTO events (${EVENT_COLUMNS}) ${source}`);
+    await tx.run(fanOutFrom(sql`(SELECT seq, type, collection_id, env, entity_id FROM events WHERE seq > ${before?.seq ?? 0})`, now));
+  }
+}
+
+/**
+ * One delivery row per (webhook, event) for the webhooks whose event types and collection match.
+ * `entity_key` names the entity, so delivery keeps one entity's events in order.
+ */
+function fanOutFrom(events: Sql, now: string): Sql {
+  return sql`INSERT INTO webhook_deliveries (webhook_id, event_seq, entity_key, status, attempts, next_attempt_at, created_date)
+    SELECT w.id, ev.seq, coalesce(ev.collection_id, '') || '/' || coalesce(ev.env, '') || '/' || ev.entity_id, 'PENDING', 0, ${textParam(now)}, ${textParam(now)}
+    FROM ${events} AS ev
+    JOIN webhook_event_types t ON t.type IN (ev.type, '*')
+    JOIN webhooks w ON w.id = t.webhook_id AND (w.collection_id IS NULL OR w.collection_id = ev.collection_id)
+    WHERE true
+    ON CONFLICT (webhook_id, event_seq) DO NOTHING`;
+}
+
+/** A text parameter both stores type alike (PostgreSQL cannot infer a bare parameter in a SELECT list). */
+function textParam(v: string): Sql {
+  return sql`CAST(${v} AS TEXT)`;
+}
+
+function newId(tx: Executor): Sql {
+  return tx.dialect === 'postgres' ? sql`gen_random_uuid()::text` : sql`cairn_uuid()`;
+}
+
+function idList(tx: Executor, ids: readonly string[]): Sql {
+  if (tx.dialect === 'postgres') return sql`id = ANY(${[...ids]}::text[])`;
+  // One JSON parameter, whatever the number of ids (SQLite caps bound parameters).
+  return sql`id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`;
+}
