@@ -15,7 +15,8 @@ import { TaskRunner } from './tasks/runner.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const runner: TaskRunner = new TaskRunner(db, new CollectionService(db, systemClock), new ItemWriter(db, systemClock, new EventRecorder(config.events)), systemClock, {
+  const events = new EventRecorder(config.events);
+  const runner: TaskRunner = new TaskRunner(db, new CollectionService(db, systemClock, events), new ItemWriter(db, systemClock, events), systemClock, {
     ...(config.workerId ? { workerId: config.workerId } : {}),
     leaseMs: config.taskLeaseMs,
     batchSize: config.taskBatchSize,

@@ -17,9 +17,11 @@ import {
   validatePermissions,
   validatePlugin,
   validatePlugins,
+  toWire,
   type Collection,
 } from './model.js';
 import { dropAllIndexes } from './indexes.js';
+import { COLLECTION_EVENTS, EventRecorder } from '../events/outbox.js';
 import { SYSTEM_FIELDS, type SystemField } from '../query/ast.js';
 
 interface CollectionRow {
@@ -68,7 +70,13 @@ export class CollectionService {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    /** Collection events (created, updated, deleted) are recorded in each change's transaction. */
+    private readonly events: EventRecorder = new EventRecorder(),
   ) {}
+
+  private collectionEvent(tx: Executor, type: string, c: Collection, now: string, entity: JsonObject | null = toWire(c)): Promise<void> {
+    return this.events.record(tx, [{ type, collectionId: c.id, env: null, entityId: c.id, data: entity === null ? null : JSON.stringify(entity) }], now);
+  }
 
   private cached(id: string): Collection | undefined {
     const hit = this.cache.get(id);
@@ -122,11 +130,14 @@ export class CollectionService {
       createdDate: now,
       updatedDate: now,
     };
-    const inserted = await this.db.run(
-      sql`INSERT INTO collections (id, doc, revision, sandbox_enabled, created_date, updated_date)
-          VALUES (${id}, ${jsonParam(this.db, docOf(c))}, 1, ${false}, ${now}, ${now}) ON CONFLICT (id) DO NOTHING`,
-    );
-    if (inserted === 0) throw new WixError('WDE0104', `Collection [${id}] already exists`, { collectionId: id });
+    await this.db.transaction(async (tx) => {
+      const inserted = await tx.run(
+        sql`INSERT INTO collections (id, doc, revision, sandbox_enabled, created_date, updated_date)
+            VALUES (${id}, ${jsonParam(this.db, docOf(c))}, 1, ${false}, ${now}, ${now}) ON CONFLICT (id) DO NOTHING`,
+      );
+      if (inserted === 0) throw new WixError('WDE0104', `Collection [${id}] already exists`, { collectionId: id });
+      await this.collectionEvent(tx, COLLECTION_EVENTS.created, c, now);
+    });
     return c;
   }
 
@@ -170,8 +181,10 @@ export class CollectionService {
     this.forget(c.id);
     await this.db.transaction(async (tx) => {
       await dropAllIndexes(tx, c.id);
+      // One collection event, not one per item: the items go with their collection.
       await tx.run(sql`DELETE FROM items WHERE collection_id = ${c.id}`);
       await tx.run(sql`DELETE FROM collections WHERE id = ${c.id}`);
+      await this.collectionEvent(tx, COLLECTION_EVENTS.deleted, c, this.clock.now().toISOString(), { id: c.id });
     });
     this.forget(c.id);
   }
@@ -231,16 +244,20 @@ export class CollectionService {
     const current = await this.current(collectionId);
     const now = this.clock.now().toISOString();
     return this.db.transaction(async (tx) => {
-      await tx.run(sql`DELETE FROM items WHERE collection_id = ${current.id} AND env = 'SANDBOX'`);
+      // The sandbox's items come and go as item events in the SANDBOX environment.
+      await this.events.deleteWhere(tx, sql`collection_id = ${current.id} AND env = 'SANDBOX'`, now);
       if (enabled) {
         await tx.run(sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon)
           SELECT collection_id, 'SANDBOX', id, data, created_date, updated_date, owner, publish_status, canon
           FROM items WHERE collection_id = ${current.id} AND env = 'LIVE'`);
+        await this.events.itemsWrittenWhere(tx, 'created', sql`collection_id = ${current.id} AND env = 'SANDBOX'`, now);
       }
       const changed = await tx.run(sql`UPDATE collections SET sandbox_enabled = ${enabled}, revision = revision + 1, updated_date = ${now}
         WHERE id = ${current.id}`);
       if (changed === 0) throw new WixError('WDE0025', `Collection [${collectionId}] does not exist`);
-      return { ...current, sandboxEnabled: enabled, revision: current.revision + 1, updatedDate: now };
+      const updated = { ...current, sandboxEnabled: enabled, revision: current.revision + 1, updatedDate: now };
+      await this.collectionEvent(tx, COLLECTION_EVENTS.updated, updated, now);
+      return updated;
     }).finally(() => this.forget(current.id));
   }
 
@@ -261,10 +278,14 @@ export class CollectionService {
     this.forget(current.id);
     const now = this.clock.now().toISOString();
     const updated: Collection = { ...next, revision: current.revision + 1, updatedDate: now };
-    const changed = await this.db.run(
-      sql`UPDATE collections SET doc = ${jsonParam(this.db, docOf(updated))}, revision = ${updated.revision}, updated_date = ${now}
-          WHERE id = ${current.id} AND revision = ${current.revision}`,
-    );
+    const changed = await this.db.transaction(async (tx) => {
+      const n = await tx.run(
+        sql`UPDATE collections SET doc = ${jsonParam(this.db, docOf(updated))}, revision = ${updated.revision}, updated_date = ${now}
+            WHERE id = ${current.id} AND revision = ${current.revision}`,
+      );
+      if (n > 0) await this.collectionEvent(tx, COLLECTION_EVENTS.updated, updated, now);
+      return n;
+    });
     this.forget(current.id);
     if (changed === 0) {
       const latest = await this.find(current.id);

@@ -67,6 +67,12 @@ export class EventRecorder {
     await this.insert(tx, sql`SELECT ${newId(tx)}, ${textParam(type)}, collection_id, env, id, ${textParam(now)}, data FROM items WHERE ${where}`, now);
   }
 
+  /** Created or updated events for the items `where` (a condition on `items`) selects. */
+  async itemsWrittenWhere(tx: Executor, slug: 'created' | 'updated', where: Sql, now: string): Promise<void> {
+    if (!this.enabled) return;
+    await this.insert(tx, sql`SELECT ${newId(tx)}, ${textParam(ITEM_EVENTS[slug])}, collection_id, env, id, ${textParam(now)}, data FROM items WHERE ${where}`, now);
+  }
+
   /** Deleted events for items this transaction removed (their ids). */
   async itemsDeleted(tx: Executor, scope: ItemScope, ids: Iterable<string>, now: string): Promise<void> {
     const list = [...ids];

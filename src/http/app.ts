@@ -10,6 +10,7 @@ import { WixError } from '../errors.js';
 import { ItemReader } from '../items/query.js';
 import { ItemService } from '../items/service.js';
 import { ItemWriter } from '../items/writer.js';
+import { EventRecorder } from '../events/outbox.js';
 import type { Db } from '../store/db.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors.js';
 import { NUL_ESCAPE, nulError } from './params.js';
@@ -29,6 +30,8 @@ export interface AppOptions {
   /** Run background tasks in this process (default true); `npm run worker` (src/worker.ts) runs them elsewhere. */
   runTasks?: boolean;
   runner?: RunnerOptions;
+  /** Record events in the outbox (default true; CAIRN_EVENTS=off). */
+  events?: boolean;
 }
 
 /** The Wix path prefixes: the public API's, and the ones the SDK uses on a custom host. */
@@ -38,6 +41,7 @@ export interface Cairn {
   app: FastifyInstance;
   collections: CollectionService;
   items: ItemService;
+  events: EventRecorder;
   tasks: TaskService;
   runner: TaskRunner | undefined;
 }
@@ -78,12 +82,13 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
 
   installErrorHandling(app);
 
-  const collections = new CollectionService(db, clock);
+  const events = new EventRecorder(options.events ?? true);
+  const collections = new CollectionService(db, clock, events);
   const indexes = new IndexService(db);
   const reader = new ItemReader(db);
-  const writer = new ItemWriter(db, clock);
+  const writer = new ItemWriter(db, clock, events);
   const items = new ItemService(collections, reader, writer);
-  const tasks = new TaskService(db, collections, reader, clock);
+  const tasks = new TaskService(db, collections, reader, clock, events);
   const runner =
     options.runTasks === false
       ? undefined
@@ -108,5 +113,5 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
   await app.register(cairnTaskRoutes, { prefix: '/cairn/v1', tasks });
   await app.register(cairnCollectionRoutes, { prefix: '/cairn/v1', collections, indexes, clock });
 
-  return { app, collections, items, tasks, runner };
+  return { app, collections, items, tasks, runner, events };
 }

@@ -87,7 +87,7 @@ export class ItemWriter {
     private readonly db: Db,
     private readonly clock: Clock,
     /** Every write records its events through this, in the write's transaction (events/outbox.ts). */
-    private readonly events: EventRecorder = new EventRecorder(),
+    readonly events: EventRecorder = new EventRecorder(),
   ) {}
 
   private now(): string {

@@ -25,6 +25,8 @@ import { TRUE } from '../query/ast.js';
 import { copyField, editField, editFieldSql } from './edits.js';
 import { planOf, type TaskPlan, type TaskRow } from './model.js';
 import { advanceTask, claimTask, lockTask, recordFailures, releaseTask } from './sql.js';
+import { recordTaskEvent } from './events.js';
+import { TASK_EVENTS } from '../events/outbox.js';
 
 export interface RunnerOptions {
   workerId?: string;
@@ -178,9 +180,13 @@ export class TaskRunner {
   }
 
   private claim(): Promise<TaskRow | undefined> {
-    return this.db.transaction((tx) =>
-      claimTask(tx, this.workerId, new Date().toISOString(), this.leaseUntil(), this.clock.now().toISOString()),
-    );
+    return this.db.transaction(async (tx) => {
+      const now = this.clock.now().toISOString();
+      const task = await claimTask(tx, this.workerId, new Date().toISOString(), this.leaseUntil(), now);
+      // The first claim is the task's start (later ones take over from a worker that died).
+      if (task && Number(task.attempts) === 1) await recordTaskEvent(tx, this.writer.events, task.id, TASK_EVENTS.statusChanged, now);
+      return task;
+    });
   }
 
   private async execute(task: TaskRow): Promise<void> {
@@ -233,6 +239,7 @@ export class TaskRunner {
       await advanceTask(tx, task.id, this.workerId, {
         cursor: task.cursor, succeeded: 0, failed: 0, failures: 1, leaseUntil: this.leaseUntil(), now, finish: 'FAILED',
       });
+      await recordTaskEvent(tx, this.writer.events, task.id, TASK_EVENTS.statusChanged, now);
       return 'done';
     }
     const plan = planOf(task.kind, task.type, JSON.parse(task.options));
@@ -260,6 +267,7 @@ export class TaskRunner {
       ...(finished ? { finish: 'COMPLETED' as const } : {}),
     });
     if (changed === 0) throw new Error('task ownership changed inside a locked batch');
+    await recordTaskEvent(tx, this.writer.events, task.id, finished ? TASK_EVENTS.statusChanged : TASK_EVENTS.progress, now);
     return finished ? 'done' : 'more';
   }
 
@@ -319,9 +327,11 @@ export class TaskRunner {
       const task = await lockTask(tx, taskId);
       if (!task || task.locked_by !== this.workerId) return;
       await recordFailures(tx, task, [failure]);
+      const now = this.clock.now().toISOString();
       await advanceTask(tx, task.id, this.workerId, {
-        cursor: task.cursor, succeeded: 0, failed: 0, failures: 1, leaseUntil: this.leaseUntil(), now: this.clock.now().toISOString(), finish: 'FAILED',
+        cursor: task.cursor, succeeded: 0, failed: 0, failures: 1, leaseUntil: this.leaseUntil(), now, finish: 'FAILED',
       });
+      await recordTaskEvent(tx, this.writer.events, task.id, TASK_EVENTS.statusChanged, now);
     });
   }
 

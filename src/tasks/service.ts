@@ -17,6 +17,8 @@ import { asObject, optionalInt } from '../validate.js';
 import type { JsonObject } from '../wire/json.js';
 import { planOf, readCreateTask, taskToWire, type NewTask, type RunnableType, type TaskRow } from './model.js';
 import { firstFailures } from './sql.js';
+import { recordTaskEvent } from './events.js';
+import { EventRecorder, TASK_EVENTS } from '../events/outbox.js';
 
 export const FAILURES_ON_TASK = 100;
 
@@ -29,6 +31,7 @@ export class TaskService {
     private readonly collections: CollectionService,
     private readonly reader: ItemReader,
     private readonly clock: Clock,
+    private readonly events: EventRecorder = new EventRecorder(),
   ) {}
 
   async create(rawTask: unknown): Promise<JsonObject> {
@@ -61,12 +64,14 @@ export class TaskService {
     const options = JSON.stringify(t.options);
     // RETURNING, not a second read: a local runner may claim the task at once, and the reply to
     // CreateTask must show the task as it was created (NEW).
-    const row = await this.db.transaction((tx) =>
-      tx.get<TaskRow>(sql`INSERT INTO tasks (id, kind, type, options, collection_id, env, status, created_date, updated_date, estimated_item_count)
+    const row = await this.db.transaction(async (tx) => {
+      const created = await tx.get<TaskRow>(sql`INSERT INTO tasks (id, kind, type, options, collection_id, env, status, created_date, updated_date, estimated_item_count)
       VALUES (${id}, ${kind}, ${t.type}, ${this.db.dialect === 'postgres' ? sql`${options}::jsonb` : sql`${options}`}, ${collection.id},
         ${scope.env}, 'NEW', ${now}, ${now}, ${estimated})
-      RETURNING *`),
-    );
+      RETURNING *`);
+      await recordTaskEvent(tx, this.events, id, TASK_EVENTS.statusChanged, now);
+      return created;
+    });
     this.onCreated();
     return row as TaskRow;
   }
@@ -118,6 +123,7 @@ export class TaskService {
       if (cancelledNow > 0) {
         await tx.run(sql`INSERT INTO task_failures (task_id, seq, item_id, code, description, data)
           VALUES (${row.id}, ${Number(row.failure_count)}, NULL, 'CANCELLED', 'The task was cancelled', NULL)`);
+        await recordTaskEvent(tx, this.events, row.id, TASK_EVENTS.statusChanged, now);
       }
     });
     return this.get(row.id);

@@ -53,6 +53,8 @@ export interface StartOptions {
   runner?: RunnerOptions | false;
   /** SQLite in a file rather than in memory (openTestStore says why it matters). */
   onDisk?: boolean;
+  /** Record events (default true; false is CAIRN_EVENTS=off). */
+  events?: boolean;
 }
 
 export async function startServer(storeName: StoreName, options: StartOptions = {}): Promise<TestServer> {
@@ -60,6 +62,7 @@ export async function startServer(storeName: StoreName, options: StartOptions = 
   const cairn = await buildApp({
     db: store.db,
     logLevel: 'silent',
+    ...(options.events === false ? { events: false } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.runner === false ? { runTasks: false } : options.runner ? { runner: options.runner } : {}),
   });
