@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { buildApp, type Cairn } from '../src/http/app.js';
+import { buildApp, type AppOptions, type Cairn } from '../src/http/app.js';
 import { loadConfig } from '../src/config.js';
 import { buildStored } from '../src/items/codec.js';
 import type { Db } from '../src/store/db.js';
@@ -72,7 +72,7 @@ export interface BenchServer {
  * Cairn over the store, listening on a loopback port, as `npm start` builds it: the runner
  * settings come from the environment with their defaults (src/config.ts), no request logs.
  */
-export async function startCairn(store: BenchStore, runner?: RunnerOptions | false): Promise<BenchServer> {
+export async function startCairn(store: BenchStore, runner?: RunnerOptions | false, extra: Partial<AppOptions> = {}): Promise<BenchServer> {
   const config = loadConfig();
   const defaults: RunnerOptions = {
     batchSize: config.taskBatchSize,
@@ -83,6 +83,7 @@ export async function startCairn(store: BenchStore, runner?: RunnerOptions | fal
     db: store.db,
     logLevel: 'silent',
     ...(runner === false ? { runTasks: false } : { runner: { ...defaults, ...runner } }),
+    ...extra,
   });
   await cairn.app.listen({ port: 0, host: '127.0.0.1' });
   const address = cairn.app.server.address();

@@ -12,10 +12,11 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { formatTable, log, LoadGenerator, verdict, type BenchOptions, type Row, type StoreName } from './common.js';
 import { httpSection } from './http.js';
 import { patchSection } from './patch.js';
+import { eventsSection } from './events.js';
 import { querySection } from './query.js';
 import { tasksSection } from './tasks.js';
 
-const SECTIONS = ['http', 'query', 'patch', 'tasks'] as const;
+const SECTIONS = ['http', 'query', 'patch', 'tasks', 'events'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function usage(message: string): never {
@@ -86,7 +87,9 @@ async function main(): Promise<void> {
             ? await querySection(opts)
             : section === 'patch'
               ? await patchSection(opts, load)
-              : await tasksSection(opts, load);
+              : section === 'events'
+                ? await eventsSection(opts, load)
+                : await tasksSection(opts, load);
       all.push(...rows);
       process.stdout.write(`\n## ${section} (${((Date.now() - t) / 1000).toFixed(0)} s)\n\n${formatTable(rows)}\n`);
     }

@@ -84,3 +84,19 @@ export function paramsOf(req: FastifyRequest): JsonObject {
   const body = isPlainObject(rawBody) ? rawBody : NONE;
   return { ...fromQuery, ...fromR, ...body, ...params };
 }
+
+/**
+ * The parameters of a GET by id that carries only `?dataCollectionId=` (the SDK's and most
+ * clients' form): the same object paramsOf would build, without its general merge, which shows
+ * in the throughput of the most frequent read. Anything else takes paramsOf.
+ */
+export function getByIdParams(req: FastifyRequest): JsonObject {
+  const query = req.query as Record<string, unknown> | undefined;
+  const id = (req.params as Record<string, unknown> | undefined)?.dataItemId;
+  if (query === undefined || req.body !== undefined || typeof id !== 'string') return paramsOf(req);
+  for (const key in query) if (key !== 'dataCollectionId') return paramsOf(req);
+  const collectionId = query.dataCollectionId;
+  if (typeof collectionId !== 'string') return paramsOf(req);
+  if (collectionId.includes('\u0000') || id.includes('\u0000')) throw nulError();
+  return { dataCollectionId: collectionId, dataItemId: id };
+}

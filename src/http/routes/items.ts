@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 const JSON_TYPE = 'application/json; charset=utf-8';
 import type { ItemService } from '../../items/service.js';
 import type { WriteContext } from '../../items/writer.js';
-import { paramsOf } from '../params.js';
+import { getByIdParams, paramsOf } from '../params.js';
 
 export interface ItemRoutesOptions {
   items: ItemService;
@@ -26,7 +26,7 @@ export async function itemRoutes(app: FastifyInstance, opts: ItemRoutesOptions):
   // The reply text comes ready-made (ItemService.getJson): the bytes Fastify would have written.
   const sendJson = (reply: FastifyReply) => (text: string) => reply.type(JSON_TYPE).send(text);
   app.post('/items/get', (req, reply) => items.getJson(p(req)).then(sendJson(reply)));
-  app.get('/items/:dataItemId', (req, reply) => items.getJson(p(req)).then(sendJson(reply)));
+  app.get('/items/:dataItemId', (req, reply) => items.getJson(getByIdParams(req)).then(sendJson(reply)));
   app.post('/items/remove', (req) => items.remove(p(req)));
   app.delete('/items/:dataItemId', (req) => items.remove(p(req)));
   app.post('/items/patch', (req) => items.patch(p(req)));
