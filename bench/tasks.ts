@@ -10,6 +10,7 @@
  */
 import type { JsonObject } from '../src/wire/json.js';
 import { sql, type Sql } from '../src/store/sql.js';
+import type { Executor } from '../src/store/db.js';
 import {
   analyze,
   settle,
@@ -53,19 +54,43 @@ function taskOf(kind: Kind, collectionId: string): JsonObject {
     : { type: kind, deleteByQueryOptions: { dataCollectionId: collectionId } };
 }
 
-/** The task's change as one statement on the copy (same documents, same ids). */
-function rawOf(kind: Kind, dialect: 'sqlite' | 'postgres', collectionId: string, now: string): Sql {
+/**
+ * The task's change as one statement on the copy (same documents, same ids), followed in the same
+ * transaction by the one statement that records its events: since issue 5 every change a task
+ * makes records an event per item (src/events/outbox.ts), so the hand-written equivalent does too.
+ */
+function rawOf(kind: Kind, dialect: 'sqlite' | 'postgres', collectionId: string, now: string): { change: Sql; events: Sql } {
   const scope = sql`collection_id = ${collectionId} AND env = 'LIVE'`;
-  if (kind === 'DELETE_BY_QUERY') return sql`DELETE FROM items WHERE ${scope}`;
-  return dialect === 'sqlite'
-    ? sql`UPDATE items SET data = json_set(data,
+  const uuid = dialect === 'postgres' ? sql`gen_random_uuid()::text` : sql`cairn_uuid()`;
+  const eventsOf = (type: string, data: Sql) =>
+    sql`INSERT INTO events (id, type, collection_id, env, entity_id, event_time, data)
+        SELECT ${uuid}, CAST(${type} AS TEXT), collection_id, env, id, CAST(${now} AS TEXT), ${data} FROM items WHERE ${scope}`;
+  if (kind === 'DELETE_BY_QUERY') {
+    // Events first: they are read from the rows about to go.
+    return { events: eventsOf('wix.data.v2.data_item_deleted', sql`NULL`), change: sql`DELETE FROM items WHERE ${scope}` };
+  }
+  const change =
+    dialect === 'sqlite'
+      ? sql`UPDATE items SET data = json_set(data,
             '$.tags', json_insert(coalesce(json_extract(data, '$.tags'), '[]'), '$[#]', ${'bench'}),
             '$._updatedDate', json_object('$date', ${now})), updated_date = ${now}
           WHERE ${scope}`
-    : sql`UPDATE items SET data = jsonb_set(jsonb_set(data,
+      : sql`UPDATE items SET data = jsonb_set(jsonb_set(data,
             '{tags}', coalesce(data->'tags', '[]'::jsonb) || jsonb_build_array(${'bench'}::text)),
             '{_updatedDate}', jsonb_build_object('$date', ${now}::text)), updated_date = ${now}
           WHERE ${scope}`;
+  return { change, events: eventsOf('wix.data.v2.data_item_updated', sql`data`) };
+}
+
+/** Runs the hand-written change and its events in one transaction; resolves to the items changed. */
+function runRaw(tx: Executor, kind: Kind, collectionId: string): Promise<number> {
+  const { change, events } = rawOf(kind, tx.dialect, collectionId, new Date().toISOString());
+  return kind === 'DELETE_BY_QUERY'
+    ? tx.run(events).then(() => tx.run(change))
+    : tx.run(change).then(async (n: number) => {
+        await tx.run(events);
+        return n;
+      });
 }
 
 function rssSampler(): { stop(): { startMb: number; growthMb: number } } {
@@ -124,7 +149,7 @@ async function runSize(storeName: StoreName, n: number, large: boolean, load: Lo
     await analyze(store);
     log(`[tasks] ${storeName} ${size}: loaded ${size} items and two copies in ${fmt((performance.now() - t) / 1000)} s`);
 
-    // Throughput: the task alone, then the same change as one statement on the copy.
+    // Throughput: the task alone, then the same change (and its events) as one statement each on the copy.
     for (const kind of KINDS) {
       await settle(store);
       const sampler = rssSampler();
@@ -132,7 +157,7 @@ async function runSize(storeName: StoreName, n: number, large: boolean, load: Lo
       const rss = sampler.stop();
       await settle(store);
       const r0 = performance.now();
-      const changed = await store.db.transaction((tx) => tx.run(rawOf(kind, store.db.dialect, COPY, new Date().toISOString())));
+      const changed = await store.db.transaction((tx) => runRaw(tx, kind, COPY));
       const rawMs = performance.now() - r0;
       if (changed !== n) throw new Error(`hand-written ${kind} changed ${changed} rows, not ${n}`);
       await check(store, kind, [WORK, COPY]);
@@ -211,7 +236,7 @@ export async function tasksSection(opts: BenchOptions, load: LoadGenerator): Pro
           store: storeName,
           metric: `${kind} on ${label(n)} items, items/s`,
           measured: fmt(perSec),
-          baseline: `${fmt(rawPerSec)} (one statement on a copy)`,
+          baseline: `${fmt(rawPerSec)} (one statement + its events, on a copy)`,
           ratio: perSec / rawPerSec,
           target: 'ratio ≥ 0.5',
           pass: perSec / rawPerSec >= 0.5,

@@ -1,4 +1,6 @@
 /** Configuration from the environment (README lists every variable). */
+import { readFileSync } from 'node:fs';
+
 export interface Config {
   port: number;
   host: string;
@@ -20,8 +22,36 @@ export interface Config {
   /** Unset: the runner's default for the store. */
   taskBatchTargetMs: number | undefined;
   workerId: string | undefined;
+  /** Path of the data hooks module (CAIRN_HOOKS; docs/hooks.md), relative to the working directory. */
+  hooks: string | undefined;
   /** Record item, collection and task events (CAIRN_EVENTS=off turns the outbox off). */
   events: boolean;
+  /** CAIRN_WEBHOOKS: the webhooks kept from the configuration (JSON array, or a .json file holding one), unchecked; undefined leaves CONFIG webhooks as they are. */
+  webhooks: unknown[] | undefined;
+  /** Deliver webhooks inside the API process (CAIRN_DELIVER_WEBHOOKS=0 leaves them to workers). */
+  deliverWebhooks: boolean;
+  webhookMaxAttempts: number;
+  webhookRetryBaseMs: number;
+  webhookRetryCapMs: number;
+  webhookTimeoutMs: number;
+  webhookConcurrency: number;
+  /** Unset: the request timeout plus 20 s. */
+  webhookLeaseMs: number | undefined;
+  eventRetentionHours: number;
+}
+
+/** CAIRN_WEBHOOKS: a JSON array, or the path of a file holding one. */
+function webhooksFrom(v: string | undefined): unknown[] | undefined {
+  if (v === undefined || v.trim() === '') return undefined;
+  const text = v.trim().startsWith('[') ? v : readFileSync(v.trim(), 'utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`CAIRN_WEBHOOKS is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!Array.isArray(parsed)) throw new Error('CAIRN_WEBHOOKS must be a JSON array of {url, events, dataCollectionId?, secret}');
+  return parsed;
 }
 
 function int(v: string | undefined, fallback: number, name: string): number {
@@ -48,6 +78,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     taskMaxBatchSize: Math.max(1, int(env.CAIRN_TASK_MAX_BATCH_SIZE, 20_000, 'CAIRN_TASK_MAX_BATCH_SIZE')),
     taskBatchTargetMs: env.CAIRN_TASK_BATCH_TARGET_MS ? Math.max(1, int(env.CAIRN_TASK_BATCH_TARGET_MS, 25, 'CAIRN_TASK_BATCH_TARGET_MS')) : undefined,
     workerId: env.CAIRN_WORKER_ID || undefined,
+    hooks: env.CAIRN_HOOKS || undefined,
     events: !(env.CAIRN_EVENTS === 'off' || env.CAIRN_EVENTS === '0' || env.CAIRN_EVENTS === 'false'),
+    webhooks: webhooksFrom(env.CAIRN_WEBHOOKS),
+    deliverWebhooks: !(env.CAIRN_DELIVER_WEBHOOKS === '0' || env.CAIRN_DELIVER_WEBHOOKS === 'false'),
+    webhookMaxAttempts: Math.max(1, int(env.CAIRN_WEBHOOK_MAX_ATTEMPTS, 10, 'CAIRN_WEBHOOK_MAX_ATTEMPTS')),
+    webhookRetryBaseMs: int(env.CAIRN_WEBHOOK_RETRY_BASE_MS, 1000, 'CAIRN_WEBHOOK_RETRY_BASE_MS'),
+    webhookRetryCapMs: int(env.CAIRN_WEBHOOK_RETRY_CAP_MS, 3_600_000, 'CAIRN_WEBHOOK_RETRY_CAP_MS'),
+    webhookTimeoutMs: Math.max(1, int(env.CAIRN_WEBHOOK_TIMEOUT_MS, 10_000, 'CAIRN_WEBHOOK_TIMEOUT_MS')),
+    webhookConcurrency: Math.max(1, int(env.CAIRN_WEBHOOK_CONCURRENCY, 32, 'CAIRN_WEBHOOK_CONCURRENCY')),
+    webhookLeaseMs: env.CAIRN_WEBHOOK_LEASE_MS ? Math.max(1, int(env.CAIRN_WEBHOOK_LEASE_MS, 30_000, 'CAIRN_WEBHOOK_LEASE_MS')) : undefined,
+    eventRetentionHours: int(env.CAIRN_EVENT_RETENTION_HOURS, 72, 'CAIRN_EVENT_RETENTION_HOURS'),
   };
 }

@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   WDE0073: { status: 404, title: 'Item not found' },
   WDE0074: { status: 409, title: 'Item already exists' },
   WDE0075: { status: 400, title: 'Validation error' },
+  WDE0078: { status: 400, title: 'Hook error' },
   WDE0079: { status: 409, title: 'Revision mismatch' },
   WDE0080: { status: 400, title: 'Request validation failed' },
   WDE0104: { status: 409, title: 'Collection already exists' },

@@ -6,6 +6,7 @@
 import { loadConfig } from './config.js';
 import { buildApp } from './http/app.js';
 import { openDb } from './store/open.js';
+import { deliveryOptionsFrom } from './events/delivery.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -17,7 +18,14 @@ async function main(): Promise<void> {
     logRequests: config.logRequests,
     ownerId: config.ownerId,
     runTasks: config.runTasks,
+    ...(config.hooks ? { hooks: config.hooks } : {}),
     events: config.events,
+    adminKey: config.adminKey,
+    webhooks: {
+      deliver: config.deliverWebhooks,
+      delivery: deliveryOptionsFrom(config),
+      ...(config.webhooks ? { config: config.webhooks } : {}),
+    },
     runner: { leaseMs: config.taskLeaseMs, batchSize: config.taskBatchSize, maxBatchSize: config.taskMaxBatchSize, ...(config.taskBatchTargetMs ? { batchTargetMs: config.taskBatchTargetMs } : {}), ...(config.workerId ? { workerId: config.workerId } : {}) },
   });
 

@@ -11,6 +11,8 @@ import { ItemWriter } from './items/writer.js';
 import { EventRecorder } from './events/outbox.js';
 import { openDb } from './store/open.js';
 import { TaskRunner } from './tasks/runner.js';
+import { DeliveryWorker, deliveryOptionsFrom } from './events/delivery.js';
+import { WebhookService } from './events/webhooks.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -32,12 +34,19 @@ async function main(): Promise<void> {
       : {}),
   });
   runner.start();
+  // Webhooks: CAIRN_WEBHOOKS (when set) replaces the CONFIG webhooks, and this process delivers too.
+  if (config.webhooks) await new WebhookService(db, systemClock).syncConfig(config.webhooks);
+  const delivery = new DeliveryWorker(db, systemClock, {
+    ...deliveryOptionsFrom(config),
+    onError: (e) => console.error(JSON.stringify({ level: 'error', msg: 'webhook delivery error', err: String(e) })),
+  });
+  delivery.start();
   console.log(JSON.stringify({ level: 'info', msg: 'Cairn worker started', workerId: runner.workerId, store: db.description }));
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    await runner.stop();
+    await Promise.all([runner.stop(), delivery.stop()]);
     await db.close();
     process.exit(0);
   };

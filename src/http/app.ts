@@ -11,6 +11,8 @@ import { ItemReader } from '../items/query.js';
 import { ItemService } from '../items/service.js';
 import { ItemWriter } from '../items/writer.js';
 import { EventRecorder } from '../events/outbox.js';
+import { EventStream, type StreamOptions } from '../events/stream.js';
+import { eventRoutes } from './routes/events.js';
 import type { Db } from '../store/db.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors.js';
 import { NUL_ESCAPE, nulError } from './params.js';
@@ -19,6 +21,12 @@ import { itemRoutes } from './routes/items.js';
 import { asyncJobRoutes, cairnTaskRoutes, TASK_PREFIXES, taskRoutes } from './routes/tasks.js';
 import { TaskService } from '../tasks/service.js';
 import { TaskRunner, type RunnerOptions } from '../tasks/runner.js';
+import { loadHooks } from '../hooks/load.js';
+import type { HooksSource } from '../hooks/model.js';
+import { HookRunner } from '../hooks/runner.js';
+import { DeliveryWorker, type DeliveryOptions } from '../events/delivery.js';
+import { WebhookService } from '../events/webhooks.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export interface AppOptions {
   db: Db;
@@ -30,8 +38,19 @@ export interface AppOptions {
   /** Run background tasks in this process (default true); `npm run worker` (src/worker.ts) runs them elsewhere. */
   runTasks?: boolean;
   runner?: RunnerOptions;
+  /** Data hooks: the path of a hooks module, or the imported module object (docs/hooks.md). */
+  hooks?: HooksSource;
   /** Record events in the outbox (default true; CAIRN_EVENTS=off). */
   events?: boolean;
+  /** CAIRN_ADMIN_KEY: when set, admin endpoints (the event stream) need it; unset, they are open. */
+  adminKey?: string | undefined;
+  /** The live event stream's settings (poll interval, heartbeat, slow-client bound). */
+  stream?: StreamOptions;
+  /**
+   * Webhooks (docs/webhooks.md): `deliver: false` leaves delivery to `npm run worker`; `delivery`
+   * tunes the worker; `config` (CAIRN_WEBHOOKS) replaces the CONFIG webhooks at start.
+   */
+  webhooks?: { deliver?: boolean; delivery?: DeliveryOptions; config?: readonly unknown[] };
 }
 
 /** The Wix path prefixes: the public API's, and the ones the SDK uses on a custom host. */
@@ -44,6 +63,9 @@ export interface Cairn {
   events: EventRecorder;
   tasks: TaskService;
   runner: TaskRunner | undefined;
+  webhooks: WebhookService;
+  /** The webhook delivery worker of this process, if it delivers. */
+  delivery: DeliveryWorker | undefined;
 }
 
 export async function buildApp(options: AppOptions): Promise<Cairn> {
@@ -87,7 +109,8 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
   const indexes = new IndexService(db);
   const reader = new ItemReader(db);
   const writer = new ItemWriter(db, clock, events);
-  const items = new ItemService(collections, reader, writer);
+  const hooks = options.hooks === undefined ? undefined : new HookRunner(await loadHooks(options.hooks), app.log);
+  const items = new ItemService(collections, reader, writer, hooks);
   const tasks = new TaskService(db, collections, reader, clock, events);
   const runner =
     options.runTasks === false
@@ -112,6 +135,24 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
   for (const prefix of TASK_PREFIXES) await app.register(taskRoutes, { prefix, tasks });
   await app.register(cairnTaskRoutes, { prefix: '/cairn/v1', tasks });
   await app.register(cairnCollectionRoutes, { prefix: '/cairn/v1', collections, indexes, clock });
+  const eventStream = new EventStream(db, { onError: (e) => app.log.error({ err: e }, 'event stream error'), onDrop: (reason) => app.log.warn({ reason }, 'event stream client dropped'), ...options.stream });
+  // Open streams never end by themselves: end them first, so the server can close (SIGTERM drains).
+  app.addHook('preClose', async () => eventStream.close());
+  await app.register(eventRoutes, { prefix: '/cairn/v1', stream: eventStream, adminKey: options.adminKey });
 
-  return { app, collections, items, tasks, runner, events };
+  const webhooks = new WebhookService(db, clock);
+  if (options.webhooks?.config) await webhooks.syncConfig(options.webhooks.config);
+  const delivery =
+    options.webhooks?.deliver === false
+      ? undefined
+      : new DeliveryWorker(db, clock, { onError: (e) => app.log.error({ err: e }, 'webhook delivery error'), ...options.webhooks?.delivery });
+  if (delivery) {
+    webhooks.onQueued = () => delivery.notify();
+    app.addHook('onReady', async () => delivery.start());
+    // Before the store closes: requests in flight finish (or are abandoned), results are recorded.
+    app.addHook('preClose', async () => delivery.stop());
+  }
+  await app.register(webhookRoutes, { prefix: '/cairn/v1', webhooks, adminKey: options.adminKey });
+
+  return { app, collections, items, tasks, runner, events, webhooks, delivery };
 }

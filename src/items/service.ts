@@ -2,6 +2,10 @@
  * The items API as the routes call it: reads a Wix request object, resolves the collection and
  * scope, and hands the work to ItemReader / ItemWriter. Request-shape errors are thrown here,
  * before any transaction starts.
+ *
+ * Data hooks fire here and nowhere else: a call whose collection has hooks for it goes to
+ * HookedCall (src/hooks/items.ts, docs/hooks.md); every other call costs one map lookup more.
+ * Background tasks call ItemWriter directly and fire no hooks.
  */
 import type { CollectionService } from '../collections/service.js';
 import { WixError } from '../errors.js';
@@ -14,6 +18,10 @@ import { ItemReader, planQuery, type PagingMetadata } from './query.js';
 import { makeScope, type ItemScope } from './scope.js';
 import { parsePatch } from './patch.js';
 import { ItemWriter, type BulkAction, type ItemOutcome, type WriteContext } from './writer.js';
+import type { ItemPatch } from './patch.js';
+import type { HookName } from '../hooks/model.js';
+import type { HookRunner } from '../hooks/runner.js';
+import { HookedCall } from '../hooks/items.js';
 
 export const BULK_LIMIT = 1000;
 
@@ -45,12 +53,21 @@ export function bulkResponse(action: BulkAction, outcomes: readonly ItemOutcome[
 }
 
 /** A single call's outcome: the item, or its error thrown. */
-function single(outcomes: readonly ItemOutcome[]): ItemOutcome & { ok: true } {
+export function single(outcomes: readonly ItemOutcome[]): ItemOutcome & { ok: true } {
   const o = outcomes[0];
   if (!o) throw new Error('no outcome for a single-item write');
   if (!o.ok) throw o.error;
   return o;
 }
+
+/** The hooks each operation can fire (onFailure goes with all of them): docs/hooks.md. */
+const INSERT_HOOKS: readonly HookName[] = ['beforeInsert', 'afterInsert'];
+const UPDATE_HOOKS: readonly HookName[] = ['beforeUpdate', 'afterUpdate'];
+const SAVE_HOOKS: readonly HookName[] = ['beforeInsert', 'afterInsert', 'beforeUpdate', 'afterUpdate'];
+const REMOVE_HOOKS: readonly HookName[] = ['beforeRemove', 'afterRemove'];
+const GET_HOOKS: readonly HookName[] = ['beforeGet', 'afterGet'];
+const QUERY_HOOKS: readonly HookName[] = ['beforeQuery', 'afterQuery'];
+const COUNT_HOOKS: readonly HookName[] = ['beforeCount', 'afterCount'];
 
 export class ItemService {
   readonly reader: ItemReader;
@@ -60,9 +77,23 @@ export class ItemService {
     private readonly collections: CollectionService,
     reader: ItemReader,
     writer: ItemWriter,
+    /** Data hooks (src/hooks); undefined when no hooks module is configured. */
+    private readonly hooks?: HookRunner,
   ) {
     this.reader = reader;
     this.writer = writer;
+  }
+
+  /**
+   * The call with hooks (src/hooks/items.ts) when the request's collection has any of `names`
+   * or onFailure and the request does not say `suppressHooks: true`; else undefined, and the
+   * caller runs its own code, the same as with no hooks module at all.
+   */
+  private hooked(p: JsonObject, names: readonly HookName[], ctx?: WriteContext): HookedCall | undefined {
+    if (p.suppressHooks !== undefined && optionalBoolean(p.suppressHooks, 'suppressHooks')) return undefined;
+    const hooks = this.hooks?.for(p.dataCollectionId);
+    if (hooks === undefined || !(hooks.onFailure || names.some((n) => hooks[n]))) return undefined;
+    return new HookedCall(this, this.hooks as HookRunner, hooks, p.dataCollectionId as string, ctx);
   }
 
   async scope(p: JsonObject): Promise<ItemScope> {
@@ -81,12 +112,15 @@ export class ItemService {
   }
 
   async insert(p: JsonObject, ctx: WriteContext): Promise<{ dataItem: WireItem }> {
+    const hooked = this.hooked(p, INSERT_HOOKS, ctx);
+    if (hooked) return hooked.insert(p);
     const item = readDataItem(p.dataItem);
     const scope = await this.scope(p);
     return { dataItem: single(await this.writer.insert(scope, [item], ctx)).item };
   }
 
-  async update(p: JsonObject): Promise<{ dataItem: WireItem }> {
+  /** The item of an update request (`dataItem`, and the path id of `PUT /items/{id}`). */
+  updateItem(p: JsonObject): IncomingItem {
     const item = readDataItem(p.dataItem);
     if (typeof p.dataItemId === 'string' && p.dataItemId) {
       // PUT /items/{dataItem.id}: the path names the item; a body naming another one is refused.
@@ -95,19 +129,30 @@ export class ItemService {
       else if (item.id !== pathId) throw new WixError('WDE0075', `dataItem.id [${item.id}] and the path id [${pathId}] differ`);
     }
     if (item.id === undefined) throw new WixError('WDE0007', 'Invalid update. Updated object must have a string _id property.');
+    return item;
+  }
+
+  async update(p: JsonObject, ctx?: WriteContext): Promise<{ dataItem: WireItem }> {
+    const hooked = this.hooked(p, UPDATE_HOOKS, ctx);
+    if (hooked) return hooked.update(p);
+    const item = this.updateItem(p);
     const condition = this.condition(p);
     const scope = await this.scope(p);
     return { dataItem: single(await this.writer.update(scope, [item], condition)).item };
   }
 
   async save(p: JsonObject, ctx: WriteContext): Promise<{ action: 'INSERTED' | 'UPDATED'; dataItem: WireItem }> {
+    const hooked = this.hooked(p, SAVE_HOOKS, ctx);
+    if (hooked) return hooked.save(p);
     const item = readDataItem(p.dataItem);
     const scope = await this.scope(p);
     const o = single(await this.writer.save(scope, [item], ctx));
     return { action: o.saved ?? 'INSERTED', dataItem: o.item };
   }
 
-  async get(p: JsonObject): Promise<{ dataItem: WireItem }> {
+  async get(p: JsonObject, ctx?: WriteContext): Promise<{ dataItem: WireItem }> {
+    const hooked = this.hooked(p, GET_HOOKS, ctx);
+    if (hooked) return hooked.get(p);
     const id = validItemId(p.dataItemId);
     const fields = parseFields(p.fields);
     const scope = await this.scope(p);
@@ -115,14 +160,18 @@ export class ItemService {
   }
 
   /** `get`'s reply as JSON text, the same bytes, built without parsing the item when it can be. */
-  async getJson(p: JsonObject): Promise<string> {
+  async getJson(p: JsonObject, ctx?: WriteContext): Promise<string> {
+    const hooked = this.hooked(p, GET_HOOKS, ctx);
+    if (hooked) return JSON.stringify(await hooked.get(p));
     const id = validItemId(p.dataItemId);
     const fields = parseFields(p.fields);
     const scope = await this.scope(p);
     return `{"dataItem":${await this.reader.getJson(scope, id, fields)}}`;
   }
 
-  async remove(p: JsonObject): Promise<{ dataItem: WireItem }> {
+  async remove(p: JsonObject, ctx?: WriteContext): Promise<{ dataItem: WireItem }> {
+    const hooked = this.hooked(p, REMOVE_HOOKS, ctx);
+    if (hooked) return hooked.remove(p);
     const id = validItemId(p.dataItemId);
     const condition = this.condition(p);
     const scope = await this.scope(p);
@@ -135,18 +184,23 @@ export class ItemService {
     return {};
   }
 
-  async query(p: JsonObject): Promise<{ dataItems: WireItem[]; pagingMetadata: PagingMetadata }> {
+  async query(p: JsonObject, ctx?: WriteContext): Promise<{ dataItems: WireItem[]; pagingMetadata: PagingMetadata }> {
+    const hooked = this.hooked(p, QUERY_HOOKS, ctx);
+    if (hooked) return hooked.query(p);
     const scope = await this.scope(p);
     return this.reader.query(scope, planQuery(p.query, p.returnTotalCount, scope));
   }
 
-  async count(p: JsonObject): Promise<{ totalCount: number }> {
+  async count(p: JsonObject, ctx?: WriteContext): Promise<{ totalCount: number }> {
+    const hooked = this.hooked(p, COUNT_HOOKS, ctx);
+    if (hooked) return hooked.count(p);
     const filter = parseFilter(p.filter);
     const scope = await this.scope(p);
     return { totalCount: await this.reader.count(scope, filter) };
   }
 
-  private bulkItems(p: JsonObject): IncomingItem[] {
+  /** The items of a bulk insert, update or save request. */
+  bulkItems(p: JsonObject): IncomingItem[] {
     const list = asArray(p.dataItems, 'dataItems', 'WDE0005');
     if (list.length === 0) throw new WixError('WDE0005', 'dataItems must not be empty');
     if (list.length > BULK_LIMIT) throw new WixError('WDE0006', `Cannot write more than ${BULK_LIMIT} items in one request`);
@@ -154,6 +208,8 @@ export class ItemService {
   }
 
   async bulkInsert(p: JsonObject, ctx: WriteContext): Promise<BulkResponse> {
+    const hooked = this.hooked(p, INSERT_HOOKS, ctx);
+    if (hooked) return hooked.bulkInsert(p);
     const items = this.bulkItems(p);
     // Every parameter is checked before the write: a 400 must mean nothing was written.
     const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
@@ -161,11 +217,19 @@ export class ItemService {
     return bulkResponse('INSERT', await this.writer.insert(scope, items, ctx), returnEntity);
   }
 
-  async bulkUpdate(p: JsonObject): Promise<BulkResponse> {
+  /** The items of a bulk update request: each must have an id. */
+  bulkUpdateItems(p: JsonObject): IncomingItem[] {
     const items = this.bulkItems(p);
     items.forEach((it, i) => {
       if (it.id === undefined) throw new WixError('WDE0007', `dataItems[${i}] must have an id to be updated`);
     });
+    return items;
+  }
+
+  async bulkUpdate(p: JsonObject, ctx?: WriteContext): Promise<BulkResponse> {
+    const hooked = this.hooked(p, UPDATE_HOOKS, ctx);
+    if (hooked) return hooked.bulkUpdate(p);
+    const items = this.bulkUpdateItems(p);
     const condition = this.condition(p);
     const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
     const scope = await this.scope(p);
@@ -173,6 +237,8 @@ export class ItemService {
   }
 
   async bulkSave(p: JsonObject, ctx: WriteContext): Promise<BulkResponse> {
+    const hooked = this.hooked(p, SAVE_HOOKS, ctx);
+    if (hooked) return hooked.bulkSave(p);
     const items = this.bulkItems(p);
     const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
     const scope = await this.scope(p);
@@ -186,8 +252,8 @@ export class ItemService {
     return response;
   }
 
-  /** Patch: `{patch: {dataItemId, fieldModifications}}`; the REST form puts the id in the path. */
-  async patch(p: JsonObject): Promise<{ dataItem: WireItem }> {
+  /** The patch of a Patch request: `{patch: {dataItemId, fieldModifications}}`; the REST form puts the id in the path. */
+  singlePatch(p: JsonObject): ItemPatch {
     const raw = optionalObject(p.patch, 'patch') ?? {};
     // PATCH /items/{dataItemId}: the path names the item; a body naming another one is refused.
     if (raw.dataItemId !== undefined && p.dataItemId !== undefined && raw.dataItemId !== p.dataItemId) {
@@ -196,32 +262,53 @@ export class ItemService {
     const id = raw.dataItemId ?? p.dataItemId;
     const patch = parsePatch({ ...raw, dataItemId: id }, 'patch');
     validItemId(patch.id);
+    return patch;
+  }
+
+  async patch(p: JsonObject, ctx?: WriteContext): Promise<{ dataItem: WireItem }> {
+    const hooked = this.hooked(p, UPDATE_HOOKS, ctx);
+    if (hooked) return hooked.patch(p);
+    const patch = this.singlePatch(p);
     const condition = this.condition(p);
     const scope = await this.scope(p);
     return { dataItem: single(await this.writer.patch(scope, [patch], condition, { needEntities: true })).item };
   }
 
-  async bulkPatch(p: JsonObject): Promise<BulkResponse> {
+  /** The patches of a BulkPatch request. */
+  bulkPatches(p: JsonObject): ItemPatch[] {
     const list = asArray(p.patches, 'patches', 'WDE0080');
     if (list.length === 0) throw new WixError('WDE0080', 'patches must not be empty');
     if (list.length > BULK_LIMIT) throw new WixError('WDE0080', `Cannot patch more than ${BULK_LIMIT} items in one request`);
     const patches = list.map((raw, i) => parsePatch(raw, `patches[${i}]`));
     for (const patch of patches) validItemId(patch.id);
-    optionalBoolean(p.suppressHooks, 'suppressHooks');
+    return patches;
+  }
+
+  async bulkPatch(p: JsonObject, ctx?: WriteContext): Promise<BulkResponse> {
+    const hooked = this.hooked(p, UPDATE_HOOKS, ctx);
+    if (hooked) return hooked.bulkPatch(p);
+    const patches = this.bulkPatches(p);
     const condition = this.condition(p);
     const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
     const scope = await this.scope(p);
     return bulkResponse('PATCH', await this.writer.patch(scope, patches, condition, { needEntities: returnEntity }), returnEntity);
   }
 
-  async bulkRemove(p: JsonObject): Promise<BulkResponse> {
+  /** The ids of a BulkRemove request. */
+  bulkIds(p: JsonObject): string[] {
     const ids = asArray(p.dataItemIds, 'dataItemIds', 'WDE0068');
     if (ids.length === 0) throw new WixError('WDE0068', 'dataItemIds must not be empty');
     if (ids.length > BULK_LIMIT) throw new WixError('WDE0069', `Cannot remove more than ${BULK_LIMIT} items in one request`);
-    const checked = ids.map((id) => {
+    return ids.map((id) => {
       if (typeof id !== 'string' || id.length === 0) throw new WixError('WDE0068', 'Item ids must be an array of strings');
       return id;
     });
+  }
+
+  async bulkRemove(p: JsonObject, ctx?: WriteContext): Promise<BulkResponse> {
+    const hooked = this.hooked(p, REMOVE_HOOKS, ctx);
+    if (hooked) return hooked.bulkRemove(p);
+    const checked = this.bulkIds(p);
     const condition = this.condition(p);
     const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
     const scope = await this.scope(p);

@@ -7,6 +7,7 @@ import { items, collections, tasks } from '@wix/data';
 import { buildApp, type Cairn } from '../../src/http/app.js';
 import type { Clock } from '../../src/clock.js';
 import type { RunnerOptions } from '../../src/tasks/runner.js';
+import type { HooksSource } from '../../src/hooks/model.js';
 import { openTestStore, type StoreName, type TestStore } from './stores.js';
 
 export interface TestServer {
@@ -53,6 +54,8 @@ export interface StartOptions {
   runner?: RunnerOptions | false;
   /** SQLite in a file rather than in memory (openTestStore says why it matters). */
   onDisk?: boolean;
+  /** Data hooks: a module path or module object (docs/hooks.md). */
+  hooks?: HooksSource;
   /** Record events (default true; false is CAIRN_EVENTS=off). */
   events?: boolean;
 }
@@ -64,6 +67,7 @@ export async function startServer(storeName: StoreName, options: StartOptions = 
     logLevel: 'silent',
     ...(options.events === false ? { events: false } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.hooks !== undefined ? { hooks: options.hooks } : {}),
     ...(options.runner === false ? { runTasks: false } : options.runner ? { runner: options.runner } : {}),
   });
   await cairn.app.listen({ port: 0, host: '127.0.0.1' });

@@ -20,25 +20,25 @@ export async function itemRoutes(app: FastifyInstance, opts: ItemRoutesOptions):
   const p = paramsOf;
 
   app.post('/items', (req) => items.insert(p(req), writeContext(req)));
-  app.post('/items/update', (req) => items.update(p(req)));
-  app.put('/items/:dataItemId', (req) => items.update(p(req)));
+  app.post('/items/update', (req) => items.update(p(req), writeContext(req)));
+  app.put('/items/:dataItemId', (req) => items.update(p(req), writeContext(req)));
   app.post('/items/save', (req) => items.save(p(req), writeContext(req)));
   // The reply text comes ready-made (ItemService.getJson): the bytes Fastify would have written.
   const sendJson = (reply: FastifyReply) => (text: string) => reply.type(JSON_TYPE).send(text);
-  app.post('/items/get', (req, reply) => items.getJson(p(req)).then(sendJson(reply)));
-  app.get('/items/:dataItemId', (req, reply) => items.getJson(getByIdParams(req)).then(sendJson(reply)));
-  app.post('/items/remove', (req) => items.remove(p(req)));
-  app.delete('/items/:dataItemId', (req) => items.remove(p(req)));
-  app.post('/items/patch', (req) => items.patch(p(req)));
-  app.patch('/items/:dataItemId', (req) => items.patch(p(req)));
+  app.post('/items/get', (req, reply) => items.getJson(p(req), writeContext(req)).then(sendJson(reply)));
+  app.get('/items/:dataItemId', (req, reply) => items.getJson(getByIdParams(req), writeContext(req)).then(sendJson(reply)));
+  app.post('/items/remove', (req) => items.remove(p(req), writeContext(req)));
+  app.delete('/items/:dataItemId', (req) => items.remove(p(req), writeContext(req)));
+  app.post('/items/patch', (req) => items.patch(p(req), writeContext(req)));
+  app.patch('/items/:dataItemId', (req) => items.patch(p(req), writeContext(req)));
   app.post('/items/truncate', (req) => items.truncate(p(req)));
-  app.post('/items/query', (req) => items.query(p(req)));
-  app.get('/items/query', (req) => items.query(p(req)));
-  app.post('/items/count', (req) => items.count(p(req)));
+  app.post('/items/query', (req) => items.query(p(req), writeContext(req)));
+  app.get('/items/query', (req) => items.query(p(req), writeContext(req)));
+  app.post('/items/count', (req) => items.count(p(req), writeContext(req)));
 
   app.post('/bulk/items/insert', (req) => items.bulkInsert(p(req), writeContext(req)));
-  app.post('/bulk/items/update', (req) => items.bulkUpdate(p(req)));
+  app.post('/bulk/items/update', (req) => items.bulkUpdate(p(req), writeContext(req)));
   app.post('/bulk/items/save', (req) => items.bulkSave(p(req), writeContext(req)));
-  app.post('/bulk/items/remove', (req) => items.bulkRemove(p(req)));
-  app.post('/bulk/items/patch', (req) => items.bulkPatch(p(req)));
+  app.post('/bulk/items/remove', (req) => items.bulkRemove(p(req), writeContext(req)));
+  app.post('/bulk/items/patch', (req) => items.bulkPatch(p(req), writeContext(req)));
 }
