@@ -4,11 +4,12 @@
  * finish, close the store and exit 0.
  */
 import { loadConfig } from './config.js';
+import { isEntry } from './entry.js';
 import { buildApp } from './http/app.js';
 import { openDb } from './store/open.js';
 import { deliveryOptionsFrom } from './events/delivery.js';
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   const config = loadConfig();
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const { app } = await buildApp({
@@ -50,7 +51,10 @@ async function main(): Promise<void> {
   app.log.info({ store: db.description }, `Cairn listening on http://${config.host}:${config.port}`);
 }
 
-main().catch((e) => {
-  console.error(`cairn: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(1);
-});
+// Run when started as a script (npm scripts, test/helpers/process.ts); `cairn serve` imports main() instead.
+if (isEntry(import.meta.url)) {
+  main().catch((e) => {
+    console.error(`cairn: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
+}

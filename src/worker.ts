@@ -5,6 +5,7 @@
  * batch in flight commit, hands its task back and exits 0.
  */
 import { loadConfig } from './config.js';
+import { isEntry } from './entry.js';
 import { systemClock } from './clock.js';
 import { CollectionService } from './collections/service.js';
 import { ItemWriter } from './items/writer.js';
@@ -14,7 +15,7 @@ import { TaskRunner } from './tasks/runner.js';
 import { DeliveryWorker, deliveryOptionsFrom } from './events/delivery.js';
 import { WebhookService } from './events/webhooks.js';
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   const config = loadConfig();
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const events = new EventRecorder(config.events);
@@ -54,7 +55,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop());
 }
 
-main().catch((e) => {
-  console.error(`cairn worker: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(1);
-});
+// Run when started as a script (npm scripts, test/helpers/process.ts); `cairn worker` imports main() instead.
+if (isEntry(import.meta.url)) {
+  main().catch((e) => {
+    console.error(`cairn worker: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  });
+}
