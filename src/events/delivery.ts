@@ -2,6 +2,11 @@
  * The webhook delivery worker: sends the `webhook_deliveries` rows the outbox queued, as signed
  * HTTP POSTs (Standard Webhooks), with retries, a dead letter and retention of old rows.
  *
+ * - Admit: the outbox writes delivery rows not yet admitted (`admitted = 0`), so the write only
+ *   appends to indexes in `seq` order. Before claiming, a worker admits them (admitDeliveries):
+ *   they enter the per-entity ordering index and become claimable. That index is keyed by entity,
+ *   so inserting into it dirties about one page per row; this way that cost is the worker's, not
+ *   the write's.
  * - Claim: one statement (PostgreSQL, `FOR UPDATE SKIP LOCKED`, so any number of processes
  *   deliver together and never hold the same row at once) or one transaction of two (SQLite,
  *   whose BEGIN IMMEDIATE admits one writer). A claimable row is PENDING, due, not leased, and
@@ -30,7 +35,7 @@ import { hostname } from 'node:os';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { systemClock } from '../clock.js';
-import type { Db } from '../store/db.js';
+import type { Db, Executor } from '../store/db.js';
 import { sql, type Sql } from '../store/sql.js';
 import { eventEnvelope, type EventRow } from './payload.js';
 import { secretKey, sign } from './sign.js';
@@ -106,6 +111,46 @@ type Outcome =
   | { job: Job; ok: false; status: number | null; error: string; permanent?: boolean }
   /** Abandoned on stop: nothing is recorded, the row is handed back. */
   | { job: Job; abandoned: true };
+
+/** Rows admitted per statement. */
+const ADMIT_BATCH = 5000;
+/** PostgreSQL: the advisory lock one admitter holds at a time ("caid"). */
+const ADMIT_LOCK = 0x63616964;
+
+/**
+ * Admits delivery rows the outbox wrote (`admitted = 0`): the `limit` lowest event seqs (all of
+ * one webhook's rows when `webhookId` is given, then with no limit). Resolves to how many, or
+ * to null when another PostgreSQL process is admitting (`wait` false) and nothing was done.
+ *
+ * Why the order holds. A claim takes only admitted rows and checks for an earlier PENDING row
+ * of the same (webhook, entity) among admitted rows only. That is enough because admission keeps
+ * this invariant: when a row q is admitted, every row p of the same (webhook, entity) with a
+ * lower seq that exists is admitted too (or was, and is no longer pending). An entity's events
+ * commit in seq order (an event is inserted after the write that locked its row, or holds the
+ * one SQLite writer), so p committed before q; an admission whose snapshot sees q therefore sees
+ * p, and takes it as well (it takes all the lowest seqs it sees, or all of the webhook's). The
+ * snapshot must be taken after the previous admission committed: on SQLite the one writer
+ * ensures it; on PostgreSQL admitters take an advisory lock and read in the next statement
+ * (READ COMMITTED: a new snapshot). Rows of the same entity committed later have higher seqs.
+ */
+export async function admitDeliveries(tx: Executor, opts: { limit?: number; webhookId?: string; wait?: boolean } = {}): Promise<number | null> {
+  const limit = opts.webhookId === undefined ? sql` LIMIT ${opts.limit ?? ADMIT_BATCH}` : sql``;
+  const which = opts.webhookId === undefined ? sql`` : sql` AND webhook_id = ${opts.webhookId}`;
+  if (tx.dialect === 'postgres') {
+    if (opts.wait) {
+      await tx.run(sql`SELECT pg_advisory_xact_lock(${ADMIT_LOCK})`);
+    } else {
+      const got = await tx.get<{ ok: boolean }>(sql`SELECT pg_try_advisory_xact_lock(${ADMIT_LOCK}) AS ok`);
+      if (!got?.ok) return null;
+    }
+    // By ctid: under the lock nothing else changes rows with admitted = 0 (claims, marks and
+    // releases touch admitted rows only; replay admits under the same lock).
+    return tx.run(sql`UPDATE webhook_deliveries SET admitted = 1
+      WHERE ctid = ANY(ARRAY(SELECT ctid FROM webhook_deliveries WHERE admitted = 0${which} ORDER BY event_seq${limit})) AND admitted = 0`);
+  }
+  return tx.run(sql`UPDATE webhook_deliveries SET admitted = 1
+    WHERE rowid IN (SELECT rowid FROM webhook_deliveries WHERE admitted = 0${which} ORDER BY event_seq${limit})`);
+}
 
 const ERROR_TEXT_MAX = 500;
 const RESPONSE_READ_MAX = 64 * 1024;
@@ -225,6 +270,7 @@ export class DeliveryWorker {
           await this.sweep();
         }
         const room = 2 * this.batchSize - this.outstanding;
+        if (room >= this.batchSize && (await this.admit()) === ADMIT_BATCH) this.poked = true;
         if (room >= this.batchSize) {
           const jobs = await this.claim(this.batchSize);
           claimed = jobs.length;
@@ -254,13 +300,21 @@ export class DeliveryWorker {
     }
   }
 
+  /** Admits the rows the outbox wrote since the last time; how many (0 if another process is at it). */
+  private async admit(): Promise<number> {
+    const fresh = await this.db.get(sql`SELECT 1 AS x FROM webhook_deliveries WHERE admitted = 0 LIMIT 1`);
+    if (!fresh) return 0;
+    return (await this.db.transaction((tx) => admitDeliveries(tx))) ?? 0;
+  }
+
   /** Leases up to n claimable rows, with their events and webhooks. */
   private async claim(n: number): Promise<Job[]> {
     const now = this.clock.now().toISOString();
     const lease = new Date(this.clock.now().getTime() + this.leaseMs).toISOString();
-    const claimable = sql`d.status = 'PENDING' AND d.next_attempt_at <= ${now} AND (d.locked_until IS NULL OR d.locked_until <= ${now})
+    // Admitted rows only, and earlier admitted rows only: admitDeliveries says why that keeps order.
+    const claimable = sql`d.status = 'PENDING' AND d.admitted = 1 AND d.next_attempt_at <= ${now} AND (d.locked_until IS NULL OR d.locked_until <= ${now})
       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
-                      WHERE p.webhook_id = d.webhook_id AND p.entity_key = d.entity_key AND p.event_seq < d.event_seq AND p.status = 'PENDING')`;
+                      WHERE p.webhook_id = d.webhook_id AND p.entity_key = d.entity_key AND p.event_seq < d.event_seq AND p.status = 'PENDING' AND p.admitted = 1)`;
     const eventColumns = sql`e.seq AS e_seq, e.id AS e_id, e.type AS e_type, e.collection_id AS e_collection_id, e.env AS e_env,
       e.entity_id AS e_entity_id, e.event_time AS e_event_time, e.data AS e_data`;
     let rows: ClaimRow[];

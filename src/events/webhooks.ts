@@ -2,7 +2,7 @@
  * Webhook subscriptions: create, list, get, delete, the delivery log, replay, and the webhooks
  * configured in CAIRN_WEBHOOKS. A webhook is a `webhooks` row plus one `webhook_event_types` row
  * per event type it wants ('*' for all); the outbox (outbox.ts) fans every committed event out to
- * one `webhook_deliveries` row per matching webhook, and delivery.ts sends them.
+ * one `webhook_deliveries` row per matching webhook, and delivery.ts admits and sends them.
  * docs/webhooks.md is the prose version.
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -12,6 +12,7 @@ import type { Db, Executor } from '../store/db.js';
 import { join, sql, type Sql } from '../store/sql.js';
 import { asArray, asObject, oneOf, optionalInt, optionalString, requireString } from '../validate.js';
 import { isPlainObject, type JsonObject } from '../wire/json.js';
+import { admitDeliveries } from './delivery.js';
 import { EVENT_TYPES } from './outbox.js';
 import { newSecret, secretKey } from './sign.js';
 
@@ -274,16 +275,19 @@ export class WebhookService {
     const now = this.clock.now().toISOString();
     const replayed = await this.db.transaction(async (tx) => {
       const row = await this.find(tx, p.id);
+      // The webhook's rows not yet admitted first, so a replayed row (admitted at once, so that it
+      // holds back its entity's later events) never overtakes an earlier one (delivery.ts).
+      await admitDeliveries(tx, { webhookId: row.id, wait: true });
       const collection = row.collection_id === null ? sql`` : sql` AND e.collection_id = ${row.collection_id}`;
       const text = (v: string) => sql`CAST(${v} AS TEXT)`;
       return tx.run(sql`
-        INSERT INTO webhook_deliveries (webhook_id, event_seq, entity_key, status, attempts, next_attempt_at, created_date)
-        SELECT ${text(row.id)}, e.seq, ${ENTITY_KEY}, 'PENDING', 0, ${text(now)}, ${text(now)}
+        INSERT INTO webhook_deliveries (webhook_id, event_seq, entity_key, status, attempts, next_attempt_at, created_date, admitted)
+        SELECT ${text(row.id)}, e.seq, ${ENTITY_KEY}, 'PENDING', 0, ${text(now)}, ${text(now)}, 1
         FROM events e
         WHERE ${which}${collection}
           AND EXISTS (SELECT 1 FROM webhook_event_types t WHERE t.webhook_id = ${row.id} AND t.type IN (e.type, '*'))
         ON CONFLICT (webhook_id, event_seq) DO UPDATE SET status = 'PENDING', attempts = 0, next_attempt_at = excluded.next_attempt_at,
-          locked_by = NULL, locked_until = NULL, delivered_at = NULL`);
+          locked_by = NULL, locked_until = NULL, delivered_at = NULL, admitted = 1`);
     });
     if (replayed > 0) this.onQueued?.();
     return { replayed };
