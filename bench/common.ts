@@ -13,6 +13,9 @@ import { join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { buildApp, type AppOptions, type Cairn } from '../src/http/app.js';
+import { BENCH_ADMIN_KEY } from './key.js';
+
+export { BENCH_ADMIN_KEY };
 import { loadConfig } from '../src/config.js';
 import { buildStored } from '../src/items/codec.js';
 import type { Db } from '../src/store/db.js';
@@ -82,6 +85,7 @@ export async function startCairn(store: BenchStore, runner?: RunnerOptions | fal
   const cairn = await buildApp({
     db: store.db,
     logLevel: 'silent',
+    adminKey: BENCH_ADMIN_KEY,
     ...(runner === false ? { runTasks: false } : { runner: { ...defaults, ...runner } }),
     ...extra,
   });

@@ -29,6 +29,7 @@ import {
   type BenchOptions,
   type LoadGenerator,
   type Row,
+  BENCH_ADMIN_KEY,
 } from './common.js';
 
 const COLLECTION = 'evented';
@@ -87,7 +88,7 @@ function patchBody(ids: readonly string[], round: number): string {
 }
 
 async function post(url: string, body: string): Promise<void> {
-  const res = await fetch(url + PATCH_PATH, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const res = await fetch(url + PATCH_PATH, { method: 'POST', headers: { 'content-type': 'application/json', authorization: BENCH_ADMIN_KEY }, body });
   const reply = (await res.json()) as { bulkActionMetadata?: { totalSuccesses: number } };
   if (reply.bulkActionMetadata?.totalSuccesses !== BATCH) throw new Error(`bulk patch: ${res.status} ${JSON.stringify(reply).slice(0, 300)}`);
 }
@@ -133,7 +134,7 @@ export async function eventsSection(opts: BenchOptions, load: LoadGenerator): Pr
       const [offMs, recordedMs, hooksMs] = (await interleaved([quiet.url, loud.url, hooked.url])) as [number, number, number];
       const hook = await fetch(`${loud.url}/cairn/v1/webhooks`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: BENCH_ADMIN_KEY },
         body: JSON.stringify({ url: receiverUrl, events: ['wix.data.v2.data_item_updated'] }),
       });
       if (!hook.ok) throw new Error(`webhook: ${hook.status} ${await hook.text()}`);

@@ -18,6 +18,7 @@ import {
   type LoadResult,
   type Row,
   type StoreName,
+  BENCH_ADMIN_KEY,
 } from './common.js';
 import { FILTERED_SORTED, filteredSortedSql } from './query.js';
 
@@ -42,9 +43,9 @@ export async function httpSection(opts: BenchOptions, load: LoadGenerator): Prom
 
       // The exact replies Cairn gives, served verbatim by the bare route (same size, same keys).
       const getPath = (id: string) => `/wix-data/v2/items/${id}?dataCollectionId=${COLLECTION}`;
-      const sampleGet = await (await fetch(server.url + getPath(probeIds[0] as string))).json();
+      const sampleGet = await (await fetch(server.url + getPath(probeIds[0] as string), { headers: { authorization: BENCH_ADMIN_KEY } })).json();
       const queryBody = JSON.stringify({ dataCollectionId: COLLECTION, query: FILTERED_SORTED });
-      const queryRes = await fetch(`${server.url}/wix-data/v2/items/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: queryBody });
+      const queryRes = await fetch(`${server.url}/wix-data/v2/items/query`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: BENCH_ADMIN_KEY }, body: queryBody });
       const sampleQuery = (await queryRes.json()) as { dataItems?: unknown[] };
       if (!queryRes.ok || (sampleQuery.dataItems?.length ?? 0) === 0) throw new Error(`query failed: ${JSON.stringify(sampleQuery).slice(0, 300)}`);
 

@@ -5,6 +5,7 @@
  * Messages in: {type: 'run', req: LoadRequest}, {type: 'stop'}.
  * Messages out: {type: 'ready'}, {type: 'started'}, {type: 'result', result: LoadResult}.
  */
+import { BENCH_ADMIN_KEY } from './key.js';
 import { createRequire } from 'node:module';
 import type { LoadRequest, LoadResult } from './common.js';
 
@@ -46,7 +47,7 @@ function run(req: LoadRequest): void {
     pipelining: 1,
     timeout: 60,
     method: req.method ?? 'GET',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: BENCH_ADMIN_KEY },
     ...(req.body !== undefined ? { body: req.body } : {}),
     ...(req.amount !== undefined ? { amount: req.amount } : { duration: req.duration ?? 3600 }),
     ...(req.overallRate !== undefined ? { overallRate: req.overallRate } : {}),

@@ -21,6 +21,7 @@ import {
   type BenchOptions,
   type LoadGenerator,
   type Row,
+  BENCH_ADMIN_KEY,
 } from './common.js';
 
 const COLLECTION = 'patched';
@@ -92,7 +93,7 @@ export async function patchSection(opts: BenchOptions, load: LoadGenerator): Pro
         // they hold).
         const check = async () => {
           await sleep(300);
-          const res = await fetch(server.url + PATH, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          const res = await fetch(server.url + PATH, { method: 'POST', headers: { 'content-type': 'application/json', authorization: BENCH_ADMIN_KEY }, body });
           const reply = (await res.json()) as { bulkActionMetadata?: { totalSuccesses: number } };
           if (reply.bulkActionMetadata?.totalSuccesses !== BATCH) throw new Error(`bulk patch: ${res.status} ${JSON.stringify(reply).slice(0, 300)}`);
         };

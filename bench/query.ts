@@ -3,6 +3,7 @@
  * SQL, wire items) on 100,000 items, beside the same query hand-written as one SQL statement on
  * the same database (what a developer would write for that table and index).
  */
+import { ADMIN_CONTEXT } from '../src/items/service.js';
 import type { Executor } from '../src/store/db.js';
 import { raw, sql, type Sql } from '../src/store/sql.js';
 import {
@@ -19,6 +20,7 @@ import {
   type BenchOptions,
   type Row,
   type StoreName,
+  BENCH_ADMIN_KEY,
 } from './common.js';
 
 const COLLECTION = 'catalog';
@@ -74,7 +76,7 @@ export async function querySection(opts: BenchOptions): Promise<Row[]> {
       const nextSku = () => `sku-${(k++ * 7919) % SKUS}`;
       const serviceEq = async () => {
         const sku = nextSku();
-        const r = await cairn.items.query({ dataCollectionId: COLLECTION, query: { filter: { sku } } });
+        const r = await cairn.items.query({ dataCollectionId: COLLECTION, query: { filter: { sku } } }, ADMIN_CONTEXT);
         if (r.dataItems.length !== n / SKUS) throw new Error(`equality query on ${sku} found ${r.dataItems.length} items`);
       };
       const rawEq = async () => {
@@ -90,7 +92,7 @@ export async function querySection(opts: BenchOptions): Promise<Row[]> {
       const t = performance.now();
       const res = await fetch(`${server.url}/wix-data/v2/indexes`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: BENCH_ADMIN_KEY },
         body: JSON.stringify({ dataCollectionId: COLLECTION, index: { name: 'by_sku', fields: [{ path: 'sku', order: 'ASC' }] } }),
       });
       const indexMs = performance.now() - t;
@@ -103,7 +105,7 @@ export async function querySection(opts: BenchOptions): Promise<Row[]> {
       await logPlan(db, d);
 
       const serviceSorted = async () => {
-        const r = await cairn.items.query({ dataCollectionId: COLLECTION, query: FILTERED_SORTED });
+        const r = await cairn.items.query({ dataCollectionId: COLLECTION, query: FILTERED_SORTED }, ADMIN_CONTEXT);
         if (r.dataItems.length !== LIMIT) throw new Error(`filtered+sorted query found ${r.dataItems.length} items`);
         return r.dataItems.map((i) => i.id);
       };

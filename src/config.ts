@@ -38,6 +38,17 @@ export interface Config {
   /** Unset: the request timeout plus 20 s. */
   webhookLeaseMs: number | undefined;
   eventRetentionHours: number;
+  /** Site-member tokens: HS256 secret (CAIRN_JWT_SECRET) or RS256 public key (CAIRN_JWT_PUBLIC_KEY: PEM or path). */
+  jwtSecret: string | undefined;
+  jwtPublicKey: string | undefined;
+  jwtIssuer: string | undefined;
+  jwtAudience: string | undefined;
+  /** Requests per minute per API key, member or anonymous address (CAIRN_RATE_LIMIT; 0: none). */
+  rateLimit: number;
+  /** Failed authentications per minute per address before 429 (CAIRN_AUTH_FAILURE_LIMIT; 0: none). */
+  authFailureLimit: number;
+  /** How long a looked-up API key is trusted before asking the store again (CAIRN_KEY_CACHE_MS). */
+  keyCacheMs: number;
 }
 
 /** CAIRN_WEBHOOKS: a JSON array, or the path of a file holding one. */
@@ -89,5 +100,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookConcurrency: Math.max(1, int(env.CAIRN_WEBHOOK_CONCURRENCY, 32, 'CAIRN_WEBHOOK_CONCURRENCY')),
     webhookLeaseMs: env.CAIRN_WEBHOOK_LEASE_MS ? Math.max(1, int(env.CAIRN_WEBHOOK_LEASE_MS, 30_000, 'CAIRN_WEBHOOK_LEASE_MS')) : undefined,
     eventRetentionHours: int(env.CAIRN_EVENT_RETENTION_HOURS, 72, 'CAIRN_EVENT_RETENTION_HOURS'),
+    jwtSecret: env.CAIRN_JWT_SECRET || undefined,
+    jwtPublicKey: env.CAIRN_JWT_PUBLIC_KEY || undefined,
+    jwtIssuer: env.CAIRN_JWT_ISSUER || undefined,
+    jwtAudience: env.CAIRN_JWT_AUDIENCE || undefined,
+    rateLimit: int(env.CAIRN_RATE_LIMIT, 6000, 'CAIRN_RATE_LIMIT'),
+    authFailureLimit: int(env.CAIRN_AUTH_FAILURE_LIMIT, 30, 'CAIRN_AUTH_FAILURE_LIMIT'),
+    keyCacheMs: int(env.CAIRN_KEY_CACHE_MS, 5000, 'CAIRN_KEY_CACHE_MS'),
   };
 }

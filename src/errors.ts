@@ -55,6 +55,8 @@ export const ERROR_CODES = {
   WDE0134: { status: 400, title: 'Field names cannot start with $' },
   WDE0147: { status: 400, title: 'Invalid property or field path' },
   WDE0165: { status: 400, title: 'Invalid cursor' },
+  // Not a Wix code: Wix answers 401 with its own gateway error. Cairn's is in the same envelope.
+  UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

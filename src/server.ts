@@ -12,7 +12,7 @@ import { deliveryOptionsFrom } from './events/delivery.js';
 export async function main(): Promise<void> {
   const config = loadConfig();
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const { app } = await buildApp({
+  const { app, keys } = await buildApp({
     db,
     bodyLimit: config.bodyLimit,
     logLevel: config.logLevel,
@@ -22,6 +22,12 @@ export async function main(): Promise<void> {
     ...(config.hooks ? { hooks: config.hooks } : {}),
     events: config.events,
     adminKey: config.adminKey,
+    auth: {
+      memberTokens: { secret: config.jwtSecret, publicKey: config.jwtPublicKey, issuer: config.jwtIssuer, audience: config.jwtAudience },
+      rateLimit: config.rateLimit,
+      authFailureLimit: config.authFailureLimit,
+      keyCacheMs: config.keyCacheMs,
+    },
     webhooks: {
       deliver: config.deliverWebhooks,
       delivery: deliveryOptionsFrom(config),
@@ -46,6 +52,17 @@ export async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+
+  // No CAIRN_ADMIN_KEY: the first start makes an admin key and prints it, once; only its hash is kept.
+  if (!config.adminKey) {
+    const generated = await keys.ensureAdminKey();
+    if (generated) {
+      process.stdout.write(
+        `\nCairn generated an admin API key. It is shown only this once; store it now:\n\n    ${generated}\n\n` +
+          `Send it as \`Authorization: <key>\`. Set CAIRN_ADMIN_KEY to choose your own; revoke this one with DELETE /cairn/v1/keys/{id}.\n\n`,
+      );
+    }
+  }
 
   await app.listen({ port: config.port, host: config.host });
   app.log.info({ store: db.description }, `Cairn listening on http://${config.host}:${config.port}`);

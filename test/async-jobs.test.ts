@@ -7,7 +7,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORE_NAMES, openTestStore, type StoreName } from './helpers/stores.js';
-import { startServer, call, type TestServer } from './helpers/server.js';
+import { startServer, call, type TestServer, TEST_ADMIN_KEY } from './helpers/server.js';
 import { buildApp } from '../src/http/app.js';
 import { sql } from '../src/store/sql.js';
 import { allItemData, withoutServerFields, type Api } from './helpers/calls.js';
@@ -201,7 +201,7 @@ for (const storeName of STORE_NAMES) {
   describe(`async job status lifecycle (${storeName})`, () => {
     test('INITIALIZED before a runner takes it, SUCCEEDED after; FAILED when it cannot run', async () => {
       const store = await openTestStore(storeName as StoreName);
-      const queued = await buildApp({ db: store.db, logLevel: 'silent', runTasks: false });
+      const queued = await buildApp({ adminKey: TEST_ADMIN_KEY, db: store.db, logLevel: 'silent', runTasks: false });
       await queued.app.listen({ port: 0, host: '127.0.0.1' });
       const address = queued.app.server.address();
       const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -216,7 +216,7 @@ for (const storeName of STORE_NAMES) {
         const doomed = (await api('POST', `${DATA}/bulk/items/async-remove-by-filter`, { dataCollectionId: 'gone' })).body.jobId;
         assert.deepEqual((await api('GET', `${DATA}/async-jobs/${ok}/status`)).body, { status: 'INITIALIZED', successCount: 0 });
         assert.equal((await api('DELETE', `${DATA}/collections/gone`)).status, 200);
-        const worker = await buildApp({ db: store.db, logLevel: 'silent' });
+        const worker = await buildApp({ adminKey: TEST_ADMIN_KEY, db: store.db, logLevel: 'silent' });
         await worker.app.ready();
         await worker.runner!.whenIdle();
         await worker.app.close();

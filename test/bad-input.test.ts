@@ -15,7 +15,7 @@
 import { test, describe, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORE_NAMES } from './helpers/stores.js';
-import { startServer, type TestServer } from './helpers/server.js';
+import { startServer, type TestServer, TEST_ADMIN_KEY } from './helpers/server.js';
 import { sql } from '../src/store/sql.js';
 
 const DATA = '/wix-data/v2';
@@ -51,7 +51,7 @@ async function send(url: string, c: Pick<Case, 'method' | 'path' | 'body' | 'hea
   const payload = c.body === undefined ? undefined : typeof c.body === 'string' || c.body instanceof Uint8Array ? c.body : JSON.stringify(c.body);
   const res = await fetch(url + c.path, {
     method: c.method,
-    headers: { 'content-type': 'application/json', ...c.headers },
+    headers: { 'content-type': 'application/json', authorization: TEST_ADMIN_KEY, ...c.headers },
     ...(payload === undefined ? {} : { body: payload as NonNullable<RequestInit['body']> }),
   });
   const text = await res.text();

@@ -9,7 +9,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { STORE_NAMES, openTestStore, type StoreName } from './helpers/stores.js';
-import { startServer, call, type TestServer } from './helpers/server.js';
+import { startServer, call, type TestServer, TEST_ADMIN_KEY } from './helpers/server.js';
 import { buildApp, type AppOptions } from '../src/http/app.js';
 import { sql } from '../src/store/sql.js';
 
@@ -44,7 +44,7 @@ class SseClient {
 
   static async open(base: string, path = STREAM, headers: Record<string, string> = {}): Promise<SseClient> {
     const c = new SseClient();
-    const res = await fetch(base + path, { headers: { accept: 'text/event-stream', ...headers }, signal: c.controller.signal });
+    const res = await fetch(base + path, { headers: { accept: 'text/event-stream', authorization: TEST_ADMIN_KEY, ...headers }, signal: c.controller.signal });
     c.status = res.status;
     c.contentType = res.headers.get('content-type') ?? '';
     assert.equal(res.status, 200, `stream answered ${res.status}: ${res.status === 200 ? '' : await res.text()}`);
@@ -145,7 +145,7 @@ function assertIncreasing(frames: SseFrame[]): void {
 /** A server built directly, for settings startServer does not take (admin key, stream options). */
 async function startCustom(storeName: StoreName, options: Partial<AppOptions>) {
   const store = await openTestStore(storeName);
-  const cairn = await buildApp({ db: store.db, logLevel: 'silent', runTasks: false, ...options });
+  const cairn = await buildApp({ adminKey: TEST_ADMIN_KEY, db: store.db, logLevel: 'silent', runTasks: false, ...options });
   await cairn.app.listen({ port: 0, host: '127.0.0.1' });
   const address = cairn.app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -564,7 +564,7 @@ for (const storeName of STORE_NAMES) {
       }
     });
 
-    test('with an admin key the stream needs it; without one it is open', async () => {
+    test('the stream needs a key with the webhooks scope: none or a wrong one is 401', async () => {
       const srv = await startCustom(storeName, { adminKey: 's3cret-key' });
       try {
         for (const headers of [{}, { authorization: 'wrong' }, { authorization: 'Bearer wrong' }, { authorization: 'Bearer ' }, { authorization: 's3cret-key-and-more' }] as Record<string, string>[]) {
@@ -583,13 +583,13 @@ for (const storeName of STORE_NAMES) {
       } finally {
         await srv.close();
       }
-      const openSrv = await startCustom(storeName, {});
+      const srv2 = await startCustom(storeName, {});
       try {
-        const c = await SseClient.open(openSrv.url);
-        assert.equal(c.status, 200);
-        c.close();
+        const anonymous = await call(srv2.url, 'GET', STREAM, undefined, { authorization: '' });
+        assert.equal(anonymous.status, 401);
+        assert.equal(anonymous.body?.details?.applicationError?.code, 'UNAUTHENTICATED');
       } finally {
-        await openSrv.close();
+        await srv2.close();
       }
     });
 
@@ -614,7 +614,7 @@ for (const storeName of STORE_NAMES) {
         const reader = await SseClient.open(srv.url);
         // A raw HTTP client that reads the head and then nothing more.
         const stalled = await new Promise<http.IncomingMessage>((resolve, reject) => {
-          const req = http.get(srv.url + STREAM, (res) => {
+          const req = http.get(srv.url + STREAM, { headers: { authorization: TEST_ADMIN_KEY } }, (res) => {
             res.pause();
             resolve(res);
           });

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STORE_NAMES } from './helpers/stores.js';
-import { startServer, call, type TestServer } from './helpers/server.js';
+import { startServer, call, type TestServer, TEST_ADMIN_KEY } from './helpers/server.js';
 import { SqliteDb } from '../src/store/sqlite/db.js';
 import { migrate } from '../src/store/migrations.js';
 import { sql } from '../src/store/sql.js';
@@ -36,7 +36,7 @@ const awkward = {
 };
 
 const textOf = async (url: string, init?: RequestInit) => {
-  const r = await fetch(url, init);
+  const r = await fetch(url, { ...init, headers: { authorization: TEST_ADMIN_KEY, ...(init?.headers as Record<string, string> | undefined) } });
   assert.equal(r.status, 200, await r.clone().text());
   assert.equal(r.headers.get('content-type'), 'application/json; charset=utf-8');
   return r.text();

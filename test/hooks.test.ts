@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STORE_NAMES, openTestStore } from './helpers/stores.js';
 import { buildApp } from '../src/http/app.js';
-import { startServer, call, type TestServer } from './helpers/server.js';
+import { startServer, call, type TestServer, TEST_ADMIN_KEY } from './helpers/server.js';
 import { codeOf } from './helpers/calls.js';
 import { sql } from '../src/store/sql.js';
 import { hooksFromModule, loadHooks } from '../src/hooks/load.js';
@@ -726,7 +726,7 @@ describe('loading hooks modules', () => {
     await assert.rejects(loadHooks('broken.js', dir), /cannot load/);
     const store = await openTestStore('sqlite');
     try {
-      await assert.rejects(buildApp({ db: store.db, logLevel: 'silent', runTasks: false, hooks: join(dir, 'missing.js') }), /does not exist/);
+      await assert.rejects(buildApp({ adminKey: TEST_ADMIN_KEY, db: store.db, logLevel: 'silent', runTasks: false, hooks: join(dir, 'missing.js') }), /does not exist/);
     } finally {
       await store.close();
     }

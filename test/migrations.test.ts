@@ -3,6 +3,7 @@
  * a rowid table, with a user's expression index) is brought up to date at open, keeping every
  * item and every index. (PostgreSQL runs the same migrations on every test store.)
  */
+import { TEST_ADMIN_KEY } from './helpers/server.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -46,11 +47,11 @@ test('SQLite: a version-2 store moves its items to the clustered table and keeps
       const versions = (await db.all<{ version: number }>(sql`SELECT version FROM cairn_migrations ORDER BY version`)).map((r) => r.version);
       assert.deepEqual(versions, MIGRATIONS.map((m) => m.version));
       // Every item is there, readable through the API, and the user's index answers queries.
-      const cairn = await buildApp({ db, logLevel: 'silent', runTasks: false });
-      const r = await cairn.app.inject({ method: 'POST', url: '/wix-data/v2/items/query', payload: { dataCollectionId: 'c', query: { filter: { k: 'v3' }, paging: { limit: 100 } } } });
+      const cairn = await buildApp({ adminKey: TEST_ADMIN_KEY, db, logLevel: 'silent', runTasks: false });
+      const r = await cairn.app.inject({ method: 'POST', url: '/wix-data/v2/items/query', headers: { authorization: TEST_ADMIN_KEY }, payload: { dataCollectionId: 'c', query: { filter: { k: 'v3' }, paging: { limit: 100 } } } });
       assert.equal(r.statusCode, 200, r.body);
       assert.equal(JSON.parse(r.body).dataItems.length, 10);
-      const count = await cairn.app.inject({ method: 'POST', url: '/wix-data/v2/items/count', payload: { dataCollectionId: 'c' } });
+      const count = await cairn.app.inject({ method: 'POST', url: '/wix-data/v2/items/count', headers: { authorization: TEST_ADMIN_KEY }, payload: { dataCollectionId: 'c' } });
       assert.equal(JSON.parse(count.body).totalCount, 50);
       await cairn.app.close();
     } finally {

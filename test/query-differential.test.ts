@@ -8,6 +8,7 @@
  * The items the evaluator sees are the stored ones as read back (dates normalised, system fields
  * filled in), so the test holds the compiler to the evaluator, not to the writer.
  */
+import { ADMIN_CONTEXT } from '../src/items/service.js';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -280,13 +281,13 @@ for (const storeName of STORE_NAMES) {
     };
     const insert = async (c: string, items: JsonObject[]) => {
       for (let i = 0; i < items.length; i += 1000) {
-        const r = await s.cairn.items.bulkInsert({ dataCollectionId: c, dataItems: items.slice(i, i + 1000).map((data) => ({ data })) }, { ownerId: 'owner-ctx' });
+        const r = await s.cairn.items.bulkInsert({ dataCollectionId: c, dataItems: items.slice(i, i + 1000).map((data) => ({ data })) }, { ...ADMIN_CONTEXT, ownerId: 'owner-ctx' });
         assert.equal(r.bulkActionMetadata.totalFailures, 0, JSON.stringify(r.results.filter((x) => !x.itemMetadata.success)));
       }
     };
     /** Every stored item as the store gives it back: what the evaluator runs on. */
     const readAll = async (c: string): Promise<JsonObject[]> => {
-      const r = await s.cairn.items.query({ dataCollectionId: c, query: { paging: { limit: 1000 } } });
+      const r = await s.cairn.items.query({ dataCollectionId: c, query: { paging: { limit: 1000 } } }, ADMIN_CONTEXT);
       return r.dataItems.map((it) => {
         const { _publishStatus, ...data } = it.data;
         return data as JsonObject;
@@ -315,7 +316,7 @@ for (const storeName of STORE_NAMES) {
       const expected = expectedIds(all, filter, sort);
       const query: JsonObject = { filter: filter as JsonValue, paging: { limit: 1000 } };
       if (sort !== undefined) query.sort = sort as JsonValue;
-      const r = await s.cairn.items.query({ dataCollectionId: c, query });
+      const r = await s.cairn.items.query({ dataCollectionId: c, query }, ADMIN_CONTEXT);
       const got = r.dataItems.map((it) => it.id);
       assert.deepEqual(got, expected, `filter ${JSON.stringify(filter)} sort ${JSON.stringify(sort)}`);
       return expected.length;
@@ -366,7 +367,7 @@ for (const storeName of STORE_NAMES) {
       ];
       for (const [filter, sort, want] of cases) {
         assert.deepEqual(expectedIds(all, filter, sort ?? [{ fieldName: '_id' }]), want, `evaluator: ${JSON.stringify(filter)}`);
-        const r = await s.cairn.items.query({ dataCollectionId: 'edges', query: { filter: filter as JsonValue, sort: (sort ?? [{ fieldName: '_id' }]) as JsonValue } });
+        const r = await s.cairn.items.query({ dataCollectionId: 'edges', query: { filter: filter as JsonValue, sort: (sort ?? [{ fieldName: '_id' }]) as JsonValue } }, ADMIN_CONTEXT);
         assert.deepEqual(
           r.dataItems.map((i) => i.id),
           want,
@@ -397,7 +398,7 @@ for (const storeName of STORE_NAMES) {
       await createCollection('fresh');
       await fc.assert(
         fc.asyncProperty(itemsArb(0, 8), fc.array(fc.tuple(filterArb, fc.option(sortArb, { nil: undefined })), { minLength: 1, maxLength: 4 }), async (items, cases) => {
-          await s.cairn.items.truncate({ dataCollectionId: 'fresh' });
+          await s.cairn.items.truncate({ dataCollectionId: 'fresh' }, ADMIN_CONTEXT);
           if (items.length) await insert('fresh', items);
           const all = await readAll('fresh');
           sameAsInserted(all, items);

@@ -7,7 +7,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORE_NAMES, openTestStore, type StoreName } from './helpers/stores.js';
-import { startServer, call, wixClientFor, type TestServer } from './helpers/server.js';
+import { startServer, call, wixClientFor, type TestServer, TEST_ADMIN_KEY } from './helpers/server.js';
 import { buildApp } from '../src/http/app.js';
 import { codeOf } from './helpers/calls.js';
 
@@ -261,7 +261,7 @@ for (const storeName of STORE_NAMES) {
     test('a running task cancelled between batches ends FAILED/CANCELLED with the done work counted', async () => {
       const store = await openTestStore(storeName as StoreName);
       let onBatch: (id: string) => Promise<void> = async () => {};
-      const cairn = await buildApp({ db: store.db, logLevel: 'silent', runner: { batchSize: 5, afterBatch: (id) => onBatch(id) } });
+      const cairn = await buildApp({ adminKey: TEST_ADMIN_KEY, db: store.db, logLevel: 'silent', runner: { batchSize: 5, afterBatch: (id) => onBatch(id) } });
       await cairn.app.listen({ port: 0, host: '127.0.0.1' });
       const address = cairn.app.server.address();
       const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

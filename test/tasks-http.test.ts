@@ -8,7 +8,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORE_NAMES, openTestStore, type StoreName } from './helpers/stores.js';
-import { startServer, call, type TestServer } from './helpers/server.js';
+import { startServer, call, type TestServer, TEST_ADMIN_KEY } from './helpers/server.js';
 import { buildApp, type AppOptions } from '../src/http/app.js';
 import { sql } from '../src/store/sql.js';
 import { ManualClock } from '../src/clock.js';
@@ -60,7 +60,7 @@ function ids(n: number, prefix = 'i', width = 3): string[] {
 /** An app of our own over a fresh store, for runner options startServer does not take. */
 async function startCustom(storeName: StoreName, options: Omit<AppOptions, 'db'>) {
   const store = await openTestStore(storeName);
-  const cairn = await buildApp({ db: store.db, logLevel: 'silent', ...options });
+  const cairn = await buildApp({ adminKey: TEST_ADMIN_KEY, db: store.db, logLevel: 'silent', ...options });
   await cairn.app.listen({ port: 0, host: '127.0.0.1' });
   const address = cairn.app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -601,7 +601,7 @@ for (const storeName of STORE_NAMES) {
         const again = await srv.api('DELETE', `${TASKS}/${t.id}`);
         assert.deepEqual(again.body.task, t);
         // A runner over the same store finds nothing to do.
-        const worker = await buildApp({ db: srv.store.db, logLevel: 'silent' });
+        const worker = await buildApp({ adminKey: TEST_ADMIN_KEY, db: srv.store.db, logLevel: 'silent' });
         await worker.app.ready();
         await worker.runner!.whenIdle();
         await worker.app.close();

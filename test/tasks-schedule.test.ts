@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { STORE_NAMES, openTestStore } from './helpers/stores.js';
-import { startServer, call, type TestServer } from './helpers/server.js';
+import { startServer, call, type TestServer, TEST_ADMIN_KEY } from './helpers/server.js';
 import { ManualClock } from '../src/clock.js';
 import { buildApp } from '../src/http/app.js';
 import { openDb } from '../src/store/open.js';
@@ -218,7 +218,7 @@ for (const storeName of STORE_NAMES) {
       const clock = new ManualClock(T0);
       const start = async () => {
         const db = await open();
-        const cairn = await buildApp({ db, logLevel: 'silent', clock });
+        const cairn = await buildApp({ adminKey: TEST_ADMIN_KEY, db, logLevel: 'silent', clock });
         await cairn.app.listen({ port: 0, host: '127.0.0.1' });
         const address = cairn.app.server.address();
         const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

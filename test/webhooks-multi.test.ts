@@ -16,7 +16,7 @@ import { openDb } from '../src/store/open.js';
 import type { Db } from '../src/store/db.js';
 import { sql } from '../src/store/sql.js';
 import { STORE_NAMES, openTestStore, type TestStore } from './helpers/stores.js';
-import { call } from './helpers/server.js';
+import { call, TEST_ADMIN_KEY } from './helpers/server.js';
 
 const EVENTS = 3000;
 const WORKERS = 3;
@@ -43,7 +43,7 @@ for (const storeName of STORE_NAMES) {
       if (storeName === 'sqlite') dir = mkdtempSync(join(tmpdir(), 'cairn-multi-'));
       else store = await openTestStore('postgres');
       dbs = [await open(), await open(), await open()];
-      cairn = await buildApp({ db: dbs[0] as Db, logLevel: 'silent', runTasks: false, webhooks: { deliver: false } });
+      cairn = await buildApp({ adminKey: TEST_ADMIN_KEY, db: dbs[0] as Db, logLevel: 'silent', runTasks: false, webhooks: { deliver: false } });
       await cairn.app.listen({ port: 0, host: '127.0.0.1' });
       const a = cairn.app.server.address();
       url = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;

@@ -13,7 +13,7 @@ import { ManualClock } from '../src/clock.js';
 import { sql } from '../src/store/sql.js';
 import { secretKey, sign } from '../src/events/sign.js';
 import { STORE_NAMES, openTestStore, type StoreName, type TestStore } from './helpers/stores.js';
-import { call } from './helpers/server.js';
+import { call, TEST_ADMIN_KEY } from './helpers/server.js';
 
 const DATA = '/wix-data/v2';
 const HOOKS = '/cairn/v1/webhooks';
@@ -115,6 +115,7 @@ async function serve(store: TestStore, options: Partial<AppOptions> = {}): Promi
   const cairn = await buildApp({
     db: store.db,
     logLevel: 'silent',
+    adminKey: TEST_ADMIN_KEY,
     ...options,
     webhooks: {
       ...options.webhooks,
@@ -482,7 +483,7 @@ for (const storeName of STORE_NAMES) {
       assert.equal(Number(left?.n), 0);
     });
 
-    test('the admin key guards the webhook routes when configured', async () => {
+    test('the webhook routes need a key with the webhooks scope', async () => {
       const guarded = await serve(store, { adminKey: 'sekret', webhooks: { deliver: false } });
       try {
         const call2 = (headers: Record<string, string>) => call(guarded.url, 'GET', HOOKS, undefined, headers);
@@ -496,8 +497,8 @@ for (const storeName of STORE_NAMES) {
         assert.equal((await call2({ authorization: 'Bearer sekret' })).status, 200);
         const post = await call(guarded.url, 'POST', HOOKS, { url: `${rx.url}/x`, events: ['*'] });
         assert.equal(post.status, 401);
-        // The data API is not behind the admin key.
-        assert.equal((await call(guarded.url, 'GET', `${DATA}/collections`)).status, 200);
+        // The admin key holds every scope.
+        assert.equal((await call(guarded.url, 'GET', `${DATA}/collections`, undefined, { authorization: 'sekret' })).status, 200);
       } finally {
         await guarded.close();
       }

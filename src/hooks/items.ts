@@ -49,7 +49,7 @@ export class HookedCall {
     private readonly runner: HookRunner,
     private readonly hooks: CollectionHooks,
     collectionId: string,
-    private readonly write: WriteContext | undefined,
+    private readonly write: WriteContext,
   ) {
     this.context = runner.context(collectionId, write);
   }
@@ -59,7 +59,7 @@ export class HookedCall {
   insert(p: JsonObject): Promise<{ dataItem: WireItem }> {
     return this.run(async () => {
       const item = readDataItem(p.dataItem);
-      const scope = await this.svc.scope(p);
+      const scope = await this.svc.scope(p, this.write, 'insert');
       return { dataItem: single(await this.insertItems(scope, [item])).item };
     });
   }
@@ -68,7 +68,7 @@ export class HookedCall {
     return this.run(async () => {
       const item = this.svc.updateItem(p);
       const condition = this.svc.condition(p);
-      const scope = await this.svc.scope(p);
+      const scope = await this.svc.scope(p, this.write, 'update');
       return { dataItem: single(await this.updateItems(scope, [item], condition)).item };
     });
   }
@@ -76,7 +76,7 @@ export class HookedCall {
   save(p: JsonObject): Promise<{ action: 'INSERTED' | 'UPDATED'; dataItem: WireItem }> {
     return this.run(async () => {
       const item = readDataItem(p.dataItem);
-      const scope = await this.svc.scope(p);
+      const scope = await this.svc.scope(p, this.write, 'save');
       const o = single(await this.saveItems(scope, [item]));
       return { action: o.saved ?? 'INSERTED', dataItem: o.item };
     });
@@ -86,7 +86,7 @@ export class HookedCall {
     return this.run(async () => {
       const id = validItemId(p.dataItemId);
       const condition = this.svc.condition(p);
-      const scope = await this.svc.scope(p);
+      const scope = await this.svc.scope(p, this.write, 'remove');
       return { dataItem: single(await this.removeItems(scope, [id], condition)).item };
     });
   }
@@ -95,7 +95,7 @@ export class HookedCall {
     return this.run(async () => {
       const patch = this.svc.singlePatch(p);
       const condition = this.svc.condition(p);
-      const scope = await this.svc.scope(p);
+      const scope = await this.svc.scope(p, this.write, 'update');
       return { dataItem: single(await this.patchItems(scope, [patch], condition, true)).item };
     });
   }
@@ -104,7 +104,7 @@ export class HookedCall {
     return this.run(async () => {
       let id = validItemId(p.dataItemId);
       const fields = parseFields(p.fields);
-      const scope = await this.svc.scope(p);
+      const scope = await this.svc.scope(p, this.write, 'read');
       if (this.hooks.beforeGet) id = this.idFrom('beforeGet', await this.call('beforeGet', id), id);
       return { dataItem: await this.after('afterGet', await this.svc.reader.get(scope, id, fields)) };
     });
@@ -112,7 +112,7 @@ export class HookedCall {
 
   query(p: JsonObject): Promise<{ dataItems: WireItem[]; pagingMetadata: PagingMetadata }> {
     return this.run(async () => {
-      const scope = await this.svc.scope(p);
+      const scope = await this.svc.scope(p, this.write, 'read');
       let raw: unknown = p.query;
       if (this.hooks.beforeQuery) {
         // What the request carried ({filter, sort, fields, paging | cursorPaging}), as sent.
@@ -129,7 +129,7 @@ export class HookedCall {
 
   count(p: JsonObject): Promise<{ totalCount: number }> {
     return this.run(async () => {
-      const scope = await this.svc.scope(p);
+      const scope = await this.svc.scope(p, this.write, 'read');
       let raw: unknown = p.filter;
       if (this.hooks.beforeCount) {
         const query = this.object('beforeCount', await this.call('beforeCount', raw === undefined ? {} : { filter: raw }));
@@ -153,7 +153,7 @@ export class HookedCall {
     return this.run(async () => {
       const items = this.svc.bulkItems(p);
       const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
-      const scope = await this.svc.scope(p);
+      const scope = await this.svc.scope(p, this.write, 'insert');
       return bulkResponse('INSERT', await this.failures(await this.insertItems(scope, items)), returnEntity);
     });
   }
@@ -163,7 +163,7 @@ export class HookedCall {
       const items = this.svc.bulkUpdateItems(p);
       const condition = this.svc.condition(p);
       const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
-      const scope = await this.svc.scope(p);
+      const scope = await this.svc.scope(p, this.write, 'update');
       return bulkResponse('UPDATE', await this.failures(await this.updateItems(scope, items, condition)), returnEntity);
     });
   }
@@ -172,7 +172,7 @@ export class HookedCall {
     return this.run(async () => {
       const items = this.svc.bulkItems(p);
       const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
-      const scope = await this.svc.scope(p);
+      const scope = await this.svc.scope(p, this.write, 'save');
       const outcomes = await this.failures(await this.saveItems(scope, items));
       const response = bulkResponse('UPDATE', outcomes, returnEntity);
       response.results.forEach((r, i) => {
@@ -188,7 +188,7 @@ export class HookedCall {
       const ids = this.svc.bulkIds(p);
       const condition = this.svc.condition(p);
       const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
-      const scope = await this.svc.scope(p);
+      const scope = await this.svc.scope(p, this.write, 'remove');
       return bulkResponse('DELETE', await this.failures(await this.removeItems(scope, ids, condition)), returnEntity);
     });
   }
@@ -198,7 +198,7 @@ export class HookedCall {
       const patches = this.svc.bulkPatches(p);
       const condition = this.svc.condition(p);
       const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
-      const scope = await this.svc.scope(p);
+      const scope = await this.svc.scope(p, this.write, 'update');
       return bulkResponse('PATCH', await this.failures(await this.patchItems(scope, patches, condition, returnEntity)), returnEntity);
     });
   }
@@ -373,7 +373,6 @@ export class HookedCall {
   }
 
   private writeContext(): WriteContext {
-    if (!this.write) throw new Error('a write context is needed for inserts');
     return this.write;
   }
 

@@ -29,15 +29,16 @@ export const isHookName = (s: string): s is HookName => KNOWN.has(s);
 export const UNSUPPORTED_HOOK_NAMES: ReadonlySet<string> = new Set(['beforeDistinct', 'afterDistinct']);
 
 /**
- * What every hook receives as its second argument. Built in one place (HookRunner.context):
- * identities come later, and every call is made as the site's admin until then.
+ * What every hook receives as its second argument. Built in one place (HookRunner.context) from
+ * the caller's identity (src/auth/identity.ts).
  */
 export interface HookContext {
   /** The collection id. */
   readonly collectionName: string;
-  /** The owner id of the write's identity, or null when the call carries none (reads). */
+  /** The caller's id: the member for members, the site owner (CAIRN_OWNER_ID) for admins, null for visitors. */
   readonly userId: string | null;
-  readonly userRole: 'ADMIN';
+  /** ADMIN for the admin key and API keys that act for the site, SITE_MEMBER for members, ANYONE for visitors. */
+  readonly userRole: 'ADMIN' | 'SITE_MEMBER' | 'ANYONE';
 }
 
 // Hooks are user code: their arguments and results are checked where they are used.

@@ -5,6 +5,7 @@
  */
 import { WixError } from '../errors.js';
 import type { WriteContext } from '../items/writer.js';
+import { actsAsAdmin, memberOf } from '../auth/identity.js';
 import type { CollectionHooks, HookContext, HookName, HookRegistry } from './model.js';
 
 export interface HookLogger {
@@ -26,8 +27,9 @@ export class HookRunner {
   }
 
   /** The context every hook of one call receives (the only place it is built). */
-  context(collectionId: string, write: WriteContext | undefined): HookContext {
-    return { collectionName: collectionId, userId: write?.ownerId ?? null, userRole: 'ADMIN' };
+  context(collectionId: string, write: WriteContext): HookContext {
+    const role = actsAsAdmin(write.identity) ? 'ADMIN' : memberOf(write.identity) !== undefined ? 'SITE_MEMBER' : 'ANYONE';
+    return { collectionName: collectionId, userId: write.ownerId, userRole: role };
   }
 
   /**

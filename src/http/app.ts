@@ -2,14 +2,19 @@
  * Builds the Fastify application over an open store. `server.ts` listens; tests and the embedded
  * library call buildApp directly.
  */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { installAuthentication } from '../auth/authenticate.js';
+import { actsAsAdmin, memberOf } from '../auth/identity.js';
+import { memberTokenVerifier, type MemberTokenConfig } from '../auth/jwt.js';
+import { KeyService } from '../auth/keys.js';
+import { keyRoutes } from './routes/keys.js';
 import { systemClock, type Clock } from '../clock.js';
 import { IndexService } from '../collections/indexes.js';
 import { CollectionService } from '../collections/service.js';
 import { WixError } from '../errors.js';
 import { ItemReader } from '../items/query.js';
-import { ItemService } from '../items/service.js';
-import { ItemWriter } from '../items/writer.js';
+import { DEFAULT_OWNER_ID, ItemService } from '../items/service.js';
+import { ItemWriter, type WriteContext } from '../items/writer.js';
 import { EventRecorder } from '../events/outbox.js';
 import { EventStream, type StreamOptions } from '../events/stream.js';
 import { eventRoutes } from './routes/events.js';
@@ -42,8 +47,19 @@ export interface AppOptions {
   hooks?: HooksSource;
   /** Record events in the outbox (default true; CAIRN_EVENTS=off). */
   events?: boolean;
-  /** CAIRN_ADMIN_KEY: when set, admin endpoints (the event stream) need it; unset, they are open. */
+  /** CAIRN_ADMIN_KEY: the admin key (every scope). Keys in the store (api_keys) work as well. */
   adminKey?: string | undefined;
+  /** Access control settings (docs/security.md). */
+  auth?: {
+    /** Site-member tokens (JWT, HS256 or RS256); unset, member tokens are refused. */
+    memberTokens?: MemberTokenConfig;
+    /** Requests per minute per key, member or anonymous address (0: no limit; the admin key is never limited). */
+    rateLimit?: number;
+    /** Failed authentications per minute per address before 429 (0: no limit). */
+    authFailureLimit?: number;
+    /** How long a looked-up API key is trusted before the store is asked again, ms. */
+    keyCacheMs?: number;
+  };
   /** The live event stream's settings (poll interval, heartbeat, slow-client bound). */
   stream?: StreamOptions;
   /**
@@ -64,6 +80,7 @@ export interface Cairn {
   tasks: TaskService;
   runner: TaskRunner | undefined;
   webhooks: WebhookService;
+  keys: KeyService;
   /** The webhook delivery worker of this process, if it delivers. */
   delivery: DeliveryWorker | undefined;
 }
@@ -104,6 +121,16 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
 
   installErrorHandling(app);
 
+  // Every request's identity is known before any route runs (src/auth).
+  const keys = new KeyService(db, clock, options.auth?.keyCacheMs === undefined ? {} : { cacheMs: options.auth.keyCacheMs });
+  installAuthentication(app, {
+    keys,
+    adminKey: options.adminKey,
+    memberTokens: options.auth?.memberTokens ? await memberTokenVerifier(options.auth.memberTokens) : undefined,
+    rateLimit: options.auth?.rateLimit ?? 0,
+    authFailureLimit: options.auth?.authFailureLimit ?? 0,
+  });
+
   const events = new EventRecorder(options.events ?? true);
   const collections = new CollectionService(db, clock, events);
   const indexes = new IndexService(db);
@@ -122,8 +149,12 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
     // Runs before the store closes: the batch in flight commits, the task is handed back.
     app.addHook('preClose', async () => runner.stop());
   }
-  const ownerId = options.ownerId ?? '00000000-0000-0000-0000-000000000001';
-  const writeContext = () => ({ ownerId });
+  const siteOwner = options.ownerId ?? DEFAULT_OWNER_ID;
+  // New items are owned by the member who makes them, by the site owner when an admin does.
+  const writeContext = (req: FastifyRequest): WriteContext => ({
+    ownerId: actsAsAdmin(req.identity) ? siteOwner : (memberOf(req.identity) ?? null),
+    identity: req.identity,
+  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
@@ -138,7 +169,7 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
   const eventStream = new EventStream(db, { onError: (e) => app.log.error({ err: e }, 'event stream error'), onDrop: (reason) => app.log.warn({ reason }, 'event stream client dropped'), ...options.stream });
   // Open streams never end by themselves: end them first, so the server can close (SIGTERM drains).
   app.addHook('preClose', async () => eventStream.close());
-  await app.register(eventRoutes, { prefix: '/cairn/v1', stream: eventStream, adminKey: options.adminKey });
+  await app.register(eventRoutes, { prefix: '/cairn/v1', stream: eventStream });
 
   const webhooks = new WebhookService(db, clock);
   if (options.webhooks?.config) await webhooks.syncConfig(options.webhooks.config);
@@ -152,7 +183,8 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
     // Before the store closes: requests in flight finish (or are abandoned), results are recorded.
     app.addHook('preClose', async () => delivery.stop());
   }
-  await app.register(webhookRoutes, { prefix: '/cairn/v1', webhooks, adminKey: options.adminKey });
+  await app.register(webhookRoutes, { prefix: '/cairn/v1', webhooks });
+  await app.register(keyRoutes, { prefix: '/cairn/v1', keys });
 
-  return { app, collections, items, tasks, runner, events, webhooks, delivery };
+  return { app, collections, items, tasks, runner, events, webhooks, keys, delivery };
 }

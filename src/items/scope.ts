@@ -16,6 +16,13 @@ export interface ItemScope {
   readonly env: Environment;
   /** True when drafts are visible: no Publish plugin, or the caller asked for drafts. */
   readonly includeDrafts: boolean;
+  /**
+   * Set for a member under SITE_MEMBER_AUTHOR (src/auth/permissions.ts): only that member's
+   * items are in scope, so no statement reads, counts, changes or removes anyone else's.
+   */
+  readonly ownerOnly?: string | undefined;
+  /** True when the caller may not choose `_owner` (everyone but admins). */
+  readonly ownerFixed?: boolean;
 }
 
 export function resolveEnvironment(collection: Collection, raw: unknown): Environment {
@@ -26,18 +33,27 @@ export function resolveEnvironment(collection: Collection, raw: unknown): Enviro
   throw new WixError('WDE0119', `Collection [${collection.id}] has no sandbox environment; enable it first`, { collectionId: collection.id });
 }
 
-export function makeScope(collection: Collection, environment: unknown, includeDraftItems: boolean | undefined): ItemScope {
+export function makeScope(
+  collection: Collection,
+  environment: unknown,
+  includeDraftItems: boolean | undefined,
+  access: { ownerOnly: string | undefined; ownerFixed: boolean } = { ownerOnly: undefined, ownerFixed: false },
+): ItemScope {
   return {
     collection,
     env: resolveEnvironment(collection, environment),
     includeDrafts: !publishPlugin(collection) || includeDraftItems === true,
+    ownerOnly: access.ownerOnly,
+    ownerFixed: access.ownerFixed,
   };
 }
 
 export function scopeWhere(scope: ItemScope, table = ''): Sql {
   const t = table ? `${table}.` : '';
-  const base = sql`${raw(t)}collection_id = ${scope.collection.id} AND ${raw(t)}env = ${scope.env}`;
-  return scope.includeDrafts ? base : sql`${base} AND ${raw(t)}publish_status = 'PUBLISHED'`;
+  let where = sql`${raw(t)}collection_id = ${scope.collection.id} AND ${raw(t)}env = ${scope.env}`;
+  if (!scope.includeDrafts) where = sql`${where} AND ${raw(t)}publish_status = 'PUBLISHED'`;
+  if (scope.ownerOnly !== undefined) where = sql`${where} AND ${raw(t)}owner = ${scope.ownerOnly}`;
+  return where;
 }
 
 /** The status a newly inserted item gets. */

@@ -22,8 +22,16 @@ import type { ItemPatch } from './patch.js';
 import type { HookName } from '../hooks/model.js';
 import type { HookRunner } from '../hooks/runner.js';
 import { HookedCall } from '../hooks/items.js';
+import { itemAccess, requireAdmin, type ItemOperation } from '../auth/permissions.js';
+import { ADMIN } from '../auth/identity.js';
 
 export const BULK_LIMIT = 1000;
+
+/** The site owner's id: the owner of items admins create (CAIRN_OWNER_ID overrides it). */
+export const DEFAULT_OWNER_ID = '00000000-0000-0000-0000-000000000001';
+
+/** The context of calls made from code with the site's authority (tests, benchmarks, the embedded library). */
+export const ADMIN_CONTEXT: WriteContext = { ownerId: DEFAULT_OWNER_ID, identity: ADMIN };
 
 export interface BulkResult {
   action: BulkAction;
@@ -89,21 +97,28 @@ export class ItemService {
    * or onFailure and the request does not say `suppressHooks: true`; else undefined, and the
    * caller runs its own code, the same as with no hooks module at all.
    */
-  private hooked(p: JsonObject, names: readonly HookName[], ctx?: WriteContext): HookedCall | undefined {
+  private hooked(p: JsonObject, names: readonly HookName[], ctx: WriteContext): HookedCall | undefined {
     if (p.suppressHooks !== undefined && optionalBoolean(p.suppressHooks, 'suppressHooks')) return undefined;
     const hooks = this.hooks?.for(p.dataCollectionId);
     if (hooks === undefined || !(hooks.onFailure || names.some((n) => hooks[n]))) return undefined;
     return new HookedCall(this, this.hooks as HookRunner, hooks, p.dataCollectionId as string, ctx);
   }
 
-  async scope(p: JsonObject): Promise<ItemScope> {
+  /**
+   * The collection, environment and draft visibility of a call, and what the caller may reach in
+   * it for `op` (src/auth/permissions.ts): a denied call fails here, before anything is read or
+   * written. Save needs both insert and update; its scope carries the update rule.
+   */
+  async scope(p: JsonObject, ctx: WriteContext, op: ItemOperation | 'save'): Promise<ItemScope> {
     const collection = await this.collections.get(p.dataCollectionId as string);
+    if (op === 'save') itemAccess(ctx.identity, collection, 'insert');
+    const access = itemAccess(ctx.identity, collection, op === 'save' ? 'update' : op);
     const ppo = optionalObject(p.publishPluginOptions, 'publishPluginOptions');
     const legacy = isPlainObject(p.options) && isPlainObject(p.options.publishPluginOptions) ? p.options.publishPluginOptions : undefined;
     const includeDrafts =
       optionalBoolean(ppo?.includeDraftItems, 'publishPluginOptions.includeDraftItems') ??
       optionalBoolean(legacy?.showDraftItems, 'options.publishPluginOptions.showDraftItems');
-    return makeScope(collection, p.environment, includeDrafts);
+    return makeScope(collection, p.environment, includeDrafts, access);
   }
 
   condition(p: JsonObject): FilterNode | undefined {
@@ -115,7 +130,7 @@ export class ItemService {
     const hooked = this.hooked(p, INSERT_HOOKS, ctx);
     if (hooked) return hooked.insert(p);
     const item = readDataItem(p.dataItem);
-    const scope = await this.scope(p);
+    const scope = await this.scope(p, ctx, 'insert');
     return { dataItem: single(await this.writer.insert(scope, [item], ctx)).item };
   }
 
@@ -132,12 +147,12 @@ export class ItemService {
     return item;
   }
 
-  async update(p: JsonObject, ctx?: WriteContext): Promise<{ dataItem: WireItem }> {
+  async update(p: JsonObject, ctx: WriteContext): Promise<{ dataItem: WireItem }> {
     const hooked = this.hooked(p, UPDATE_HOOKS, ctx);
     if (hooked) return hooked.update(p);
     const item = this.updateItem(p);
     const condition = this.condition(p);
-    const scope = await this.scope(p);
+    const scope = await this.scope(p, ctx, 'update');
     return { dataItem: single(await this.writer.update(scope, [item], condition)).item };
   }
 
@@ -145,57 +160,59 @@ export class ItemService {
     const hooked = this.hooked(p, SAVE_HOOKS, ctx);
     if (hooked) return hooked.save(p);
     const item = readDataItem(p.dataItem);
-    const scope = await this.scope(p);
+    const scope = await this.scope(p, ctx, 'save');
     const o = single(await this.writer.save(scope, [item], ctx));
     return { action: o.saved ?? 'INSERTED', dataItem: o.item };
   }
 
-  async get(p: JsonObject, ctx?: WriteContext): Promise<{ dataItem: WireItem }> {
+  async get(p: JsonObject, ctx: WriteContext): Promise<{ dataItem: WireItem }> {
     const hooked = this.hooked(p, GET_HOOKS, ctx);
     if (hooked) return hooked.get(p);
     const id = validItemId(p.dataItemId);
     const fields = parseFields(p.fields);
-    const scope = await this.scope(p);
+    const scope = await this.scope(p, ctx, 'read');
     return { dataItem: await this.reader.get(scope, id, fields) };
   }
 
   /** `get`'s reply as JSON text, the same bytes, built without parsing the item when it can be. */
-  async getJson(p: JsonObject, ctx?: WriteContext): Promise<string> {
+  async getJson(p: JsonObject, ctx: WriteContext): Promise<string> {
     const hooked = this.hooked(p, GET_HOOKS, ctx);
     if (hooked) return JSON.stringify(await hooked.get(p));
     const id = validItemId(p.dataItemId);
     const fields = parseFields(p.fields);
-    const scope = await this.scope(p);
+    const scope = await this.scope(p, ctx, 'read');
     return `{"dataItem":${await this.reader.getJson(scope, id, fields)}}`;
   }
 
-  async remove(p: JsonObject, ctx?: WriteContext): Promise<{ dataItem: WireItem }> {
+  async remove(p: JsonObject, ctx: WriteContext): Promise<{ dataItem: WireItem }> {
     const hooked = this.hooked(p, REMOVE_HOOKS, ctx);
     if (hooked) return hooked.remove(p);
     const id = validItemId(p.dataItemId);
     const condition = this.condition(p);
-    const scope = await this.scope(p);
+    const scope = await this.scope(p, ctx, 'remove');
     return { dataItem: single(await this.writer.remove(scope, [id], condition)).item };
   }
 
-  async truncate(p: JsonObject): Promise<Record<string, never>> {
-    const scope = await this.scope(p);
+  async truncate(p: JsonObject, ctx: WriteContext): Promise<Record<string, never>> {
+    const collection = await this.collections.get(p.dataCollectionId as string);
+    requireAdmin(ctx.identity, collection, 'truncate');
+    const scope = await this.scope(p, ctx, 'remove');
     await this.writer.truncate(scope);
     return {};
   }
 
-  async query(p: JsonObject, ctx?: WriteContext): Promise<{ dataItems: WireItem[]; pagingMetadata: PagingMetadata }> {
+  async query(p: JsonObject, ctx: WriteContext): Promise<{ dataItems: WireItem[]; pagingMetadata: PagingMetadata }> {
     const hooked = this.hooked(p, QUERY_HOOKS, ctx);
     if (hooked) return hooked.query(p);
-    const scope = await this.scope(p);
+    const scope = await this.scope(p, ctx, 'read');
     return this.reader.query(scope, planQuery(p.query, p.returnTotalCount, scope));
   }
 
-  async count(p: JsonObject, ctx?: WriteContext): Promise<{ totalCount: number }> {
+  async count(p: JsonObject, ctx: WriteContext): Promise<{ totalCount: number }> {
     const hooked = this.hooked(p, COUNT_HOOKS, ctx);
     if (hooked) return hooked.count(p);
     const filter = parseFilter(p.filter);
-    const scope = await this.scope(p);
+    const scope = await this.scope(p, ctx, 'read');
     return { totalCount: await this.reader.count(scope, filter) };
   }
 
@@ -213,7 +230,7 @@ export class ItemService {
     const items = this.bulkItems(p);
     // Every parameter is checked before the write: a 400 must mean nothing was written.
     const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
-    const scope = await this.scope(p);
+    const scope = await this.scope(p, ctx, 'insert');
     return bulkResponse('INSERT', await this.writer.insert(scope, items, ctx), returnEntity);
   }
 
@@ -226,13 +243,13 @@ export class ItemService {
     return items;
   }
 
-  async bulkUpdate(p: JsonObject, ctx?: WriteContext): Promise<BulkResponse> {
+  async bulkUpdate(p: JsonObject, ctx: WriteContext): Promise<BulkResponse> {
     const hooked = this.hooked(p, UPDATE_HOOKS, ctx);
     if (hooked) return hooked.bulkUpdate(p);
     const items = this.bulkUpdateItems(p);
     const condition = this.condition(p);
     const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
-    const scope = await this.scope(p);
+    const scope = await this.scope(p, ctx, 'update');
     return bulkResponse('UPDATE', await this.writer.update(scope, items, condition), returnEntity);
   }
 
@@ -241,7 +258,7 @@ export class ItemService {
     if (hooked) return hooked.bulkSave(p);
     const items = this.bulkItems(p);
     const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
-    const scope = await this.scope(p);
+    const scope = await this.scope(p, ctx, 'save');
     const outcomes = await this.writer.save(scope, items, ctx);
     // A saved item is reported as INSERT or UPDATE, whichever happened.
     const response = bulkResponse('UPDATE', outcomes, returnEntity);
@@ -265,12 +282,12 @@ export class ItemService {
     return patch;
   }
 
-  async patch(p: JsonObject, ctx?: WriteContext): Promise<{ dataItem: WireItem }> {
+  async patch(p: JsonObject, ctx: WriteContext): Promise<{ dataItem: WireItem }> {
     const hooked = this.hooked(p, UPDATE_HOOKS, ctx);
     if (hooked) return hooked.patch(p);
     const patch = this.singlePatch(p);
     const condition = this.condition(p);
-    const scope = await this.scope(p);
+    const scope = await this.scope(p, ctx, 'update');
     return { dataItem: single(await this.writer.patch(scope, [patch], condition, { needEntities: true })).item };
   }
 
@@ -284,13 +301,13 @@ export class ItemService {
     return patches;
   }
 
-  async bulkPatch(p: JsonObject, ctx?: WriteContext): Promise<BulkResponse> {
+  async bulkPatch(p: JsonObject, ctx: WriteContext): Promise<BulkResponse> {
     const hooked = this.hooked(p, UPDATE_HOOKS, ctx);
     if (hooked) return hooked.bulkPatch(p);
     const patches = this.bulkPatches(p);
     const condition = this.condition(p);
     const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
-    const scope = await this.scope(p);
+    const scope = await this.scope(p, ctx, 'update');
     return bulkResponse('PATCH', await this.writer.patch(scope, patches, condition, { needEntities: returnEntity }), returnEntity);
   }
 
@@ -305,13 +322,13 @@ export class ItemService {
     });
   }
 
-  async bulkRemove(p: JsonObject, ctx?: WriteContext): Promise<BulkResponse> {
+  async bulkRemove(p: JsonObject, ctx: WriteContext): Promise<BulkResponse> {
     const hooked = this.hooked(p, REMOVE_HOOKS, ctx);
     if (hooked) return hooked.bulkRemove(p);
     const checked = this.bulkIds(p);
     const condition = this.condition(p);
     const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
-    const scope = await this.scope(p);
+    const scope = await this.scope(p, ctx, 'remove');
     return bulkResponse('DELETE', await this.writer.remove(scope, checked, condition), returnEntity);
   }
 }

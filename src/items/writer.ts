@@ -9,6 +9,7 @@
  */
 import type { Clock } from '../clock.js';
 import { WixError } from '../errors.js';
+import type { Identity } from '../auth/identity.js';
 import { compilerFor } from '../query/compile.js';
 import type { FilterNode } from '../query/ast.js';
 import type { Executor, Db } from '../store/db.js';
@@ -30,8 +31,23 @@ export type ItemOutcome =
   | { ok: false; originalIndex: number; id: string | undefined; error: WixError };
 
 export interface WriteContext {
-  /** The identity the write is made by: the owner of new items. */
-  readonly ownerId: string;
+  /** The owner of new items: the member making the write, the site owner for admins, null for visitors. */
+  readonly ownerId: string | null;
+  /** Who makes the call (src/auth/identity.ts): permissions and hooks read it. */
+  readonly identity: Identity;
+}
+
+/** The `_owner` the caller asked for, when it may choose one (admins only: scope.ownerFixed). */
+function askedOwner(scope: ItemScope, it: IncomingItem): string | undefined {
+  return scope.ownerFixed ? undefined : it.owner;
+}
+
+/** A write refused because the item belongs to another member (SITE_MEMBER_AUTHOR). */
+function notYours(id: string, scope: ItemScope): WixError {
+  return new WixError('WDE0027', `Permission denied: item [${id}] in collection [${scope.collection.id}] belongs to another member`, {
+    itemId: id,
+    collectionId: scope.collection.id,
+  });
 }
 
 /** A success whose wire item is built only if someone reads it (bulk calls rarely return entities). */
@@ -105,7 +121,7 @@ export class ItemWriter {
   async insert(scope: ItemScope, items: readonly IncomingItem[], ctx: WriteContext): Promise<ItemOutcome[]> {
     const now = this.now();
     const status = insertStatus(scope);
-    const prepared = items.map((it) => buildStored(it.id ?? newItemId(), it.fields, now, now, it.owner ?? ctx.ownerId));
+    const prepared = items.map((it) => buildStored(it.id ?? newItemId(), it.fields, now, now, askedOwner(scope, it) ?? ctx.ownerId));
     return this.db.transaction(async (tx) => {
       const outcomes: ItemOutcome[] = new Array(prepared.length);
       const seen = new Set<string>();
@@ -168,7 +184,7 @@ export class ItemWriter {
           return;
         }
         seen.add(id);
-        rows.push({ index, stored: buildStored(id, it.fields, row.created_date, now, it.owner ?? row.owner), status: row.publish_status });
+        rows.push({ index, stored: buildStored(id, it.fields, row.created_date, now, askedOwner(scope, it) ?? row.owner), status: row.publish_status });
       });
       const updated = await this.withUniqueFallback(tx, rows, (r) => this.replaceRows(tx, scope, r, condition), (r) => r.stored.id, outcomes, scope);
       for (const r of rows) {
@@ -177,6 +193,7 @@ export class ItemWriter {
           ? ok(r.index, r.stored.id, () => this.wire(scope, r.stored, r.status))
           : { ok: false, originalIndex: r.index, id: r.stored.id, error: notFound(r.stored.id, scope) };
       }
+      await this.denyForeign(tx, scope, outcomes);
       return outcomes;
     });
   }
@@ -190,9 +207,11 @@ export class ItemWriter {
       // PostgreSQL: without this, concurrent saves of one new id all see it missing, all report
       // INSERTED, and the later ones write a _createdDate that disagrees with the row's.
       if (tx.dialect === 'postgres' && ids.length) await lockIdKeys(tx, scope, ids);
-      await this.lockInIdOrder(tx, { ...scope, includeDrafts: true }, ids);
-      // Existence regardless of draft visibility: save never inserts a second row with an id.
-      const existing = await this.existing(tx, { ...scope, includeDrafts: true }, ids);
+      // Existence regardless of draft visibility or owner: save never inserts a second row with
+      // an id, and never replaces another member's item (SITE_MEMBER_AUTHOR).
+      const everyRow = { ...scope, includeDrafts: true, ownerOnly: undefined };
+      await this.lockInIdOrder(tx, everyRow, ids);
+      const existing = await this.existing(tx, everyRow, ids);
       const seen = new Set<string>();
       const rows: { index: number; stored: StoredItem; status: string; action: 'INSERTED' | 'UPDATED' }[] = [];
       items.forEach((it, index) => {
@@ -203,12 +222,18 @@ export class ItemWriter {
         }
         seen.add(id);
         const row = existing.get(id);
+        if (row && scope.ownerOnly !== undefined && row.owner !== scope.ownerOnly) {
+          outcomes[index] = { ok: false, originalIndex: index, id, error: notYours(id, scope) };
+          return;
+        }
         rows.push(
           row
-            ? { index, stored: buildStored(id, it.fields, row.created_date, now, it.owner ?? row.owner), status: row.publish_status, action: 'UPDATED' }
-            : { index, stored: buildStored(id, it.fields, now, now, it.owner ?? ctx.ownerId), status: insertStatus(scope), action: 'INSERTED' },
+            ? { index, stored: buildStored(id, it.fields, row.created_date, now, askedOwner(scope, it) ?? row.owner), status: row.publish_status, action: 'UPDATED' }
+            : { index, stored: buildStored(id, it.fields, now, now, askedOwner(scope, it) ?? ctx.ownerId), status: insertStatus(scope), action: 'INSERTED' },
         );
       });
+      // The rows are locked and checked above; the guard only makes the rule hold in SQL too.
+      const ownerGuard = scope.ownerOnly === undefined ? sql`` : sql` WHERE items.owner = ${scope.ownerOnly}`;
       const upsert = async (list: readonly (typeof rows)[number][]): Promise<Set<string>> => {
         const done = new Set<string>();
         for (const chunk of chunks(list)) {
@@ -218,7 +243,7 @@ export class ItemWriter {
           const returned = await tx.all<{ id: string }>(
             sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon)
                 VALUES ${values}
-                ON CONFLICT (collection_id, env, id) DO UPDATE SET data = excluded.data, canon = excluded.canon, updated_date = excluded.updated_date, owner = excluded.owner
+                ON CONFLICT (collection_id, env, id) DO UPDATE SET data = excluded.data, canon = excluded.canon, updated_date = excluded.updated_date, owner = excluded.owner${ownerGuard}
                 RETURNING id`,
           );
           for (const r of returned) done.add(r.id);
@@ -236,6 +261,7 @@ export class ItemWriter {
           ? ok(r.index, r.stored.id, () => this.wire(scope, r.stored, r.status), r.action)
           : { ok: false, originalIndex: r.index, id: r.stored.id, error: notFound(r.stored.id, scope) };
       }
+      await this.denyForeign(tx, scope, outcomes);
       return outcomes;
     });
   }
@@ -256,13 +282,29 @@ export class ItemWriter {
         await this.events.itemsDeleted(tx, scope, rows.map((r) => r.id), this.now());
       }
       const reported = new Set<string>();
-      return ids.map((id, index): ItemOutcome => {
+      const outcomes = ids.map((id, index): ItemOutcome => {
         const r = removed.get(id);
         if (!r || reported.has(id)) return { ok: false, originalIndex: index, id, error: notFound(id, scope) };
         reported.add(id);
         return ok(index, id, () => toWireItem(scope.collection.id, r.data, shownStatus(scope, r.publish_status)));
       });
+      await this.denyForeign(tx, scope, outcomes);
+      return outcomes;
     });
+  }
+
+  /**
+   * SITE_MEMBER_AUTHOR: the statements above saw only the caller's own items, so another
+   * member's item came out as not found. Those that exist are reported as what they are, a
+   * permission failure (WDE0027); ids that exist nowhere stay WDE0073. Runs in the write's
+   * transaction, over the rows it locked.
+   */
+  private async denyForeign(tx: Executor, scope: ItemScope, outcomes: ItemOutcome[]): Promise<void> {
+    if (scope.ownerOnly === undefined) return;
+    const missing = outcomes.filter((o): o is ItemOutcome & { ok: false; id: string } => !o.ok && o.id !== undefined && o.error.code === 'WDE0073');
+    if (missing.length === 0) return;
+    const found = await this.existing(tx, { ...scope, ownerOnly: undefined }, [...new Set(missing.map((o) => o.id))]);
+    for (const o of missing) if (found.has(o.id)) o.error = notYours(o.id, scope);
   }
 
   /**
@@ -284,6 +326,7 @@ export class ItemWriter {
         rest = rest.filter((i) => !done.has(i));
       }
       if (rest.length) await this.patchInJs(tx, scope, patches, rest, condition, now, outcomes);
+      await this.denyForeign(tx, scope, outcomes);
       return outcomes;
     });
   }

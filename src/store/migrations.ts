@@ -331,6 +331,38 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (webhook_id, entity_key, event_seq) WHERE status = 'PENDING'`,
   },
   {
+    // API keys (src/auth/keys.ts): only a SHA-256 of each key is kept (keys are 256 random bits,
+    // so a fast hash is enough; a slow one would only slow every request). `prefix` is the key's
+    // first characters, shown in lists so people can tell keys apart. `admin` marks the key
+    // generated on first start when CAIRN_ADMIN_KEY is unset.
+    version: 7,
+    name: 'api keys',
+    sqlite: `
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        key_hash TEXT NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        member_id TEXT,
+        admin INTEGER NOT NULL DEFAULT 0,
+        created_date TEXT NOT NULL,
+        revoked_date TEXT
+      )`,
+    postgres: `
+      CREATE TABLE api_keys (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        name TEXT NOT NULL,
+        key_hash TEXT COLLATE "C" NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        member_id TEXT,
+        admin INTEGER NOT NULL DEFAULT 0,
+        created_date TEXT NOT NULL,
+        revoked_date TEXT
+      )`,
+  },
+  {
     // Delivery rows are fanned out in the write's transaction, but enter the per-entity ordering
     // index (webhook_deliveries_pending) only when a delivery worker admits them (delivery.ts,
     // admitDeliveries). That index is keyed by entity, so a batch of 1,000 inserts into it

@@ -11,6 +11,7 @@
  * PORT, HOST), plus what the test passes: an SQLite child never sees the test run's
  * DATABASE_URL.
  */
+import { TEST_ADMIN_KEY } from './server.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +49,7 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
     if (k === 'DATABASE_URL' || k === 'PORT' || k === 'HOST' || k.startsWith('CAIRN_')) continue;
     out[k] = v;
   }
-  return { CAIRN_LOG_LEVEL: 'warn', ...out, ...env };
+  return { CAIRN_LOG_LEVEL: 'warn', CAIRN_ADMIN_KEY: TEST_ADMIN_KEY, ...out, ...env };
 }
 
 function launch(script: string, env: Record<string, string>): Child {

@@ -4,7 +4,7 @@
  */
 import { createClient, ApiKeyStrategy } from '@wix/sdk';
 import { items, collections, tasks } from '@wix/data';
-import { buildApp, type Cairn } from '../../src/http/app.js';
+import { buildApp, type AppOptions, type Cairn } from '../../src/http/app.js';
 import type { Clock } from '../../src/clock.js';
 import type { RunnerOptions } from '../../src/tasks/runner.js';
 import type { HooksSource } from '../../src/hooks/model.js';
@@ -19,7 +19,10 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export function wixClientFor(url: string, apiKey = 'test-key') {
+/** The admin key every test server is started with; `call` and the clients send it unless told otherwise. */
+export const TEST_ADMIN_KEY = 'test-admin-key';
+
+export function wixClientFor(url: string, apiKey = TEST_ADMIN_KEY) {
   return createClient({
     modules: { items, collections, tasks },
     auth: ApiKeyStrategy({ apiKey, siteId: 'local' }),
@@ -34,10 +37,10 @@ export function wixClientFor(url: string, apiKey = 'test-key') {
  * requests for, pushing each request's path onto `seen` (tests check the prefix the SDK chose).
  * With `apiBaseUrl` the SDK takes its custom-host form, whose paths start with `/_api/`.
  */
-export function recordingClientFor<M extends Record<string, unknown>>(url: string, modules: M, options: { apiBaseUrl?: string; seen: string[] }) {
+export function recordingClientFor<M extends Record<string, unknown>>(url: string, modules: M, options: { apiBaseUrl?: string; seen: string[]; apiKey?: string }) {
   return createClient({
     modules,
-    auth: ApiKeyStrategy({ apiKey: 'test-key', siteId: 'local' }),
+    auth: ApiKeyStrategy({ apiKey: options.apiKey ?? TEST_ADMIN_KEY, siteId: 'local' }),
     useCDN: false,
     ...(options.apiBaseUrl ? { host: { apiBaseUrl: options.apiBaseUrl } } : {}),
     fetch: ((input: RequestInfo | URL, init?: RequestInit) => {
@@ -58,6 +61,8 @@ export interface StartOptions {
   hooks?: HooksSource;
   /** Record events (default true; false is CAIRN_EVENTS=off). */
   events?: boolean;
+  /** Access control settings (member tokens, rate limits). */
+  auth?: AppOptions['auth'];
 }
 
 export async function startServer(storeName: StoreName, options: StartOptions = {}): Promise<TestServer> {
@@ -65,6 +70,8 @@ export async function startServer(storeName: StoreName, options: StartOptions = 
   const cairn = await buildApp({
     db: store.db,
     logLevel: 'silent',
+    adminKey: TEST_ADMIN_KEY,
+    ...(options.auth ? { auth: options.auth } : {}),
     ...(options.events === false ? { events: false } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.hooks !== undefined ? { hooks: options.hooks } : {}),
@@ -86,11 +93,14 @@ export async function startServer(storeName: StoreName, options: StartOptions = 
   };
 }
 
-/** POSTs (or sends any method) JSON and returns status and parsed body. */
+/**
+ * POSTs (or sends any method) JSON and returns status and parsed body. Sends the test admin key
+ * unless `headers` says otherwise (`authorization: ''` for an anonymous call).
+ */
 export async function call(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(url + path, {
     method,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', authorization: TEST_ADMIN_KEY, ...headers },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await res.text();

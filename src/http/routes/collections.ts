@@ -2,7 +2,7 @@
  * Data Collections and Indexes routes (under both Wix prefixes), and Cairn's own collection
  * additions under /cairn/v1.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { toWire, validCollectionId } from '../../collections/model.js';
 import type { CollectionService } from '../../collections/service.js';
 import type { IndexService } from '../../collections/indexes.js';
@@ -10,6 +10,11 @@ import type { Clock } from '../../clock.js';
 import { asObject, optionalBoolean, optionalInt } from '../../validate.js';
 import { WixError } from '../../errors.js';
 import { paramsOf } from '../params.js';
+import { SCOPES } from '../../auth/scopes.js';
+import { requireScope } from '../guard.js';
+
+/** Reading schemas needs either data read or collections management; changing them, the latter. */
+const collectionScopes = (req: FastifyRequest) => (req.method === 'GET' ? [SCOPES.dataRead, SCOPES.collections] : [SCOPES.collections]);
 
 export interface CollectionRoutesOptions {
   collections: CollectionService;
@@ -20,6 +25,7 @@ export interface CollectionRoutesOptions {
 export async function collectionRoutes(app: FastifyInstance, opts: CollectionRoutesOptions): Promise<void> {
   const { collections, indexes, clock } = opts;
   const p = paramsOf;
+  requireScope(app, collectionScopes);
 
   app.post('/collections', async (req) => ({ collection: toWire(await collections.create(p(req).collection)) }));
   app.get('/collections/:id', async (req) => ({ collection: toWire(await collections.get(p(req).id as string)) }));
@@ -88,6 +94,7 @@ export async function collectionRoutes(app: FastifyInstance, opts: CollectionRou
 
 /** Cairn's additions: turning a collection's sandbox environment on and off. */
 export async function cairnCollectionRoutes(app: FastifyInstance, opts: CollectionRoutesOptions): Promise<void> {
+  requireScope(app, collectionScopes);
   app.post('/collections/:id/sandbox', async (req) => {
     const params = paramsOf(req);
     const enabled = optionalBoolean(params.enabled, 'enabled');

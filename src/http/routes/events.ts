@@ -8,12 +8,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WixError } from '../../errors.js';
 import { EVENT_TYPES } from '../../events/outbox.js';
 import type { EventStream, StreamFilter } from '../../events/stream.js';
-import { adminAuthorized, sendUnauthorized } from '../admin.js';
+import { SCOPES } from '../../auth/scopes.js';
+import { requireScope } from '../guard.js';
 
 export interface EventRoutesOptions {
   stream: EventStream;
-  /** CAIRN_ADMIN_KEY: when set, the stream needs it (Authorization: `<key>` or `Bearer <key>`). */
-  adminKey?: string | undefined;
 }
 
 const KNOWN_TYPES = new Set(EVENT_TYPES);
@@ -60,9 +59,10 @@ export function streamRequest(req: FastifyRequest): { filter: StreamFilter; afte
   return { filter, after };
 }
 
-export async function eventRoutes(app: FastifyInstance, { stream, adminKey }: EventRoutesOptions): Promise<void> {
+export async function eventRoutes(app: FastifyInstance, { stream }: EventRoutesOptions): Promise<void> {
+  // The stream carries every item's data: for keys that may manage webhooks (the admin key has it).
+  requireScope(app, () => [SCOPES.webhooks]);
   app.get('/events/stream', async (req, reply) => {
-    if (!adminAuthorized(req, adminKey)) return sendUnauthorized(reply);
     const { filter, after } = streamRequest(req);
     reply.hijack();
     const res = reply.raw;

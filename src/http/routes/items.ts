@@ -31,7 +31,7 @@ export async function itemRoutes(app: FastifyInstance, opts: ItemRoutesOptions):
   app.delete('/items/:dataItemId', (req) => items.remove(p(req), writeContext(req)));
   app.post('/items/patch', (req) => items.patch(p(req), writeContext(req)));
   app.patch('/items/:dataItemId', (req) => items.patch(p(req), writeContext(req)));
-  app.post('/items/truncate', (req) => items.truncate(p(req)));
+  app.post('/items/truncate', (req) => items.truncate(p(req), writeContext(req)));
   app.post('/items/query', (req) => items.query(p(req), writeContext(req)));
   app.get('/items/query', (req) => items.query(p(req), writeContext(req)));
   app.post('/items/count', (req) => items.count(p(req), writeContext(req)));

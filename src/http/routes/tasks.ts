@@ -6,6 +6,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { TaskService } from '../../tasks/service.js';
 import { paramsOf } from '../params.js';
+import { SCOPES } from '../../auth/scopes.js';
+import { requireScope } from '../guard.js';
+
+/** Tasks change or read whole collections: for keys holding SCOPE.CAIRN.TASKS (the admin key holds every scope). */
+const tasksScope = () => [SCOPES.tasks];
 
 export interface TaskRoutesOptions {
   tasks: TaskService;
@@ -14,6 +19,7 @@ export interface TaskRoutesOptions {
 export const TASK_PREFIXES = ['/cms/v1/tasks', '/_api/autocms/v1/tasks'] as const;
 
 export async function taskRoutes(app: FastifyInstance, { tasks }: TaskRoutesOptions): Promise<void> {
+  requireScope(app, tasksScope);
   app.post('/', async (req) => ({ task: await tasks.create(paramsOf(req).task) }));
   app.get('/:taskId', async (req) => ({ task: await tasks.get(paramsOf(req).taskId) }));
   app.get('/', async (req) => tasks.list(paramsOf(req).paging));
@@ -21,12 +27,14 @@ export async function taskRoutes(app: FastifyInstance, { tasks }: TaskRoutesOpti
 }
 
 export async function asyncJobRoutes(app: FastifyInstance, { tasks }: TaskRoutesOptions): Promise<void> {
+  requireScope(app, tasksScope);
   app.post('/bulk/items/async-patch-by-filter', (req) => tasks.createJob('PATCH_BY_FILTER', paramsOf(req)));
   app.post('/bulk/items/async-remove-by-filter', (req) => tasks.createJob('DELETE_BY_QUERY', paramsOf(req)));
   app.get('/async-jobs/:jobId/status', (req) => tasks.jobStatus(paramsOf(req).jobId));
 }
 
 export async function cairnTaskRoutes(app: FastifyInstance, { tasks }: TaskRoutesOptions): Promise<void> {
+  requireScope(app, tasksScope);
   app.get('/tasks/:taskId/failures', (req) => {
     const p = paramsOf(req);
     return tasks.failures(p.taskId, p.paging);

@@ -1,24 +1,19 @@
 /**
- * Webhook subscriptions under /cairn/v1/webhooks (docs/webhooks.md). Admin only: when an admin
- * key is configured (CAIRN_ADMIN_KEY), every request must carry `Authorization: <key>` or
- * `Authorization: Bearer <key>`; without one the routes are open (local development).
+ * Webhook subscriptions under /cairn/v1/webhooks (docs/webhooks.md): for API keys holding
+ * SCOPE.CAIRN.WEBHOOKS (the admin key holds every scope).
  */
 import type { FastifyInstance } from 'fastify';
 import type { WebhookService } from '../../events/webhooks.js';
 import { paramsOf } from '../params.js';
-import { adminAuthorized, sendUnauthorized } from '../admin.js';
+import { SCOPES } from '../../auth/scopes.js';
+import { requireScope } from '../guard.js';
 
 export interface WebhookRoutesOptions {
   webhooks: WebhookService;
-  adminKey?: string | undefined;
 }
 
-export async function webhookRoutes(app: FastifyInstance, { webhooks, adminKey }: WebhookRoutesOptions): Promise<void> {
-  if (adminKey) {
-    app.addHook('onRequest', async (req, reply) => {
-      if (!adminAuthorized(req, adminKey)) return sendUnauthorized(reply);
-    });
-  }
+export async function webhookRoutes(app: FastifyInstance, { webhooks }: WebhookRoutesOptions): Promise<void> {
+  requireScope(app, () => [SCOPES.webhooks]);
   app.post('/webhooks', async (req) => ({ webhook: await webhooks.create(paramsOf(req)) }));
   app.get('/webhooks', async () => ({ webhooks: await webhooks.list() }));
   app.get('/webhooks/:id', async (req) => ({ webhook: await webhooks.get(paramsOf(req).id) }));
