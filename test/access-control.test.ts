@@ -228,7 +228,7 @@ for (const storeName of STORE_NAMES) {
       });
     }
 
-    test('permission matrix through the published client: insert, get, query, count, update, save, remove', async () => {
+    test('permission matrix through the published client: every item call, single and bulk', async () => {
       for (const role of ROLES) {
         const c = `perm_${role}`;
         for (const caller of callers) {
@@ -250,6 +250,14 @@ for (const storeName of STORE_NAMES) {
           await check('update', expected(caller, role, 'write', true, 'update'), () => client.items.update(c, { _id: own, title: 'u' }));
           await check('save', expected(caller, role, 'write', true, 'save'), () => client.items.save(c, { _id: own, title: 's' }));
           await check('remove', expected(caller, role, 'write', true, 'remove'), () => client.items.remove(c, own));
+          await seed(c);
+          await check('patch', expected(caller, role, 'write', true, 'patch'), () => client.items.patch(c, own).setField('title', 'p').run());
+          await check('bulkInsert', expected(caller, role, 'write', true, 'bulkInsert'), () => client.items.bulkInsert(c, [{ title: 'b1' }, { title: 'b2' }] as any));
+          await check('bulkUpdate', expected(caller, role, 'write', true, 'bulkUpdate'), () => client.items.bulkUpdate(c, [{ _id: own, title: 'bu' }] as any));
+          await check('bulkSave', expected(caller, role, 'write', true, 'save'), () => client.items.bulkSave(c, [{ _id: own, title: 'bs' }] as any));
+          await check('bulkPatch', expected(caller, role, 'write', true, 'bulkPatch'), () => client.items.bulkPatch(c, [own]).incrementField('n', 1).run());
+          await check('bulkRemove', expected(caller, role, 'write', true, 'bulkRemove'), () => client.items.bulkRemove(c, [own]));
+          await check('truncate', expected(caller, role, 'write', true, 'truncate'), () => client.items.truncate(c));
           if (caller.memberId === MEMBER_A) {
             await seed(c);
             const before = await snapshot(c);
