@@ -480,6 +480,44 @@ for (const storeName of STORE_NAMES) {
       return { url, cairn, close: async () => (await cairn.app.close(), await store.close()) };
     }
 
+    test('hooks see the caller: userId and userRole follow the identity; a denied call fires only onFailure', async () => {
+      const seen: { hook: string; context: unknown; code?: string }[] = [];
+      const record = (hook: string) => (item: unknown, context: unknown) => {
+        seen.push({ hook, context });
+        return item;
+      };
+      const hooks = {
+        hooks: {
+          h: {
+            beforeInsert: record('beforeInsert'),
+            afterInsert: record('afterInsert'),
+            onFailure: (error: { details?: { applicationError?: { code?: string } }; code?: string }, context: unknown) => {
+              seen.push({ hook: 'onFailure', context, code: (error as { code?: string }).code });
+            },
+          },
+        },
+      };
+      const srv = await serve({ hooks, auth: { memberTokens: { secret: JWT_SECRET } } });
+      try {
+        await call(srv.url, 'POST', `${DATA}/collections`, { collection: { id: 'h', permissions: { read: 'ANYONE', insert: 'SITE_MEMBER', update: 'ADMIN', remove: 'ADMIN' } } });
+        const asMember = await call(srv.url, 'POST', `${DATA}/items`, { dataCollectionId: 'h', dataItem: { data: { t: 1 } } }, { authorization: `Bearer ${await memberToken(MEMBER_A)}` });
+        assert.equal(asMember.status, 200);
+        assert.deepEqual(seen.map((x) => x.hook), ['beforeInsert', 'afterInsert']);
+        assert.deepEqual(seen[0]?.context, { collectionName: 'h', userId: MEMBER_A, userRole: 'SITE_MEMBER' });
+        seen.length = 0;
+        await call(srv.url, 'POST', `${DATA}/items`, { dataCollectionId: 'h', dataItem: { data: { t: 2 } } });
+        assert.deepEqual(seen[0]?.context, { collectionName: 'h', userId: SITE_OWNER, userRole: 'ADMIN' });
+        seen.length = 0;
+        const denied = await call(srv.url, 'POST', `${DATA}/items`, { dataCollectionId: 'h', dataItem: { data: { t: 3 } } }, { authorization: '' });
+        assert.equal(denied.status, 403);
+        assert.deepEqual(seen.map((x) => x.hook), ['onFailure']);
+        assert.equal(seen[0]?.code, 'WDE0027');
+        assert.deepEqual(seen[0]?.context, { collectionName: 'h', userId: null, userRole: 'ANYONE' });
+      } finally {
+        await srv.close();
+      }
+    });
+
     test('RS256 member tokens with a configured public key', async () => {
       const { publicKey, privateKey } = await generateKeyPair('RS256');
       const srv = await serve({ auth: { memberTokens: { publicKey: await exportSPKI(publicKey), issuer: 'https://id.example' } } });
