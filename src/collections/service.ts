@@ -93,6 +93,11 @@ export class CollectionService {
     this.cache.delete(id);
   }
 
+  /** Drops every cached collection (the embedded library's reset deleted them behind this service). */
+  forgetAll(): void {
+    this.cache.clear();
+  }
+
   async find(id: string, executor: Executor = this.db): Promise<Collection | undefined> {
     const row = await executor.get<CollectionRow>(sql`SELECT * FROM collections WHERE id = ${id}`);
     return row ? fromRow(row) : undefined;
