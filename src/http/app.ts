@@ -32,6 +32,7 @@ import { HookRunner } from '../hooks/runner.js';
 import { DeliveryWorker, type DeliveryOptions } from '../events/delivery.js';
 import { WebhookService } from '../events/webhooks.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { dashboardRoutes } from './static.js';
 
 export interface AppOptions {
   db: Db;
@@ -185,6 +186,8 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
   }
   await app.register(webhookRoutes, { prefix: '/cairn/v1', webhooks });
   await app.register(keyRoutes, { prefix: '/cairn/v1', keys });
+  // The web dashboard (web/): `/` and `/assets/*` only.
+  await app.register(dashboardRoutes, {});
 
   return { app, collections, items, tasks, runner, events, webhooks, keys, delivery };
 }
