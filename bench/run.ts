@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only http,query,patch,tasks] [--store sqlite|postgres|both] [--json FILE]`
+ * `npm run bench [-- --quick] [--only http,query,patch,tasks,events,lib] [--store sqlite|postgres|both] [--json FILE]`
  *
  * Prints one table per section. Every figure sits beside a baseline measured in the same run on
  * the same machine (a bare Fastify route, or the same change as one hand-written SQL statement),
@@ -11,12 +11,13 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { formatTable, log, LoadGenerator, verdict, type BenchOptions, type Row, type StoreName } from './common.js';
 import { httpSection } from './http.js';
+import { libSection } from './lib.js';
 import { patchSection } from './patch.js';
 import { eventsSection } from './events.js';
 import { querySection } from './query.js';
 import { tasksSection } from './tasks.js';
 
-const SECTIONS = ['http', 'query', 'patch', 'tasks', 'events'] as const;
+const SECTIONS = ['http', 'query', 'patch', 'tasks', 'events', 'lib'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function usage(message: string): never {
@@ -89,7 +90,9 @@ async function main(): Promise<void> {
               ? await patchSection(opts, load)
               : section === 'events'
                 ? await eventsSection(opts, load)
-                : await tasksSection(opts, load);
+                : section === 'lib'
+                  ? await libSection(opts)
+                  : await tasksSection(opts, load);
       all.push(...rows);
       process.stdout.write(`\n## ${section} (${((Date.now() - t) / 1000).toFixed(0)} s)\n\n${formatTable(rows)}\n`);
     }

@@ -1,14 +1,20 @@
 /**
- * Starts Cairn in-process on a loopback port over a fresh test store, and points the published
- * @wix/sdk + @wix/data client at it (client-wire.md's recipe: rewrite the origin in fetch).
+ * Starts Cairn in-process on a loopback port over a fresh test store, through the embedded
+ * library (src/lib: createCairn), so every test file that starts a server exercises it, and
+ * points the published @wix/sdk + @wix/data client at it (client-wire.md's recipe: rewrite the
+ * origin in fetch).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createClient, ApiKeyStrategy } from '@wix/sdk';
 import { items, collections, tasks } from '@wix/data';
-import { buildApp, type AppOptions, type Cairn } from '../../src/http/app.js';
+import type { AppOptions, Cairn } from '../../src/http/app.js';
 import type { Clock } from '../../src/clock.js';
+import { cairnFetch, createCairn, type EmbeddedCairn } from '../../src/lib/index.js';
 import type { RunnerOptions } from '../../src/tasks/runner.js';
 import type { HooksSource } from '../../src/hooks/model.js';
-import { openTestStore, type StoreName, type TestStore } from './stores.js';
+import type { StoreName, TestStore } from './stores.js';
 
 export interface TestServer {
   readonly url: string;
@@ -16,19 +22,24 @@ export interface TestServer {
   readonly cairn: Cairn;
   /** The published client, already pointed at this server. */
   readonly client: ReturnType<typeof wixClientFor>;
+  /** The embedded library's handle (waitForTask, clock, reset, ...). */
+  readonly lib: EmbeddedCairn;
   close(): Promise<void>;
 }
 
 /** The admin key every test server is started with; `call` and the clients send it unless told otherwise. */
 export const TEST_ADMIN_KEY = 'test-admin-key';
 
+/**
+ * The published client for `url` (src/lib's origin-rewriting fetch). Typed loosely, as the tests
+ * have always used it; src/lib's own wixClientFor is the typed one users get.
+ */
 export function wixClientFor(url: string, apiKey = TEST_ADMIN_KEY) {
   return createClient({
     modules: { items, collections, tasks },
     auth: ApiKeyStrategy({ apiKey, siteId: 'local' }),
     useCDN: false,
-    fetch: ((input: RequestInfo | URL, init?: RequestInit) =>
-      fetch(String(input instanceof Request ? input.url : input).replace(/^https:\/\/(www|edge)\.wixapis\.com/, url), init)) as typeof fetch,
+    fetch: cairnFetch(url),
   } as Parameters<typeof createClient>[0]);
 }
 
@@ -66,31 +77,38 @@ export interface StartOptions {
 }
 
 export async function startServer(storeName: StoreName, options: StartOptions = {}): Promise<TestServer> {
-  const store = await openTestStore(storeName, { onDisk: options.onDisk ?? false });
-  const cairn = await buildApp({
-    db: store.db,
-    logLevel: 'silent',
-    adminKey: TEST_ADMIN_KEY,
-    ...(options.auth ? { auth: options.auth } : {}),
-    ...(options.events === false ? { events: false } : {}),
-    ...(options.clock ? { clock: options.clock } : {}),
-    ...(options.hooks !== undefined ? { hooks: options.hooks } : {}),
-    ...(options.runner === false ? { runTasks: false } : options.runner ? { runner: options.runner } : {}),
-  });
-  await cairn.app.listen({ port: 0, host: '127.0.0.1' });
-  const address = cairn.app.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  const url = `http://127.0.0.1:${port}`;
-  return {
-    url,
-    store,
-    cairn,
-    client: wixClientFor(url),
-    close: async () => {
-      await cairn.app.close();
-      await store.close();
-    },
+  // SQLite in memory by default; a file in a temporary directory when onDisk; PostgreSQL in a
+  // fresh schema of its own (dropped at close), so test files never see each other's rows.
+  const dir = storeName === 'sqlite' && options.onDisk ? mkdtempSync(join(tmpdir(), 'cairn-test-')) : undefined;
+  const where =
+    storeName === 'postgres'
+      ? { store: process.env.DATABASE_URL as string, freshSchema: true }
+      : { store: dir ? join(dir, 'cairn.db') : 'memory' };
+  let lib: EmbeddedCairn;
+  try {
+    lib = await createCairn({
+      ...where,
+      logLevel: 'silent',
+      adminKey: TEST_ADMIN_KEY,
+      ...(options.auth ? { auth: options.auth } : {}),
+      ...(options.events === false ? { events: false } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.hooks !== undefined ? { hooks: options.hooks } : {}),
+      ...(options.runner === false ? { runner: false as const } : options.runner ? { runner: options.runner } : {}),
+    });
+  } catch (e) {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const close = async () => {
+    try {
+      await lib.close();
+    } finally {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
   };
+  const store: TestStore = { name: storeName, db: lib.db, ...(storeName === 'postgres' ? { url: lib.databaseUrl as string } : {}), close };
+  return { url: lib.url, store, cairn: lib.server, client: wixClientFor(lib.url), lib, close };
 }
 
 /**
