@@ -49,6 +49,8 @@ export interface Config {
   authFailureLimit: number;
   /** How long a looked-up API key is trusted before asking the store again (CAIRN_KEY_CACHE_MS). */
   keyCacheMs: number;
+  /** Serve /metrics to anyone (CAIRN_METRICS_PUBLIC=1); otherwise it needs the admin key. */
+  metricsPublic: boolean;
 }
 
 /** CAIRN_WEBHOOKS: a JSON array, or the path of a file holding one. */
@@ -107,5 +109,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimit: int(env.CAIRN_RATE_LIMIT, 6000, 'CAIRN_RATE_LIMIT'),
     authFailureLimit: int(env.CAIRN_AUTH_FAILURE_LIMIT, 30, 'CAIRN_AUTH_FAILURE_LIMIT'),
     keyCacheMs: int(env.CAIRN_KEY_CACHE_MS, 5000, 'CAIRN_KEY_CACHE_MS'),
+    metricsPublic: env.CAIRN_METRICS_PUBLIC === '1' || env.CAIRN_METRICS_PUBLIC === 'true',
   };
 }

@@ -21,6 +21,7 @@ export async function main(): Promise<void> {
     runTasks: config.runTasks,
     ...(config.hooks ? { hooks: config.hooks } : {}),
     events: config.events,
+    metrics: { public: config.metricsPublic },
     adminKey: config.adminKey,
     auth: {
       memberTokens: { secret: config.jwtSecret, publicKey: config.jwtPublicKey, issuer: config.jwtIssuer, audience: config.jwtAudience },

@@ -32,6 +32,10 @@ import { HookRunner } from '../hooks/runner.js';
 import { DeliveryWorker, type DeliveryOptions } from '../events/delivery.js';
 import { WebhookService } from '../events/webhooks.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { installApiDescription } from './openapi.js';
+import { installMetrics } from './metrics.js';
+import { genReqId, installRequestId } from './request-id.js';
+import { cairnSchemas } from './schemas/cairn.js';
 import { dashboardRoutes } from './static.js';
 
 export interface AppOptions {
@@ -40,6 +44,10 @@ export interface AppOptions {
   bodyLimit?: number;
   logLevel?: string;
   logRequests?: boolean;
+  /** Where log lines go (default stdout); tests capture them. */
+  logStream?: { write(line: string): void };
+  /** `/metrics`: open to anyone (CAIRN_METRICS_PUBLIC=1) instead of the admin key only. */
+  metrics?: { public?: boolean };
   ownerId?: string;
   /** Run background tasks in this process (default true); `npm run worker` (src/worker.ts) runs them elsewhere. */
   runTasks?: boolean;
@@ -90,7 +98,9 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
   const { db } = options;
   const clock = options.clock ?? systemClock;
   const app = Fastify({
-    logger: options.logLevel === 'silent' ? false : { level: options.logLevel ?? 'info' },
+    logger: options.logLevel === 'silent' ? false : { level: options.logLevel ?? 'info', ...(options.logStream ? { stream: options.logStream } : {}) },
+    // x-request-id when safe, else a UUID; logged as reqId, echoed by installRequestId.
+    genReqId,
     logController: new LogController({ disableRequestLogging: !options.logRequests }),
     bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024,
     // Item ids in paths may be long; Fastify's default cap is 100 characters.
@@ -121,6 +131,7 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
   });
 
   installErrorHandling(app);
+  installRequestId(app);
 
   // Every request's identity is known before any route runs (src/auth).
   const keys = new KeyService(db, clock, options.auth?.keyCacheMs === undefined ? {} : { cacheMs: options.auth.keyCacheMs });
@@ -157,7 +168,11 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
     identity: req.identity,
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  // Before any route: schemas are collected, validated and timed per route as routes register.
+  installApiDescription(app);
+  installMetrics(app, { db, clock, public: options.metrics?.public ?? false });
+
+  app.get('/healthz', { schema: cairnSchemas.healthz }, async () => ({ status: 'ok' }));
 
   for (const prefix of WIX_DATA_PREFIXES) {
     await app.register(itemRoutes, { prefix, items, writeContext });

@@ -12,6 +12,7 @@ import { WixError } from '../../errors.js';
 import { paramsOf } from '../params.js';
 import { SCOPES } from '../../auth/scopes.js';
 import { requireScope } from '../guard.js';
+import { collectionSchemas as S } from '../schemas/collections.js';
 
 /** Reading schemas needs either data read or collections management; changing them, the latter. */
 const collectionScopes = (req: FastifyRequest) => (req.method === 'GET' ? [SCOPES.dataRead, SCOPES.collections] : [SCOPES.collections]);
@@ -27,9 +28,9 @@ export async function collectionRoutes(app: FastifyInstance, opts: CollectionRou
   const p = paramsOf;
   requireScope(app, collectionScopes);
 
-  app.post('/collections', async (req) => ({ collection: toWire(await collections.create(p(req).collection)) }));
-  app.get('/collections/:id', async (req) => ({ collection: toWire(await collections.get(p(req).id as string)) }));
-  app.get('/collections', async (req) => {
+  app.post('/collections', { schema: S.create }, async (req) => ({ collection: toWire(await collections.create(p(req).collection)) }));
+  app.get('/collections/:id', { schema: S.get }, async (req) => ({ collection: toWire(await collections.get(p(req).id as string)) }));
+  app.get('/collections', { schema: S.list }, async (req) => {
     const params = p(req);
     const { collections: list, total, offset, limit } = await collections.list(params.paging);
     return {
@@ -37,44 +38,44 @@ export async function collectionRoutes(app: FastifyInstance, opts: CollectionRou
       pagingMetadata: { count: list.length, offset, total, tooManyToCount: false, hasNext: offset + limit < total },
     };
   });
-  app.put('/collections', async (req) => ({ collection: toWire(await collections.replace(p(req).collection)) }));
+  app.put('/collections', { schema: S.replace }, async (req) => ({ collection: toWire(await collections.replace(p(req).collection)) }));
   // The REST reference puts the id in the path too; the body's collection is what counts.
-  app.put('/collections/:id', async (req) => {
+  app.put('/collections/:id', { schema: S.replaceById }, async (req) => {
     const params = p(req);
     const c = asObject(params.collection, 'collection', 'WDE0075');
     return { collection: toWire(await collections.replace({ ...c, id: c.id ?? params.id })) };
   });
-  app.delete('/collections/:id', async (req) => {
+  app.delete('/collections/:id', { schema: S.remove }, async (req) => {
     await collections.remove(p(req).id as string);
     return {};
   });
-  app.post('/collections/create-field', async (req) => {
+  app.post('/collections/create-field', { schema: S.createField }, async (req) => {
     const params = p(req);
     return { dataCollection: toWire(await collections.createField(params.dataCollectionId as string, params.field)) };
   });
-  app.post('/collections/update-field', async (req) => {
+  app.post('/collections/update-field', { schema: S.updateField }, async (req) => {
     const params = p(req);
     return { dataCollection: toWire(await collections.updateField(params.dataCollectionId as string, params.field)) };
   });
-  app.post('/collections/delete-field', async (req) => {
+  app.post('/collections/delete-field', { schema: S.deleteField }, async (req) => {
     const params = p(req);
     return { dataCollection: toWire(await collections.deleteField(params.dataCollectionId as string, params.fieldKey)) };
   });
-  app.post('/collections/add-plugin', async (req) => {
+  app.post('/collections/add-plugin', { schema: S.addPlugin }, async (req) => {
     const params = p(req);
     return { dataCollection: toWire(await collections.addPlugin(params.dataCollectionId as string, params.plugin)) };
   });
-  app.post('/collections/delete-plugin', async (req) => {
+  app.post('/collections/delete-plugin', { schema: S.deletePlugin }, async (req) => {
     const params = p(req);
     return { dataCollection: toWire(await collections.deletePlugin(params.dataCollectionId as string, params.pluginType)) };
   });
 
-  app.post('/indexes', async (req) => {
+  app.post('/indexes', { schema: S.createIndex }, async (req) => {
     const params = p(req);
     const c = await collections.get(params.dataCollectionId as string);
     return { index: await indexes.create(c, params.index, clock.now().toISOString()) };
   });
-  app.get('/indexes', async (req) => {
+  app.get('/indexes', { schema: S.listIndexes }, async (req) => {
     const params = p(req);
     const c = await collections.get(params.dataCollectionId as string);
     const list = await indexes.list(c);
@@ -84,7 +85,7 @@ export async function collectionRoutes(app: FastifyInstance, opts: CollectionRou
     const page = list.slice(offset, offset + limit);
     return { indexes: page, pagingMetadata: { count: page.length, offset, total: list.length, hasNext: offset + limit < list.length } };
   });
-  app.delete('/indexes', async (req) => {
+  app.delete('/indexes', { schema: S.dropIndex }, async (req) => {
     const params = p(req);
     const c = await collections.get(params.dataCollectionId as string);
     await indexes.remove(c, params.indexName);
@@ -95,7 +96,7 @@ export async function collectionRoutes(app: FastifyInstance, opts: CollectionRou
 /** Cairn's additions: turning a collection's sandbox environment on and off. */
 export async function cairnCollectionRoutes(app: FastifyInstance, opts: CollectionRoutesOptions): Promise<void> {
   requireScope(app, collectionScopes);
-  app.post('/collections/:id/sandbox', async (req) => {
+  app.post('/collections/:id/sandbox', { schema: S.sandbox }, async (req) => {
     const params = paramsOf(req);
     const enabled = optionalBoolean(params.enabled, 'enabled');
     if (enabled === undefined) throw new WixError('WDE0080', 'enabled (boolean) is required');

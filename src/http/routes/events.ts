@@ -10,6 +10,7 @@ import { EVENT_TYPES } from '../../events/outbox.js';
 import type { EventStream, StreamFilter } from '../../events/stream.js';
 import { SCOPES } from '../../auth/scopes.js';
 import { requireScope } from '../guard.js';
+import { cairnSchemas as S } from '../schemas/cairn.js';
 
 export interface EventRoutesOptions {
   stream: EventStream;
@@ -62,7 +63,7 @@ export function streamRequest(req: FastifyRequest): { filter: StreamFilter; afte
 export async function eventRoutes(app: FastifyInstance, { stream }: EventRoutesOptions): Promise<void> {
   // The stream carries every item's data: for keys that may manage webhooks (the admin key has it).
   requireScope(app, () => [SCOPES.webhooks]);
-  app.get('/events/stream', async (req, reply) => {
+  app.get('/events/stream', { schema: S.stream }, async (req, reply) => {
     const { filter, after } = streamRequest(req);
     reply.hijack();
     const res = reply.raw;

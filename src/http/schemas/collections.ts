@@ -1,0 +1,167 @@
+/** Route schemas of the Data Collections and Indexes APIs (routes/collections.ts). */
+import { SCOPES } from '../../auth/scopes.js';
+import { body, CollectionId, EMPTY, params, PagingMetadata, querystring, route, scopes, type JsonSchema } from './common.js';
+
+const tags = ['Collections'];
+const read = scopes(SCOPES.dataRead, SCOPES.collections);
+const manage = scopes(SCOPES.collections);
+
+const Role = { enum: ['ANYONE', 'SITE_MEMBER', 'SITE_MEMBER_AUTHOR', 'ADMIN'] };
+const Field = {
+  type: 'object',
+  required: ['key'],
+  properties: { key: { type: 'string' }, displayName: { type: 'string' }, type: { type: 'string', examples: ['TEXT', 'NUMBER', 'DATE', 'BOOLEAN'] } },
+  additionalProperties: true,
+};
+const Plugin = { type: 'object', required: ['type'], properties: { type: { type: 'string', examples: ['PUBLISH'] } }, additionalProperties: true };
+const Permissions = { type: 'object', properties: { read: Role, insert: Role, update: Role, remove: Role } };
+
+/** A collection as sent: `id` and optional display name, fields, permissions and plugins. */
+const CollectionInput: JsonSchema = {
+  type: 'object',
+  required: ['id'],
+  properties: {
+    id: CollectionId,
+    displayName: { type: 'string' },
+    fields: { type: 'array', items: Field },
+    permissions: Permissions,
+    plugins: { type: 'array', items: Plugin },
+    revision: { type: 'string', description: 'Replace: the current revision (409 WDE0079 when stale).' },
+  },
+  additionalProperties: true,
+};
+
+export const Collection: JsonSchema = {
+  type: 'object',
+  required: ['id', 'displayName', 'fields', 'permissions', 'plugins', 'revision'],
+  properties: {
+    id: { type: 'string' },
+    collectionType: { const: 'NATIVE' },
+    displayName: { type: 'string' },
+    fields: { type: 'array', items: Field },
+    permissions: Permissions,
+    plugins: { type: 'array', items: Plugin },
+    revision: { type: 'string' },
+    capabilities: { type: 'object' },
+    pagingModes: { type: 'array', items: { type: 'string' } },
+    maxPageSize: { type: 'integer' },
+    sandboxEnabled: { type: 'boolean' },
+    createdDate: { type: 'string' },
+    updatedDate: { type: 'string' },
+  },
+  additionalProperties: true,
+};
+
+const Index = {
+  type: 'object',
+  required: ['name', 'fields'],
+  properties: {
+    name: { type: 'string', maxLength: 128 },
+    fields: { type: 'array', items: { type: 'object', required: ['path'], properties: { path: { type: 'string' }, order: { enum: ['ASC', 'DESC'] } } }, minItems: 1, maxItems: 3 },
+    unique: { type: 'boolean' },
+    caseInsensitive: { type: 'boolean' },
+    status: { type: 'string' },
+    dataCollectionId: { type: 'string' },
+  },
+};
+
+const collectionReply = { type: 'object', required: ['collection'], properties: { collection: Collection } };
+const dataCollectionReply = { type: 'object', required: ['dataCollection'], properties: { dataCollection: Collection } };
+const idParam = params({ id: 'The collection id.' });
+
+export const collectionSchemas = {
+  create: route({ summary: 'Create a collection', tags, access: manage, body: body({ collection: CollectionInput }, { required: ['collection'] }), querystring: querystring(), reply: collectionReply }),
+  get: route({ summary: 'Get a collection', tags, access: read, params: idParam, querystring: querystring(), reply: collectionReply }),
+  list: route({
+    summary: 'List collections',
+    tags,
+    access: read,
+    description: 'By id; `paging.limit` default 50.',
+    querystring: querystring({ 'paging.limit': { type: 'string', pattern: '^\\d+$' }, 'paging.offset': { type: 'string', pattern: '^\\d+$' } }),
+    reply: { type: 'object', required: ['collections', 'pagingMetadata'], properties: { collections: { type: 'array', items: Collection }, pagingMetadata: PagingMetadata } },
+  }),
+  replace: route({ summary: 'Replace a collection', tags, access: manage, body: body({ collection: CollectionInput }, { required: ['collection'] }), querystring: querystring(), reply: collectionReply }),
+  replaceById: route({
+    summary: 'Replace a collection, REST form',
+    tags,
+    access: manage,
+    params: idParam,
+    body: body({ collection: CollectionInput }, { required: ['collection'] }),
+    querystring: querystring(),
+    reply: collectionReply,
+  }),
+  remove: route({ summary: 'Delete a collection, with its items and indexes', tags, access: manage, params: idParam, querystring: querystring(), reply: EMPTY }),
+  createField: route({
+    summary: 'Add a field',
+    tags,
+    access: manage,
+    body: body({ dataCollectionId: CollectionId, field: Field }, { required: ['dataCollectionId', 'field'] }),
+    querystring: querystring(),
+    reply: dataCollectionReply,
+  }),
+  updateField: route({
+    summary: 'Change a field',
+    tags,
+    access: manage,
+    body: body({ dataCollectionId: CollectionId, field: Field }, { required: ['dataCollectionId', 'field'] }),
+    querystring: querystring(),
+    reply: dataCollectionReply,
+  }),
+  deleteField: route({
+    summary: 'Delete a field',
+    tags,
+    access: manage,
+    body: body({ dataCollectionId: CollectionId, fieldKey: { type: 'string' } }, { required: ['dataCollectionId', 'fieldKey'] }),
+    querystring: querystring(),
+    reply: dataCollectionReply,
+  }),
+  addPlugin: route({
+    summary: 'Add a plugin',
+    tags,
+    access: manage,
+    body: body({ dataCollectionId: CollectionId, plugin: Plugin }, { required: ['dataCollectionId', 'plugin'] }),
+    querystring: querystring(),
+    reply: dataCollectionReply,
+  }),
+  deletePlugin: route({
+    summary: 'Delete a plugin',
+    tags,
+    access: manage,
+    body: body({ dataCollectionId: CollectionId, pluginType: { type: 'string' } }, { required: ['dataCollectionId', 'pluginType'] }),
+    querystring: querystring(),
+    reply: dataCollectionReply,
+  }),
+  createIndex: route({
+    summary: 'Create an index',
+    tags: ['Indexes'],
+    access: manage,
+    description: 'Built in the request; returned ACTIVE.',
+    body: body({ dataCollectionId: CollectionId, index: Index }, { required: ['dataCollectionId', 'index'] }),
+    querystring: querystring(),
+    reply: { type: 'object', required: ['index'], properties: { index: Index } },
+  }),
+  listIndexes: route({
+    summary: 'List indexes (built-in ones included)',
+    tags: ['Indexes'],
+    access: read,
+    querystring: querystring({ dataCollectionId: CollectionId, 'paging.limit': { type: 'string' }, 'paging.offset': { type: 'string' } }),
+    reply: { type: 'object', required: ['indexes', 'pagingMetadata'], properties: { indexes: { type: 'array', items: Index }, pagingMetadata: PagingMetadata } },
+  }),
+  dropIndex: route({
+    summary: 'Drop an index',
+    tags: ['Indexes'],
+    access: manage,
+    querystring: querystring({ dataCollectionId: CollectionId, indexName: { type: 'string' } }),
+    reply: EMPTY,
+  }),
+  sandbox: route({
+    summary: "Turn a collection's sandbox environment on or off",
+    tags: ['Cairn'],
+    access: manage,
+    description: 'On copies the live items into the sandbox (replacing its items); off drops the sandbox items.',
+    params: idParam,
+    body: body({ enabled: { type: 'boolean' } }, { required: ['enabled'] }),
+    querystring: querystring(),
+    reply: collectionReply,
+  }),
+};

@@ -1,0 +1,268 @@
+/** Route schemas of the Data Items API (routes/items.ts); see common.ts for how they validate. */
+import {
+  body,
+  CollectionId,
+  Condition,
+  DataItem,
+  Environment,
+  Filter,
+  IncomingDataItem,
+  Paging,
+  PagingMetadata,
+  params,
+  PublishPluginOptions,
+  querystring,
+  route,
+  type JsonSchema,
+} from './common.js';
+
+const tags = ['Items'];
+const access = 'collection-permissions' as const;
+
+const common = {
+  dataCollectionId: CollectionId,
+  environment: Environment,
+  publishPluginOptions: PublishPluginOptions,
+};
+const hooks = { suppressHooks: { type: 'boolean', description: 'Skip data hooks for this call (docs/hooks.md).' } };
+
+const itemReply = { type: 'object', required: ['dataItem'], properties: { dataItem: DataItem } };
+const idParam = params({ dataItemId: 'The item id.' });
+
+const FieldModification = {
+  type: 'object',
+  required: ['action'],
+  properties: {
+    action: { enum: ['SET_FIELD', 'REMOVE_FIELD', 'INCREMENT_FIELD', 'APPEND_TO_ARRAY', 'REMOVE_FROM_ARRAY'] },
+    fieldPath: { type: 'string', description: 'A dot path; missing parent objects are created.' },
+    setFieldOptions: { type: 'object', properties: { value: {} } },
+    incrementFieldOptions: { type: 'object', properties: { value: { type: 'number' } } },
+    appendToArrayOptions: { type: 'object', properties: { value: {} } },
+    removeFromArrayOptions: { type: 'object', properties: { value: {} } },
+  },
+};
+const Patch = {
+  type: 'object',
+  properties: { dataItemId: { type: 'string' }, fieldModifications: { type: 'array', items: FieldModification } },
+};
+
+const bulkReply: JsonSchema = {
+  type: 'object',
+  required: ['results', 'bulkActionMetadata'],
+  properties: {
+    results: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['action', 'itemMetadata'],
+        properties: {
+          action: { enum: ['INSERT', 'UPDATE', 'DELETE', 'PATCH'] },
+          itemMetadata: {
+            type: 'object',
+            required: ['originalIndex', 'success'],
+            properties: {
+              id: { type: 'string' },
+              originalIndex: { type: 'integer' },
+              success: { type: 'boolean' },
+              error: { type: 'object', properties: { code: { type: 'string' }, description: { type: 'string' }, data: { type: 'object' } } },
+            },
+          },
+          dataItem: DataItem,
+        },
+      },
+    },
+    bulkActionMetadata: {
+      type: 'object',
+      required: ['totalSuccesses', 'totalFailures'],
+      properties: { totalSuccesses: { type: 'integer' }, totalFailures: { type: 'integer' } },
+    },
+  },
+};
+
+const Query = {
+  type: 'object',
+  properties: {
+    filter: Filter,
+    sort: { type: 'array', items: { type: 'object', properties: { fieldName: { type: 'string' }, order: { enum: ['ASC', 'DESC'] } } } },
+    fields: { type: 'array', items: { type: 'string' }, description: 'Project: only these fields.' },
+    paging: Paging,
+    cursorPaging: { type: 'object', properties: { limit: { type: 'integer' }, cursor: { type: 'string' } } },
+  },
+};
+const queryReply = {
+  type: 'object',
+  required: ['dataItems', 'pagingMetadata'],
+  properties: { dataItems: { type: 'array', items: DataItem }, pagingMetadata: PagingMetadata },
+};
+const queryParams = { ...common, ...hooks, query: Query, returnTotalCount: { type: 'boolean' } };
+
+const bulkLimit = 'Up to 1000.';
+
+export const itemSchemas = {
+  insert: route({
+    summary: 'Insert an item',
+    tags,
+    access,
+    body: body({ ...common, ...hooks, dataItem: IncomingDataItem }, { required: ['dataCollectionId', 'dataItem'] }),
+    querystring: querystring(),
+    reply: itemReply,
+  }),
+  update: route({
+    summary: 'Update (replace) an item',
+    tags,
+    access,
+    body: body({ ...common, ...hooks, dataItem: IncomingDataItem, condition: Condition }, { required: ['dataCollectionId', 'dataItem'] }),
+    querystring: querystring(),
+    reply: itemReply,
+  }),
+  updateById: route({
+    summary: 'Update (replace) an item, REST form',
+    tags,
+    access,
+    params: idParam,
+    body: body({ ...common, ...hooks, dataItem: IncomingDataItem, condition: Condition }, { required: ['dataCollectionId', 'dataItem'] }),
+    querystring: querystring(),
+    reply: itemReply,
+  }),
+  save: route({
+    summary: 'Save an item (insert or replace)',
+    tags,
+    access,
+    body: body({ ...common, ...hooks, dataItem: IncomingDataItem }, { required: ['dataCollectionId', 'dataItem'] }),
+    querystring: querystring(),
+    reply: { type: 'object', required: ['action', 'dataItem'], properties: { action: { enum: ['INSERTED', 'UPDATED'] }, dataItem: DataItem } },
+  }),
+  get: route({
+    summary: 'Get an item',
+    tags,
+    access,
+    body: body({ ...common, ...hooks, dataItemId: { type: 'string' }, fields: { type: 'array', items: { type: 'string' } } }, { required: ['dataCollectionId', 'dataItemId'] }),
+    querystring: querystring(),
+    reply: itemReply,
+  }),
+  getById: route({
+    summary: 'Get an item, REST form',
+    tags,
+    access,
+    params: idParam,
+    querystring: querystring({ dataCollectionId: CollectionId, environment: Environment, fields: { type: 'string', description: 'A field to return (repeat for several).' } }),
+    reply: itemReply,
+  }),
+  remove: route({
+    summary: 'Remove an item',
+    tags,
+    access,
+    body: body({ ...common, ...hooks, dataItemId: { type: 'string' }, condition: Condition }, { required: ['dataCollectionId', 'dataItemId'] }),
+    querystring: querystring(),
+    reply: itemReply,
+  }),
+  removeById: route({
+    summary: 'Remove an item, REST form',
+    tags,
+    access,
+    params: idParam,
+    querystring: querystring({ dataCollectionId: CollectionId, environment: Environment }),
+    reply: itemReply,
+  }),
+  patch: route({
+    summary: 'Patch an item (field modifications)',
+    tags,
+    access,
+    body: body({ ...common, ...hooks, patch: Patch, condition: Condition }, { required: ['dataCollectionId', 'patch'] }),
+    querystring: querystring(),
+    reply: itemReply,
+  }),
+  patchById: route({
+    summary: 'Patch an item, REST form',
+    tags,
+    access,
+    params: idParam,
+    body: body({ ...common, ...hooks, patch: Patch, condition: Condition }, { required: ['dataCollectionId', 'patch'] }),
+    querystring: querystring(),
+    reply: itemReply,
+  }),
+  truncate: route({
+    summary: 'Remove every item of the collection in the environment',
+    tags,
+    access,
+    description: 'Needs admin authority over the collection.',
+    body: body({ dataCollectionId: CollectionId, environment: Environment }, { required: ['dataCollectionId'] }),
+    querystring: querystring(),
+    reply: { type: 'object' },
+  }),
+  query: route({
+    summary: 'Query items',
+    tags,
+    access,
+    body: body(queryParams, { required: ['dataCollectionId'] }),
+    querystring: querystring(),
+    reply: queryReply,
+  }),
+  queryGet: route({
+    summary: 'Query items, GET form',
+    tags,
+    access,
+    description: 'Parameters in the query string (`dataCollectionId`, `query.paging.limit`, …) or all of them in `.r`.',
+    querystring: querystring({ dataCollectionId: CollectionId }),
+    reply: queryReply,
+  }),
+  count: route({
+    summary: 'Count items',
+    tags,
+    access,
+    body: body({ ...common, ...hooks, filter: Filter }, { required: ['dataCollectionId'] }),
+    querystring: querystring(),
+    reply: { type: 'object', required: ['totalCount'], properties: { totalCount: { type: 'integer' } } },
+  }),
+  bulkInsert: route({
+    summary: 'Insert items',
+    tags,
+    access,
+    description: bulkLimit,
+    body: body({ ...common, ...hooks, dataItems: { type: 'array', items: IncomingDataItem, maxItems: 1000 }, returnEntity: { type: 'boolean' } }, { required: ['dataCollectionId', 'dataItems'] }),
+    querystring: querystring(),
+    reply: bulkReply,
+  }),
+  bulkUpdate: route({
+    summary: 'Update items',
+    tags,
+    access,
+    description: bulkLimit,
+    body: body(
+      { ...common, ...hooks, dataItems: { type: 'array', items: IncomingDataItem, maxItems: 1000 }, condition: Condition, returnEntity: { type: 'boolean' } },
+      { required: ['dataCollectionId', 'dataItems'] },
+    ),
+    querystring: querystring(),
+    reply: bulkReply,
+  }),
+  bulkSave: route({
+    summary: 'Save items',
+    tags,
+    access,
+    description: bulkLimit,
+    body: body({ ...common, ...hooks, dataItems: { type: 'array', items: IncomingDataItem, maxItems: 1000 }, returnEntity: { type: 'boolean' } }, { required: ['dataCollectionId', 'dataItems'] }),
+    querystring: querystring(),
+    reply: bulkReply,
+  }),
+  bulkRemove: route({
+    summary: 'Remove items',
+    tags,
+    access,
+    description: bulkLimit,
+    body: body(
+      { ...common, ...hooks, dataItemIds: { type: 'array', items: { type: 'string' }, maxItems: 1000 }, condition: Condition, returnEntity: { type: 'boolean' } },
+      { required: ['dataCollectionId', 'dataItemIds'] },
+    ),
+    querystring: querystring(),
+    reply: bulkReply,
+  }),
+  bulkPatch: route({
+    summary: 'Patch items',
+    tags,
+    access,
+    description: bulkLimit,
+    body: body({ ...common, ...hooks, patches: { type: 'array', items: Patch, maxItems: 1000 }, condition: Condition, returnEntity: { type: 'boolean' } }, { required: ['dataCollectionId', 'patches'] }),
+    querystring: querystring(),
+    reply: bulkReply,
+  }),
+};
