@@ -41,6 +41,11 @@ function ensureBuilt(): void {
   assert.ok(existsSync(built), 'web/dist/index.html is missing after the build: is vite installed (npm install)?');
 }
 
+// Its own test, so a missing browser is a failure with this message, not only cancelled tests.
+test('Chromium is installed', () => {
+  assert.ok(existsSync(CHROMIUM), `Chromium is not installed at ${CHROMIUM}: the dashboard tests need it (apt-get install -y chromium; .ci/run installs it)`);
+});
+
 describe('dashboard in Chromium', () => {
   let server: TestServer;
   let browser: Browser;
@@ -55,10 +60,7 @@ describe('dashboard in Chromium', () => {
   const firstBatch = new Promise<void>((resolve) => (batchDone = resolve));
 
   before(async () => {
-    assert.ok(
-      existsSync(CHROMIUM),
-      `Chromium is not installed at ${CHROMIUM}: the dashboard tests need it (apt-get install -y chromium; .ci/run installs it)`,
-    );
+    assert.ok(existsSync(CHROMIUM), `Chromium is not installed at ${CHROMIUM}`);
     ensureBuilt();
     holdBatch = new Promise<void>((resolve) => (releaseBatch = resolve));
     server = await startServer('sqlite', {
@@ -285,6 +287,26 @@ describe('dashboard in Chromium', () => {
     await row.getByText('DELIVERED').waitFor();
     await row.getByRole('cell', { name: 'wix.data.v2.data_item_created' }).waitFor();
     assert.ok(received.length >= 1);
+  });
+
+  test('a key without the stream scope still sees tasks (polled); a revoked key is signed out', async () => {
+    const created = await call(server.url, 'POST', '/cairn/v1/keys', { name: 'ops', scopes: ['SCOPE.DC-DATA.READ', 'SCOPE.CAIRN.TASKS'] });
+    assert.equal(created.status, 200);
+    const { body } = await call(server.url, 'GET', '/cms/v1/tasks');
+    const taskId: string = body.tasks[0].id;
+    const other = await browser.newPage();
+    try {
+      await other.goto(`${server.url}/#/tasks/${taskId}`);
+      await other.getByLabel('API key').fill(created.body.apiKey);
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      await other.getByTestId('task-status').filter({ hasText: 'COMPLETED' }).waitFor();
+      await other.getByText('polling', { exact: true }).waitFor();
+      assert.equal((await call(server.url, 'DELETE', `/cairn/v1/keys/${created.body.key.id}`)).status, 200);
+      await other.getByRole('link', { name: 'Collections' }).click();
+      await other.getByLabel('API key').waitFor();
+    } finally {
+      await other.close();
+    }
   });
 
   test('sign out forgets the key', async () => {

@@ -4,7 +4,7 @@
  * index.html at `/` and needs no fallback route.
  */
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, storedKey, storeKey } from './api';
+import { api, SIGNED_OUT, storedKey, storeKey } from './api';
 import { CollectionsView } from './views/Collections';
 import { CollectionView } from './views/Collection';
 import { TasksView } from './views/Tasks';
@@ -24,6 +24,11 @@ function useHash(): string {
 
 export function App() {
   const [key, setKey] = useState(storedKey);
+  useEffect(() => {
+    const onSignedOut = () => setKey(null);
+    addEventListener(SIGNED_OUT, onSignedOut);
+    return () => removeEventListener(SIGNED_OUT, onSignedOut);
+  }, []);
   if (!key) return <SignIn onSignedIn={setKey} />;
   return (
     <Shell

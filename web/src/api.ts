@@ -5,6 +5,8 @@
  */
 
 const KEY_STORAGE = 'cairn.apiKey';
+/** Dispatched on window when a call finds the stored key refused. */
+export const SIGNED_OUT = 'cairn:signed-out';
 
 export function storedKey(): string | null {
   return sessionStorage.getItem(KEY_STORAGE);
@@ -37,6 +39,11 @@ export async function api<T = any>(method: string, path: string, body?: unknown,
     json = text ? JSON.parse(text) : {};
   } catch {
     json = { message: text };
+  }
+  if (res.status === 401 && key !== null && key === storedKey()) {
+    // The signed-in key stopped working (revoked): back to the sign-in screen.
+    storeKey(null);
+    dispatchEvent(new Event(SIGNED_OUT));
   }
   if (!res.ok) {
     const code = json?.details?.applicationError?.code ?? String(res.status);

@@ -81,6 +81,12 @@ export function openEventStream(options: StreamOptions): () => void {
     if (key) headers.authorization = key;
     if (lastEventId) headers['last-event-id'] = lastEventId;
     const res = await fetch(`/cairn/v1/events/stream?${params}`, { headers, signal: controller.signal });
+    if (res.status === 401 || res.status === 403) {
+      // Not a passing failure: this key may not read the stream (SCOPE.CAIRN.WEBHOOKS).
+      controller.abort();
+      options.onError?.(new Error(`event stream: HTTP ${res.status}`));
+      return;
+    }
     if (!res.ok || !res.body) throw new Error(`event stream: HTTP ${res.status}`);
     options.onOpen?.();
     const parser = new SseParser((id, type, data) => {
