@@ -67,7 +67,9 @@ function SignIn({ onSignedIn }: { onSignedIn: (key: string) => void }) {
           API key
           <input name="apiKey" type="password" autoComplete="off" value={value} onChange={(e) => setValue(e.target.value)} placeholder="cairn_…" autoFocus />
         </label>
-        <p className="hint">The admin key `npm start` printed on first start, or CAIRN_ADMIN_KEY. It is kept in this tab only.</p>
+        <p className="hint">
+          The admin key <code>npm start</code> printed on first start, or <code>CAIRN_ADMIN_KEY</code>. It is kept in this tab only.
+        </p>
         <button type="submit" disabled={busy || value.trim() === ''}>
           Sign in
         </button>
