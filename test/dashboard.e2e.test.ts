@@ -19,6 +19,7 @@ import Fastify from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { call, startServer, TEST_ADMIN_KEY, type TestServer } from './helpers/server.js';
 import { dashboardRoutes } from '../src/http/static.js';
+import { SseParser } from '../web/src/sse.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const WEB = fileURLToPath(new URL('../web/', import.meta.url));
@@ -325,4 +326,23 @@ test('without a build, / says how to make one, and the API is unaffected', async
   assert.match(res.body, /npm run build:web/);
   assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
   await app.close();
+});
+
+test('the SSE parser: chunks split anywhere, CRLF and CR line ends, comments, multi-line data', () => {
+  const text =
+    'retry: 2000\n\n: ping\n\nid: 7\nevent: a.b\ndata: {"x":1}\n\n' +
+    'id: 8\r\nevent: c\r\ndata: line1\r\ndata: line2\r\n\r\n' +
+    'data:no space\r\rid: 9\nevent: d\ndata: {"y":"é"}\n\nid: 10\ndata: unfinished';
+  const expected = [
+    ['7', 'a.b', '{"x":1}'],
+    ['8', 'c', 'line1\nline2'],
+    ['8', 'message', 'no space'],
+    ['9', 'd', '{"y":"é"}'],
+  ];
+  for (const size of [1, 2, 3, 5, 8, 13, text.length]) {
+    const got: string[][] = [];
+    const parser = new SseParser((id, type, data) => got.push([id, type, data]));
+    for (let i = 0; i < text.length; i += size) parser.feed(text.slice(i, i + size));
+    assert.deepEqual(got, expected, `chunks of ${size}`);
+  }
 });
