@@ -1,5 +1,5 @@
 /** Webhook subscriptions, a form to add one, and the selected webhook's delivery log. */
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { api, enc, type Delivery, type Webhook } from '../api';
 import { ErrorText, useLoad, when } from '../ui';
 
@@ -81,6 +81,21 @@ function Deliveries({ webhookId }: { webhookId: string }) {
     () => api<{ deliveries: Delivery[] }>('GET', `/cairn/v1/webhooks/${enc(webhookId)}/deliveries?limit=100${status ? `&status=${status}` : ''}`),
     [webhookId, status],
   );
+  const [replayError, setReplayError] = useState<unknown>(null);
+  // Delivery state moves on by itself (retries, the worker): keep the log current while it is open.
+  useEffect(() => {
+    const timer = setInterval(() => void reload(), 3000);
+    return () => clearInterval(timer);
+  }, [reload]);
+  async function replay(eventId: string) {
+    setReplayError(null);
+    try {
+      await api('POST', `/cairn/v1/webhooks/${enc(webhookId)}/deliveries/replay`, { eventId });
+      void reload();
+    } catch (e) {
+      setReplayError(e);
+    }
+  }
   return (
     <section className="panel">
       <div className="row">
@@ -95,7 +110,7 @@ function Deliveries({ webhookId }: { webhookId: string }) {
           Refresh
         </button>
       </div>
-      <ErrorText error={error} />
+      <ErrorText error={error ?? replayError} />
       <table>
         <thead>
           <tr>
@@ -106,6 +121,7 @@ function Deliveries({ webhookId }: { webhookId: string }) {
             <th>Attempts</th>
             <th>Last answer</th>
             <th>Next attempt / delivered</th>
+            <th />
           </tr>
         </thead>
         <tbody>
@@ -120,11 +136,18 @@ function Deliveries({ webhookId }: { webhookId: string }) {
               <td>{d.attempts}</td>
               <td>{d.lastStatus ?? ''} {d.lastError ?? ''}</td>
               <td>{when(d.deliveredAt ?? d.nextAttemptAt)}</td>
+              <td className="actions">
+                {d.eventId && d.status !== 'PENDING' && (
+                  <button className="link" onClick={() => void replay(d.eventId!)}>
+                    Replay
+                  </button>
+                )}
+              </td>
             </tr>
           ))}
           {data && data.deliveries.length === 0 && (
             <tr>
-              <td colSpan={7} className="muted">
+              <td colSpan={8} className="muted">
                 No deliveries.
               </td>
             </tr>
