@@ -6,9 +6,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerCollections } from './collections.js';
+import { registerExport } from './export.js';
+import { registerImport } from './import.js';
 import { registerKeys } from './keys.js';
 import { registerMigrate } from './migrate.js';
 import { registerServe } from './serve.js';
+import { registerTasks } from './tasks.js';
 
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
@@ -30,7 +34,10 @@ export function oneLine(message: string): string {
 
 export function createProgram(): Command {
   const program = new Command('cairn')
-    .description('Cairn: a self-hosted Wix Data API. Works on the store the server uses: DATABASE_URL (PostgreSQL), else SQLite under CAIRN_DATA_DIR (default ./data).')
+    .description(
+      'Cairn: a self-hosted Wix Data API. serve, worker, migrate and keys work on the store the server uses: DATABASE_URL (PostgreSQL), else SQLite under CAIRN_DATA_DIR (default ./data). ' +
+        'collections, import, export and tasks talk to a running server: --url (CAIRN_URL, default http://127.0.0.1:8080) and --key (CAIRN_KEY).',
+    )
     .version(version(), '-V, --version')
     // Set before the subcommands are made, so each one inherits them.
     .exitOverride()
@@ -39,6 +46,10 @@ export function createProgram(): Command {
   registerServe(program);
   registerMigrate(program);
   registerKeys(program);
+  registerCollections(program);
+  registerImport(program);
+  registerExport(program);
+  registerTasks(program);
   return program;
 }
 
