@@ -140,12 +140,16 @@ export class ItemWriter {
           const values = valuesList(
             chunk.map(({ stored: s }) => [scope.collection.id, scope.env, s.id, s.json, s.createdDate, s.updatedDate, s.owner, status, 1]),
           );
-          const returned = await tx.all<{ id: string }>(
+          const returned = await this.events.write<{ id: string }>(
+            tx,
+            scope,
+            'created',
             sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon)
-                VALUES ${values} ON CONFLICT (collection_id, env, id) DO NOTHING RETURNING id`,
+                VALUES ${values} ON CONFLICT (collection_id, env, id) DO NOTHING`,
+            [],
+            now,
           );
           for (const r of returned) inserted.add(r.id);
-          await this.events.itemsWritten(tx, scope, 'created', returned.map((r) => r.id), now);
         }
         return inserted;
       };
@@ -240,16 +244,18 @@ export class ItemWriter {
           const values = valuesList(
             chunk.map(({ stored: s, status }) => [scope.collection.id, scope.env, s.id, s.json, s.createdDate, s.updatedDate, s.owner, status, 1]),
           );
-          const returned = await tx.all<{ id: string }>(
+          const created = chunk.filter((r) => r.action === 'INSERTED').map((r) => r.stored.id);
+          const returned = await this.events.write<{ id: string }>(
+            tx,
+            scope,
+            { created },
             sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon)
                 VALUES ${values}
-                ON CONFLICT (collection_id, env, id) DO UPDATE SET data = excluded.data, canon = excluded.canon, updated_date = excluded.updated_date, owner = excluded.owner${ownerGuard}
-                RETURNING id`,
+                ON CONFLICT (collection_id, env, id) DO UPDATE SET data = excluded.data, canon = excluded.canon, updated_date = excluded.updated_date, owner = excluded.owner${ownerGuard}`,
+            [],
+            now,
           );
           for (const r of returned) done.add(r.id);
-          const created = new Set(chunk.filter((r) => r.action === 'INSERTED').map((r) => r.stored.id));
-          await this.events.itemsWritten(tx, scope, 'created', returned.filter((r) => created.has(r.id)).map((r) => r.id), now);
-          await this.events.itemsWritten(tx, scope, 'updated', returned.filter((r) => !created.has(r.id)).map((r) => r.id), now);
         }
         return done;
       };
@@ -272,14 +278,18 @@ export class ItemWriter {
       await this.lockInIdOrder(tx, scope, ids);
       const removed = new Map<string, { data: string; publish_status: string }>();
       for (const chunk of chunks([...new Set(ids)])) {
-        const rows = await tx.all<{ id: string; data: string; publish_status: string }>(
+        const rows = await this.events.write<{ id: string; data: string; publish_status: string }>(
+          tx,
+          scope,
+          'deleted',
           sql`DELETE FROM items WHERE ${scopeWhere(scope)} AND id IN (${join(
             chunk.map((id) => sql`${id}`),
             ', ',
-          )})${this.conditionSql(tx, condition)} RETURNING id, data, publish_status`,
+          )})${this.conditionSql(tx, condition)}`,
+          ['data', 'publish_status'],
+          this.now(),
         );
         for (const r of rows) removed.set(r.id, r);
-        await this.events.itemsDeleted(tx, scope, rows.map((r) => r.id), this.now());
       }
       const reported = new Set<string>();
       const outcomes = ids.map((id, index): ItemOutcome => {
@@ -357,22 +367,27 @@ export class ItemWriter {
         return toWireItem(scope.collection.id, r.data, shownStatus(scope, r.publish_status as string));
       });
     };
+    const entityColumns = needEntities ? (['data', 'publish_status'] as const) : [];
     if (tx.dialect === 'sqlite') {
-      const returning = needEntities ? sql`, data, publish_status` : sql``;
       const uniform = uniformValues(patches);
       if (uniform) {
         // Every patch carries the same values: one statement over the id list.
         const compiled = compilePatchShape(tx.dialect, shape, now, patches, uniform);
-        const rows = await tx.all<{ id: string; data?: string; publish_status?: string }>(
+        const rows = await this.events.write<{ id: string; data?: string; publish_status?: string }>(
+          tx,
+          scope,
+          'updated',
           sql`UPDATE items SET data = ${compiled.data}, canon = 0, updated_date = ${now}
               WHERE ${scopeWhere(scope)} AND id IN (SELECT value FROM json_each(${JSON.stringify(patches.map((p) => p.id))}))
-                AND ${compiled.guard}${this.conditionSql(tx, condition)}
-              RETURNING id${returning}`,
+                AND ${compiled.guard}${this.conditionSql(tx, condition)}`,
+          entityColumns,
+          now,
         );
         rows.forEach(record);
-        await this.events.itemsWritten(tx, scope, 'updated', rows.map((r) => r.id), now);
         return done;
       }
+      // One prepared UPDATE run per patch (the values differ): the events follow for the ids.
+      const returning = needEntities ? sql`, data, publish_status` : sql``;
       const compiled = compilePatchShape(tx.dialect, shape, now, patches);
       const rows = await tx.each<{ id: string; data?: string; publish_status?: string }>(
         sql`UPDATE items SET data = ${compiled.data}, canon = 0, updated_date = ${now}
@@ -386,7 +401,6 @@ export class ItemWriter {
     }
     const compiled = compilePatchShape(tx.dialect, shape, now, patches);
     const columns = raw(patchColumns(shape).join(', '));
-    const returning = needEntities ? sql`, items.data AS data, items.publish_status AS publish_status` : sql``;
     for (const chunk of chunks([...patches].sort((a, b) => compareStrings(a.id, b.id)))) {
       // Lock in id order first, as the JS path does, so concurrent batches queue, never deadlock.
       await this.lockRows(tx, scope, chunk.map((p) => p.id), undefined, true);
@@ -397,15 +411,18 @@ export class ItemWriter {
       // (v.vid holds each id once: fastPathShape sends an item patched twice to the JS path.)
       const table = chunk.map(patchRow);
       const arrays = patchColumns(shape).map((_, c) => sql`${table.map((r) => (r[c] === undefined ? null : String(r[c])))}::text[]`);
-      const rows = await tx.all<{ id: string; data?: string; publish_status?: string }>(
+      const rows = await this.events.write<{ id: string; data?: string; publish_status?: string }>(
+        tx,
+        scope,
+        'updated',
         sql`WITH v (${columns}) AS (SELECT * FROM unnest(${join(arrays, ', ')}))
             UPDATE items SET data = ${compiled.data}, canon = 0, updated_date = ${now}
             FROM v WHERE ${scopeWhere(scope, 'items')} AND items.id = ANY(${chunk.map((p) => p.id)}::text[]) AND items.id = v.vid
-              AND ${compiled.guard}${this.conditionSql(tx, condition)}
-            RETURNING items.id AS id${returning}`,
+              AND ${compiled.guard}${this.conditionSql(tx, condition)}`,
+        entityColumns,
+        now,
       );
       rows.forEach(record);
-      await this.events.itemsWritten(tx, scope, 'updated', rows.map((r) => r.id), now);
     }
     return done;
   }
@@ -561,13 +578,16 @@ export class ItemWriter {
       // writer holds the database, so the range holds exactly the ids just read; on PostgreSQL a
       // row another transaction added to the range meanwhile matches the filter, so it belongs
       // to the task anyway.
-      const updated = await tx.all<{ id: string }>(
+      const updated = await this.events.write<{ id: string }>(
+        tx,
+        scope,
+        'updated',
         sql`UPDATE items SET data = ${compiled.data}, canon = 0, updated_date = ${now}
-            WHERE ${this.batchWhere(tx, scope, filter, afterId)} AND id <= ${ids[ids.length - 1] as string} AND ${compiled.guard}
-            RETURNING id`,
+            WHERE ${this.batchWhere(tx, scope, filter, afterId)} AND id <= ${ids[ids.length - 1] as string} AND ${compiled.guard}`,
+        [],
+        now,
       );
       const done = new Set(updated.map((r) => r.id));
-      await this.events.itemsWritten(tx, scope, 'updated', done, now);
       const rest = ids.filter((id) => !done.has(id));
       const failures = rest.length ? await this.editRows(tx, scope, sql`${scopeWhere(scope)} AND ${idIn(tx, rest)}${this.conditionSql(tx, filter)}`, rest.length, edit) : [];
       return { ids, failures };
@@ -639,14 +659,18 @@ export class ItemWriter {
         ? sql`jsonb_set(data, '{_updatedDate}', jsonb_build_object('$date', ${now}::text), true)`
         : sql`json_set(data, '$._updatedDate', json_object('$date', ${now}))`;
     for (const chunk of chunks(ids)) {
-      await tx.run(
+      await this.events.write(
+        tx,
+        scope,
+        'updated',
         sql`UPDATE items SET publish_status = ${status}, updated_date = ${now}, data = ${data}, canon = 0
             WHERE ${scopeWhere({ ...scope, includeDrafts: true })} AND id IN (${join(
               chunk.map((id) => sql`${id}`),
               ', ',
             )})`,
+        [],
+        now,
       );
-      await this.events.itemsWritten(tx, scope, 'updated', chunk, now);
     }
   }
 
@@ -687,14 +711,17 @@ export class ItemWriter {
       // PostgreSQL: the id list lets the planner fetch the rows by primary key rather than hash
       // the whole collection against v (patchInSql says more).
       const byKey = tx.dialect === 'postgres' ? sql` AND items.id = ANY(${chunk.map(({ stored }) => stored.id)}::text[])` : sql``;
-      const returned = await tx.all<{ id: string }>(
+      const returned = await this.events.write<{ id: string }>(
+        tx,
+        scope,
+        'updated',
         sql`WITH v (vid, vdata, vupdated, vowner) AS (VALUES ${values})
             UPDATE items SET data = ${data}, canon = 1, updated_date = v.vupdated, owner = v.vowner
-            FROM v WHERE ${scopeWhere(scope, 'items')}${byKey} AND items.id = v.vid${this.conditionSql(tx, condition)}
-            RETURNING items.id AS id`,
+            FROM v WHERE ${scopeWhere(scope, 'items')}${byKey} AND items.id = v.vid${this.conditionSql(tx, condition)}`,
+        [],
+        (chunk[0] as { stored: StoredItem }).stored.updatedDate,
       );
       for (const r of returned) done.add(r.id);
-      await this.events.itemsWritten(tx, scope, 'updated', returned.map((r) => r.id), (chunk[0] as { stored: StoredItem }).stored.updatedDate);
     }
     return done;
   }
