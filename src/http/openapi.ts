@@ -77,22 +77,36 @@ function validationError(errors: ErrorObject[] | null | undefined, part: string,
 
 const PART_NAMES: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'headers' };
 
+/**
+ * One validator per schema object, shared by every app in the process (the schemas are module
+ * constants), and compiled on a route's first request rather than when the server starts: ajv
+ * compiling every route's schema made `listen` take over 100 ms, most of an embedded server's
+ * start-up (issue 8's createCairn target), for routes a test may never call.
+ */
+let sharedAjv: Ajv | undefined;
+const compiled = new WeakMap<object, ValidateFunction | null>();
+
+function validatorFor(schema: object): ValidateFunction | null {
+  let fn = compiled.get(schema);
+  if (fn === undefined) {
+    const part = enforcedPart(schema as JsonSchema);
+    sharedAjv ??= new Ajv({ coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false, strict: false, verbose: true, validateFormats: false });
+    fn = part ? sharedAjv.compile(part) : null;
+    compiled.set(schema, fn);
+  }
+  return fn;
+}
+
 export function installValidation(app: FastifyInstance): void {
-  const ajv = new Ajv({ coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: false, strict: false, verbose: true, validateFormats: false });
-  const compiled = new WeakMap<object, ValidateFunction | null>();
-  const valid = () => true;
   app.setValidatorCompiler(({ schema, httpPart }) => {
-    let fn = compiled.get(schema);
-    if (fn === undefined) {
-      const part = enforcedPart(schema as JsonSchema);
-      fn = part ? ajv.compile(part) : null;
-      compiled.set(schema, fn);
-    }
-    if (fn === null) return valid;
-    const check = fn;
     const root = schema as JsonSchema;
     const name = PART_NAMES[httpPart ?? ''] ?? httpPart ?? 'request';
-    return (data: unknown) => (check(data) ? true : { error: validationError(check.errors, name, root) });
+    let check: ValidateFunction | null | undefined;
+    return (data: unknown) => {
+      if (check === undefined) check = validatorFor(schema);
+      if (check === null || check(data)) return true;
+      return { error: validationError(check.errors, name, root) };
+    };
   });
   const stringify = (data: unknown) => JSON.stringify(data);
   app.setSerializerCompiler(() => stringify);
