@@ -118,6 +118,7 @@ describe('CSV cell rules', () => {
     assert.deepEqual(cellValue('2024-05-01T10:00:00+02:00'), { $date: '2024-05-01T08:00:00.000Z' });
     assert.equal(cellValue('2024-05-01'), '2024-05-01');
     assert.equal(cellValue('42', 'text'), '42');
+    assert.equal(cellValue('null', 'text'), null);
     assert.equal(cellValue('abc', 'number'), 'abc');
     for (const v of ['42', '', 'true', 'null', '"quoted"', '{"a":1}', '2024-05-01T10:00:00Z', 'plain', 'a "b"', 42, 0.5, true, null, [1, 'a'], { a: { $date: '2024-05-01T10:00:00.000Z' } }, { $date: '2024-05-01T10:00:00.000Z' }]) {
       assert.deepEqual(cellValue(valueCell(v)), v, JSON.stringify(v));

@@ -5,14 +5,14 @@
  * import, a cell is read as
  *   - empty: the field is left out of the item;
  *   - a JSON string literal (`"42"`, `""`): that string;
- *   - `true` / `false`: a boolean; `null`: null;
+ *   - `null`: null; `true` / `false`: a boolean;
  *   - a JSON number (`-1.5`, `2e3`; not `007`, `+1`, `.5`, `1.`): a number;
  *   - starting with `{` or `[` and valid JSON: that value (`{"$date": "..."}` is a date, as in the API);
  *   - a full ISO 8601 timestamp (`2024-05-01T10:00:00Z`, `…T10:00:00.000+02:00`): a date;
  *   - anything else: the text as it is.
- *   A field the collection declares as text (TEXT, URL, EMAIL, ...) keeps every non-empty cell as
- *   text (a JSON string literal is still decoded); NUMBER, BOOLEAN, DATE and DATETIME fields only
- *   take cells that read as their type, and keep any other cell as text.
+ *   A field the collection declares as text (TEXT, URL, EMAIL, ...) keeps every other cell as text;
+ *   NUMBER, BOOLEAN, DATE and DATETIME fields only take cells that read as their type, and keep
+ *   any other cell as text. (So a declared field round-trips when its values have its type.)
  * export, a value is written as
  *   - a string: as it is, unless import would read it as something else (`42`, `true`, `null`,
  *     `{...}`, an ISO timestamp, an empty string, or text starting with `"`): then JSON-quoted;
@@ -65,6 +65,8 @@ export function cellValue(cell: string, type: CellType = 'auto'): unknown {
   if (cell === '') return undefined;
   const quoted = jsonString(cell);
   if (quoted !== undefined) return quoted;
+  // Whatever the column's type: export writes null as `null` and the text "null" quoted.
+  if (cell === 'null') return null;
   switch (type) {
     case 'text':
       return cell;
@@ -79,7 +81,6 @@ export function cellValue(cell: string, type: CellType = 'auto'): unknown {
   }
   if (cell === 'true') return true;
   if (cell === 'false') return false;
-  if (cell === 'null') return null;
   const n = number(cell);
   if (n !== undefined) return n;
   if (cell.startsWith('{') || cell.startsWith('[')) {

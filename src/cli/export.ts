@@ -38,6 +38,7 @@ interface ExportOptions extends RemoteOptions {
   sort?: { fieldName: string; order: 'ASC' | 'DESC' }[];
   columns?: string[];
   environment?: string;
+  includeDrafts?: boolean;
   quiet?: boolean;
 }
 
@@ -55,7 +56,11 @@ const columnList = (value: string): string[] => {
 
 /** The pages of the export, each an array of item data, with the total when the first page can tell it. */
 async function* pages(api: Api, collection: string, options: ExportOptions, onTotal: (n: number) => void): AsyncGenerator<Item[]> {
-  const env = options.environment ? { environment: options.environment } : {};
+  // Sent with every request: draft visibility is not carried by the cursor.
+  const env = {
+    ...(options.environment ? { environment: options.environment } : {}),
+    ...(options.includeDrafts ? { publishPluginOptions: { includeDraftItems: true } } : {}),
+  };
   const filter = options.filter ?? {};
   if (options.sort) {
     onTotal((await api.call<{ totalCount: number }>('POST', '/wix-data/v2/items/count', { dataCollectionId: collection, filter, ...env })).totalCount);
@@ -230,6 +235,7 @@ export function registerExport(program: Command): void {
       .option('--sort <field[:desc]>', 'order by this field (repeat for more); default _id ascending', collectSort)
       .option('--columns <list>', 'CSV: these columns, comma-separated, in this order', columnList)
       .addOption(new Option('--environment <env>', 'the environment to read').choices(['LIVE', 'SANDBOX', 'SANDBOX_PREFERRED']))
+      .option('--include-drafts', 'with the Publish plugin: draft items too (else published items only, as queries see them)')
       .option('--quiet', 'no progress output and no summary'),
   ).action(async (collection: string, options: ExportOptions) => runExport(collection, options));
 }
