@@ -350,14 +350,21 @@ for (const storeName of STORE_NAMES) {
         cairn('import', 'books', join(dir, 'missing.csv')),
       ]);
       assertFails(wrongKey, 1, /^cairn: UNAUTHENTICATED: /);
-      // Without a key the schema cannot be read: refused before anything is sent.
-      assertFails(noKey, 1, /^cairn: UNAUTHENTICATED: /);
+      // Without a key: anonymous, and only admins insert into books.
+      assertFails(noKey, 1, /^cairn: WDE0027: Permission denied: to insert items into collection \[books\]/);
       assertFails(unknownImport, 1, /^cairn: WDE0025: Collection \[nope\] does not exist/);
       assertFails(unknownExport, 1, /^cairn: WDE0025: /);
       assertFails(down, 1, new RegExp(`^cairn: cannot reach Cairn at http://127\\.0\\.0\\.1:${port}: connection refused`));
       assertFails(badFilter, 2, /--filter.*Not valid JSON/);
       assertFails(noFile, 1, /cannot read .*missing\.csv: no such file/);
       assert.equal(await count('books'), ROWS);
+
+      // Anyone reads events (the default permissions): no key needed, CSV columns from the first page.
+      const anonymous = await run(envWith({ CAIRN_URL: server.url }), ['export', 'events', '--format', 'csv', '--quiet']);
+      assert.equal(anonymous.code, 0, anonymous.stderr);
+      assert.match(anonymous.stdout, /^_id,kind,meta,n,_createdDate,_updatedDate,_owner\n/);
+      const members = await run(envWith({ CAIRN_URL: server.url }), ['export', 'books']);
+      assertFails(members, 1, /^cairn: WDE0027: /);
     });
   });
 }

@@ -97,13 +97,14 @@ async function* pages(api: Api, collection: string, options: ExportOptions, onTo
 const SYSTEM_FIRST = ['_id'];
 const SYSTEM_LAST = ['_createdDate', '_updatedDate', '_owner'];
 
-async function declaredFields(api: Api, collection: string): Promise<string[]> {
+async function declaredFields(api: Api, collection: string, withKey: boolean): Promise<string[]> {
   try {
     const { collection: c } = await api.call<{ collection: { fields?: { key: string }[] } }>('GET', `/wix-data/v2/collections/${encodeURIComponent(collection)}`);
     return (c.fields ?? []).map((f) => f.key).filter((k) => !k.startsWith('_'));
   } catch (e) {
-    // A key that may read items but not schemas: the first page decides alone.
-    if (e instanceof ApiError && e.status === 403) return [];
+    // A caller that may read items but not schemas (a data-only key, or no key on a collection
+    // anyone reads): the first page decides alone. A key that was given and refused is final.
+    if (e instanceof ApiError && (e.status === 403 || (e.status === 401 && !withKey))) return [];
     throw e;
   }
 }
@@ -143,7 +144,7 @@ const EPIPE = (e: unknown) => (e as NodeJS.ErrnoException | undefined)?.code ===
 export async function runExport(collection: string, options: ExportOptions): Promise<void> {
   const format: Format = options.format ?? (options.out ? formatOfPath(options.out) : undefined) ?? 'jsonl';
   const api = apiOf(options);
-  const declared = format === 'csv' && !options.columns ? await declaredFields(api, collection) : [];
+  const declared = format === 'csv' && !options.columns ? await declaredFields(api, collection, Boolean(options.key)) : [];
   const toStdout = !options.out;
   const started = Date.now();
   const progress = startProgress({ label: `export ${collection}`, unit: 'items', basis: 'count', quiet: options.quiet === true });

@@ -199,8 +199,8 @@ async function sendBatch(api: Api, collection: string, options: ImportOptions, i
   }
 }
 
-/** Declared field types of the collection; none when the key may not read schemas (403). */
-async function fieldTypes(api: Api, collection: string): Promise<Map<string, CellType>> {
+/** Declared field types of the collection; none when the caller may not read schemas. */
+async function fieldTypes(api: Api, collection: string, withKey: boolean): Promise<Map<string, CellType>> {
   const out = new Map<string, CellType>([
     ['_id', 'text'],
     ['_owner', 'text'],
@@ -212,7 +212,9 @@ async function fieldTypes(api: Api, collection: string): Promise<Map<string, Cel
     );
     for (const f of c.fields ?? []) if (!f.key.startsWith('_')) out.set(f.key, cellTypeOf(f.type));
   } catch (e) {
-    if (!(e instanceof ApiError) || e.status !== 403) throw e;
+    // Schemas need a key with a read or collections scope; without one the writes may still be
+    // allowed (insert=ANYONE), so only a refused key that was given is final here.
+    if (!(e instanceof ApiError) || !(e.status === 403 || (e.status === 401 && !withKey))) throw e;
   }
   return out;
 }
@@ -226,7 +228,7 @@ export async function runImport(collection: string, file: string, options: Impor
   if (!format) throw new Error(`cannot tell the format of ${file}: name it .csv, .jsonl or .ndjson, or give --format csv|jsonl`);
   const api = apiOf(options);
   // Fails early on an unknown collection or a bad key, before any of the file is read.
-  const types = await fieldTypes(api, collection);
+  const types = await fieldTypes(api, collection, Boolean(options.key));
   const input = openInput(file);
   const source = format === 'csv' ? csvSource(input.stream, input.size, (k) => (options.strings ? 'text' : (types.get(k) ?? 'auto'))) : jsonlSource(input.stream, input.size);
 

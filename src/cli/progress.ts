@@ -73,7 +73,7 @@ function barProgress(options: ProgressOptions, stream: NodeJS.WriteStream): Prog
       ? `${options.label} {bar} {percentage}% | {count} ${options.unit} | {rate} ${options.unit}/s | ETA {eta}`
       : `${options.label} {count} ${options.unit} | {rate} ${options.unit}/s | {duration_formatted}`;
   const bar = new cliProgress.SingleBar(
-    { format: format(), stream, hideCursor: true, fps: 5, barsize: 30, clearOnComplete: false },
+    { format: format(), stream, hideCursor: false, fps: 5, barsize: 30, clearOnComplete: false },
     cliProgress.Presets.shades_classic,
   );
   bar.start(total ?? 0, 0, { count: 0, rate: '0', eta: '?' });
