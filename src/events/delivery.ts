@@ -606,7 +606,7 @@ export class DeliveryWorker {
     for (const status of ['DELIVERED', 'DEAD']) {
       for (;;) {
         const n = await this.db.run(sql`DELETE FROM webhook_deliveries WHERE (webhook_id, event_seq) IN (
-          SELECT webhook_id, event_seq FROM webhook_deliveries WHERE status = ${status} AND next_attempt_at < ${cutoff} LIMIT ${SWEEP_CHUNK})`);
+          SELECT webhook_id, event_seq FROM webhook_deliveries WHERE status = ${status} AND admitted = 1 AND next_attempt_at < ${cutoff} LIMIT ${SWEEP_CHUNK})`);
         deliveries += n;
         if (n < SWEEP_CHUNK || this.stopping) break;
       }

@@ -382,6 +382,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (webhook_id, entity_key, event_seq) WHERE status = 'PENDING' AND admitted = 1;
       CREATE INDEX webhook_deliveries_fresh ON webhook_deliveries (event_seq) WHERE admitted = 0`,
   },
+  {
+    // The due index (claims by next_attempt_at, the retention sweep) holds admitted rows only:
+    // a delivery row enters it when the worker admits it (migration 8), so the item write that
+    // fans out a thousand deliveries no longer updates it as well. Claims and the sweep both
+    // name `admitted = 1`, so both stores use the partial index.
+    version: 9,
+    name: 'due index over admitted deliveries',
+    sqlite: `
+      DROP INDEX webhook_deliveries_due;
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at) WHERE admitted = 1`,
+    postgres: `
+      DROP INDEX webhook_deliveries_due;
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at) WHERE admitted = 1`,
+  },
 ];
 
 const LOCK_KEY = 0x63616972; // "cair": one advisory lock for Cairn's migrations
