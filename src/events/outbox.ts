@@ -1,9 +1,9 @@
 /**
  * The outbox: every change records its event in the `events` table inside the change's own
  * transaction, so there is no change without its event and no event without its change. In the
- * same transaction each event is fanned out to one `webhook_deliveries` row per matching
- * webhook (delivery.ts admits and sends them), so a subscription never misses an event committed
- * after it.
+ * same transaction the events are fanned out to the matching webhooks, as one marker row per
+ * webhook (`webhook_fanout`; delivery.ts expands them into deliveries and sends them), so a
+ * subscription never misses an event committed after it.
  *
  * Recording is set-based, as the writes are: an event row per item, but a couple of statements
  * per batch. Created and updated events copy the item's document as it is after the write (the
@@ -117,7 +117,7 @@ export class EventRecorder {
           ev AS (INSERT INTO events (${EVENT_COLUMNS})
                  SELECT gen_random_uuid()::text, ${type}, w.ev_collection_id, w.ev_env, w.ev_id, ${now}::text, ${data} FROM w
                  RETURNING seq, type, collection_id, env, entity_id),
-          fan AS (${fanOutFrom(sql`ev`, now)})
+          fan AS (${fanOutFrom(sql`ev`, 'postgres')})
           SELECT ${raw(names.join(', '))} FROM w`,
     );
   }
@@ -128,13 +128,13 @@ export class EventRecorder {
     if (!this.enabled || list.length === 0) return;
     const type = ITEM_EVENTS[slug];
     const where = sql`${scopeWhere({ ...scope, includeDrafts: true })} AND ${idList(tx, list)}`;
-    await this.insert(tx, sql`SELECT ${newId(tx)}, ${textParam(type)}, collection_id, env, id, ${textParam(now)}, data FROM items WHERE ${where}`, now);
+    await this.insert(tx, sql`SELECT ${newId(tx)}, ${textParam(type)}, collection_id, env, id, ${textParam(now)}, data FROM items WHERE ${where}`);
   }
 
   /** Created or updated events for the items `where` (a condition on `items`) selects. */
   async itemsWrittenWhere(tx: Executor, slug: 'created' | 'updated', where: Sql, now: string): Promise<void> {
     if (!this.enabled) return;
-    await this.insert(tx, sql`SELECT ${newId(tx)}, ${textParam(ITEM_EVENTS[slug])}, collection_id, env, id, ${textParam(now)}, data FROM items WHERE ${where}`, now);
+    await this.insert(tx, sql`SELECT ${newId(tx)}, ${textParam(ITEM_EVENTS[slug])}, collection_id, env, id, ${textParam(now)}, data FROM items WHERE ${where}`);
   }
 
   /** Deleted events for items this transaction removed (their ids). */
@@ -161,13 +161,13 @@ export class EventRecorder {
             ev AS (INSERT INTO events (${EVENT_COLUMNS})
                    SELECT gen_random_uuid()::text, ${ITEM_EVENTS.deleted}::text, collection_id, env, id, ${now}::text, NULL::jsonb FROM d
                    RETURNING seq, type, collection_id, env, entity_id),
-            fan AS (${fanOutFrom(sql`ev`, now)})
+            fan AS (${fanOutFrom(sql`ev`, 'postgres')})
             SELECT count(*) AS n FROM d`,
       );
       return Number(row?.n ?? 0);
     }
     // SQLite: the one writer holds the database, so the SELECT and the DELETE see the same rows.
-    await this.insert(tx, sql`SELECT cairn_uuid(), ${ITEM_EVENTS.deleted}, collection_id, env, id, ${now}, NULL FROM items WHERE ${where}`, now);
+    await this.insert(tx, sql`SELECT cairn_uuid(), ${ITEM_EVENTS.deleted}, collection_id, env, id, ${now}, NULL FROM items WHERE ${where}`);
     return tx.run(sql`DELETE FROM items WHERE ${where}`);
   }
 
@@ -181,50 +181,45 @@ export class EventRecorder {
         await this.insert(
           tx,
           sql`SELECT gen_random_uuid()::text, t, c, e, i, ${now}::text, d::jsonb
-              FROM unnest(${col((e) => e.type)}, ${col((e) => e.collectionId)}, ${col((e) => e.env)}, ${col((e) => e.entityId)}, ${col((e) => e.data)}) AS u(t, c, e, i, d)`,
-          now,
-        );
+              FROM unnest(${col((e) => e.type)}, ${col((e) => e.collectionId)}, ${col((e) => e.env)}, ${col((e) => e.entityId)}, ${col((e) => e.data)}) AS u(t, c, e, i, d)`);
       } else {
         const rows = chunk.map((e) => sql`(cairn_uuid(), ${e.type}, ${e.collectionId}, ${e.env}, ${e.entityId}, ${now}, ${e.data})`);
-        await this.insert(tx, sql`VALUES ${join(rows, ', ')}`, now);
+        await this.insert(tx, sql`VALUES ${join(rows, ', ')}`);
       }
     }
   }
 
   /** Inserts the events `source` yields (rows in EVENT_COLUMNS order) and fans them out. */
-  private async insert(tx: Executor, source: Sql, now: string): Promise<void> {
+  private async insert(tx: Executor, source: Sql): Promise<void> {
     if (tx.dialect === 'postgres') {
       await tx.run(
         sql`WITH ev AS (INSERT INTO events (${EVENT_COLUMNS}) ${source} RETURNING seq, type, collection_id, env, entity_id)
-            ${fanOutFrom(sql`ev`, now)}`,
+            ${fanOutFrom(sql`ev`, 'postgres')}`,
       );
       return;
     }
     const before = await tx.get<{ seq: number }>(sql`SELECT coalesce(max(seq), 0) AS seq FROM events`);
     await tx.run(sql`INSERT INTO events (${EVENT_COLUMNS}) ${source}`);
-    await tx.run(fanOutFrom(sql`(SELECT seq, type, collection_id, env, entity_id FROM events WHERE seq > ${before?.seq ?? 0})`, now));
+    await tx.run(fanOutFrom(sql`(SELECT seq, type, collection_id, env, entity_id FROM events WHERE seq > ${before?.seq ?? 0})`, 'sqlite'));
   }
 }
 
 /**
- * One delivery row per (webhook, event) for the webhooks whose event types and collection match.
- * `entity_key` names the entity, so delivery keeps one entity's events in order. Rows are written
- * not yet admitted (`admitted = 0`): the write appends them to indexes in `seq` order only, and a
- * delivery worker later admits them to the per-entity ordering index, off the write's path
- * (delivery.ts, admitDeliveries, says why that keeps the order).
+ * The fan-out of the events `events` yields: one marker row per matching webhook (event types and
+ * collection), naming the events it takes (`seqs`), decided here, in the write's transaction, so
+ * a subscription never misses an event committed after it and never gets one from before it. The
+ * delivery worker expands markers into one delivery row per (webhook, event) later, off the
+ * write's path (delivery.ts, admitDeliveries, says why that keeps each entity's events in order):
+ * a thousand-item write adds a row per webhook, not a thousand rows with their index entries.
  */
-// ORDER BY: the rows go in in seq order whatever the join's plan (a hash join on the events'
-// RETURNING rows emits them in hash order), so heap and indexes are appended to in that order.
-// No ON CONFLICT: the events are this transaction's own, new, so no row of theirs exists yet
-// (replay only queues events already committed), and PostgreSQL's speculative insertion costs
-// extra work and WAL per row.
-function fanOutFrom(events: Sql, now: string): Sql {
-  return sql`INSERT INTO webhook_deliveries (webhook_id, event_seq, entity_key, status, attempts, next_attempt_at, created_date, admitted)
-    SELECT w.id, ev.seq, coalesce(ev.collection_id, '') || '/' || coalesce(ev.env, '') || '/' || ev.entity_id, 'PENDING', 0, ${textParam(now)}, ${textParam(now)}, 0
+function fanOutFrom(events: Sql, dialect: 'sqlite' | 'postgres'): Sql {
+  const seqs = dialect === 'postgres' ? sql`array_agg(DISTINCT ev.seq ORDER BY ev.seq)` : sql`json_group_array(DISTINCT ev.seq)`;
+  return sql`INSERT INTO webhook_fanout (webhook_id, first_seq, seqs)
+    SELECT w.id, min(ev.seq), ${seqs}
     FROM ${events} AS ev
     JOIN webhook_event_types t ON t.type IN (ev.type, '*')
     JOIN webhooks w ON w.id = t.webhook_id AND (w.collection_id IS NULL OR w.collection_id = ev.collection_id)
-    ORDER BY ev.seq`;
+    GROUP BY w.id`;
 }
 
 /** A text parameter both stores type alike (PostgreSQL cannot infer a bare parameter in a SELECT list). */

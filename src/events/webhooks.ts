@@ -234,6 +234,11 @@ export class WebhookService {
   /** The delivery log of one webhook, newest event first, with keyset paging. */
   async deliveries(p: JsonObject): Promise<{ deliveries: Delivery[]; nextCursor?: string }> {
     const row = await this.find(this.db, p.id);
+    // Events fanned out but not expanded yet are listed too, as the PENDING deliveries they are.
+    if (await this.db.get(sql`SELECT 1 AS x FROM webhook_fanout WHERE webhook_id = ${row.id} LIMIT 1`)) {
+      const now = this.clock.now().toISOString();
+      await this.db.transaction((tx) => admitDeliveries(tx, now, { webhookId: row.id, wait: true }));
+    }
     const status = p.status === undefined || p.status === null || p.status === '' ? undefined : oneOf(p.status, DELIVERY_STATUSES, 'status');
     const limit = optionalInt(p.limit, 'limit', 1, MAX_PAGE) ?? DEFAULT_PAGE;
     const before = p.cursor === undefined || p.cursor === null || p.cursor === '' ? undefined : decodeCursor(p.cursor);
@@ -275,9 +280,9 @@ export class WebhookService {
     const now = this.clock.now().toISOString();
     const replayed = await this.db.transaction(async (tx) => {
       const row = await this.find(tx, p.id);
-      // The webhook's rows not yet admitted first, so a replayed row (admitted at once, so that it
-      // holds back its entity's later events) never overtakes an earlier one (delivery.ts).
-      await admitDeliveries(tx, { webhookId: row.id, wait: true });
+      // The webhook's fan-out markers expanded first, so a replayed row (which holds back its
+      // entity's later events) never overtakes an earlier one still in a marker (delivery.ts).
+      await admitDeliveries(tx, now, { webhookId: row.id, wait: true });
       const collection = row.collection_id === null ? sql`` : sql` AND e.collection_id = ${row.collection_id}`;
       const text = (v: string) => sql`CAST(${v} AS TEXT)`;
       return tx.run(sql`
@@ -337,6 +342,7 @@ export class WebhookService {
 async function deleteWebhooks(tx: Executor, ids: readonly string[]): Promise<void> {
   for (const id of ids) {
     await tx.run(sql`DELETE FROM webhook_deliveries WHERE webhook_id = ${id}`);
+    await tx.run(sql`DELETE FROM webhook_fanout WHERE webhook_id = ${id}`);
     await tx.run(sql`DELETE FROM webhook_event_types WHERE webhook_id = ${id}`);
     await tx.run(sql`DELETE FROM webhooks WHERE id = ${id}`);
   }

@@ -115,10 +115,20 @@ async function storeMetrics(db: Db, clock: Clock, out: string[]): Promise<void> 
     ['result="failed"', failed],
   ]);
 
-  // Counted over the (status, next_attempt_at) index: delivered rows are never scanned.
-  const pending = await db.get<{ n: unknown; oldest: string | null; seq: unknown }>(
-    sql`SELECT count(*) AS n, min(created_date) AS oldest, min(event_seq) AS seq FROM webhook_deliveries WHERE status = 'PENDING'`,
+  // Counted over the (status, next_attempt_at) index: delivered rows are never scanned. Events
+  // fanned out but not yet expanded into deliveries (webhook_fanout markers) are pending too;
+  // their age is their oldest event's.
+  const rows = await db.get<{ n: unknown; oldest: string | null; seq: unknown }>(
+    sql`SELECT count(*) AS n, min(created_date) AS oldest, min(event_seq) AS seq FROM webhook_deliveries WHERE status = 'PENDING' AND admitted = 1`,
   );
+  const markers = await db.get<{ n: unknown; oldest: string | null; seq: unknown }>(
+    db.dialect === 'postgres'
+      ? sql`SELECT x.n, x.seq, (SELECT event_time FROM events WHERE seq = x.seq) AS oldest FROM (SELECT coalesce(sum(cardinality(seqs)), 0) AS n, min(first_seq) AS seq FROM webhook_fanout) x`
+      : sql`SELECT x.n, x.seq, (SELECT event_time FROM events WHERE seq = x.seq) AS oldest FROM (SELECT coalesce(sum(json_array_length(seqs)), 0) AS n, min(first_seq) AS seq FROM webhook_fanout) x`,
+  );
+  const least = (a: unknown, b: unknown) => (a === null || a === undefined ? b : b === null || b === undefined ? a : Number(a) <= Number(b) ? a : b);
+  const earliest = [rows?.oldest, markers?.oldest].filter((d): d is string => typeof d === 'string').sort()[0] ?? null;
+  const pending = { n: Number(rows?.n ?? 0) + Number(markers?.n ?? 0), oldest: earliest, seq: least(rows?.seq, markers?.seq) };
   const dead = await db.get<{ n: unknown }>(sql`SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'DEAD'`);
   const last = await db.get<{ seq: unknown }>(sql`SELECT max(seq) AS seq FROM events`);
   const oldest = pending?.oldest ? Date.parse(pending.oldest) : NaN;

@@ -13,7 +13,7 @@ import { ident, raw, sql } from '../store/sql.js';
 import { writePlannerStats } from '../store/sqlite/planner-stats.js';
 
 /** The tables whose rows are data (migrations.ts), children before parents. */
-const DATA_TABLES = ['webhook_deliveries', 'events', 'task_failures', 'item_schedules', 'tasks', 'items'] as const;
+const DATA_TABLES = ['webhook_fanout', 'webhook_deliveries', 'events', 'task_failures', 'item_schedules', 'tasks', 'items'] as const;
 
 export async function emptyStore(db: Db, dropCollections: boolean): Promise<void> {
   await db.transaction(async (tx) => {

@@ -396,6 +396,35 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP INDEX webhook_deliveries_due;
       CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at) WHERE admitted = 1`,
   },
+  {
+    // Fan-out markers (src/events/outbox.ts): an item write records, per matching webhook, one
+    // row naming its events (`seqs`), instead of one delivery row per event; the delivery worker
+    // expands markers into delivery rows (delivery.ts, admitDeliveries). `first_seq` pins the
+    // events a marker still needs against the retention sweep. Rows the previous scheme left
+    // not yet admitted are admitted here (nothing is delivering while migrations run).
+    version: 10,
+    name: 'webhook fan-out markers',
+    sqlite: `
+      UPDATE webhook_deliveries SET admitted = 1 WHERE admitted = 0;
+      DROP INDEX webhook_deliveries_fresh;
+      CREATE TABLE webhook_fanout (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        webhook_id TEXT NOT NULL,
+        first_seq INTEGER NOT NULL,
+        seqs TEXT NOT NULL
+      );
+      CREATE INDEX webhook_fanout_webhook ON webhook_fanout (webhook_id)`,
+    postgres: `
+      UPDATE webhook_deliveries SET admitted = 1 WHERE admitted = 0;
+      DROP INDEX webhook_deliveries_fresh;
+      CREATE TABLE webhook_fanout (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        webhook_id TEXT COLLATE "C" NOT NULL,
+        first_seq BIGINT NOT NULL,
+        seqs BIGINT[] NOT NULL
+      );
+      CREATE INDEX webhook_fanout_webhook ON webhook_fanout (webhook_id)`,
+  },
 ];
 
 const LOCK_KEY = 0x63616972; // "cair": one advisory lock for Cairn's migrations
