@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { call, startServer, TEST_ADMIN_KEY, type TestServer } from './helpers/server.js';
+import { STORE_NAMES } from './helpers/stores.js';
 import { dashboardRoutes } from '../src/http/static.js';
 import { SseParser } from '../web/src/sse.js';
 
@@ -47,7 +48,8 @@ test('Chromium is installed', () => {
   assert.ok(existsSync(CHROMIUM), `Chromium is not installed at ${CHROMIUM}: the dashboard tests need it (apt-get install -y chromium; .ci/run installs it)`);
 });
 
-describe('dashboard in Chromium', () => {
+// On each store: the dashboard is the same, but what it drives (tasks, the stream, webhooks) is not.
+for (const storeName of STORE_NAMES) describe(`dashboard in Chromium (${storeName})`, () => {
   let server: TestServer;
   let browser: Browser;
   let page: Page;
@@ -64,7 +66,7 @@ describe('dashboard in Chromium', () => {
     assert.ok(existsSync(CHROMIUM), `Chromium is not installed at ${CHROMIUM}`);
     ensureBuilt();
     holdBatch = new Promise<void>((resolve) => (releaseBatch = resolve));
-    server = await startServer('sqlite', {
+    server = await startServer(storeName, {
       runner: {
         batchSize: BATCH,
         afterBatch: async (_id, outcome) => {
