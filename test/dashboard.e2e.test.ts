@@ -230,10 +230,20 @@ for (const storeName of STORE_NAMES) describe(`dashboard in Chromium (${storeNam
     await firstBatch;
     const status = page.getByTestId('task-status');
     await status.filter({ hasText: 'RUNNING' }).waitFor();
-    await page.getByTestId('task-counts').filter({ hasText: /^\d+ succeeded, [01] failed, of about 98$/ }).waitFor();
-    const counts = await page.getByTestId('task-counts').textContent();
-    const processed = counts!.match(/^(\d+) succeeded, (\d) failed/)!.slice(1).map(Number);
-    assert.equal(processed[0]! + processed[1]!, BATCH, `after one batch: ${counts}`);
+    // The counts start at 0 and move when the batch's progress event arrives over the stream
+    // (PostgreSQL's stream polls, so that can take a moment): wait for the batch's total.
+    let counts: string | null = null;
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      counts = await page.getByTestId('task-counts').textContent();
+      const m = counts?.match(/^(\d+) succeeded, ([01]) failed, of about 98$/);
+      if (m && Number(m[1]) + Number(m[2]) === BATCH) break;
+      if (Date.now() > deadline) {
+        releaseBatch();
+        assert.fail(`after one batch the page shows: ${counts}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
     assert.equal(await page.getByText('live', { exact: true }).count(), 1, 'progress comes from the event stream');
     releaseBatch();
 
