@@ -140,15 +140,16 @@ const ENTITY_KEY = sql`coalesce(e.collection_id, '') || '/' || coalesce(e.env, '
  * an advisory lock and read in the next statement (READ COMMITTED: a new snapshot). Markers still
  * invisible (their transactions in flight) hold events of other entities only.
  */
-export async function admitDeliveries(tx: Executor, now: string, opts: { limit?: number; webhookId?: string; wait?: boolean } = {}): Promise<number | null> {
+export async function admitDeliveries(tx: Executor, opts: { limit?: number; webhookId?: string; wait?: boolean } = {}): Promise<number | null> {
   const limit = opts.webhookId === undefined ? sql` LIMIT ${opts.limit ?? ADMIT_BATCH}` : sql``;
   const which = opts.webhookId === undefined ? sql`` : sql` WHERE webhook_id = ${opts.webhookId}`;
-  const text = (v: string) => sql`CAST(${v} AS TEXT)`;
   // A webhook deleted since its markers were written takes nothing (deleteWebhooks drops its
-  // markers too; the join covers a deletion racing an admission on PostgreSQL).
+  // markers too; the join covers a deletion racing an admission on PostgreSQL). A delivery is
+  // due from its event's time, as if made by the write: claims go oldest first, so an entity's
+  // earliest pending event comes before the later ones it holds back.
   const expand = (markers: Sql, seqs: Sql) => sql`
     INSERT INTO webhook_deliveries (webhook_id, event_seq, entity_key, status, attempts, next_attempt_at, created_date, admitted)
-    SELECT m.webhook_id, e.seq, ${ENTITY_KEY}, 'PENDING', 0, ${text(now)}, ${text(now)}, 1
+    SELECT m.webhook_id, e.seq, ${ENTITY_KEY}, 'PENDING', 0, e.event_time, e.event_time, 1
     FROM ${markers} JOIN events e ON e.seq = ${seqs} JOIN webhooks w ON w.id = m.webhook_id
     ORDER BY e.seq
     ON CONFLICT (webhook_id, event_seq) DO NOTHING`;
@@ -328,8 +329,7 @@ export class DeliveryWorker {
   private async admit(): Promise<number> {
     const fresh = await this.db.get(sql`SELECT 1 AS x FROM webhook_fanout LIMIT 1`);
     if (!fresh) return 0;
-    const now = this.clock.now().toISOString();
-    return (await this.db.transaction((tx) => admitDeliveries(tx, now))) ?? 0;
+    return (await this.db.transaction((tx) => admitDeliveries(tx))) ?? 0;
   }
 
   /** Leases up to n claimable rows, with their events and webhooks. */

@@ -236,8 +236,7 @@ export class WebhookService {
     const row = await this.find(this.db, p.id);
     // Events fanned out but not expanded yet are listed too, as the PENDING deliveries they are.
     if (await this.db.get(sql`SELECT 1 AS x FROM webhook_fanout WHERE webhook_id = ${row.id} LIMIT 1`)) {
-      const now = this.clock.now().toISOString();
-      await this.db.transaction((tx) => admitDeliveries(tx, now, { webhookId: row.id, wait: true }));
+      await this.db.transaction((tx) => admitDeliveries(tx, { webhookId: row.id, wait: true }));
     }
     const status = p.status === undefined || p.status === null || p.status === '' ? undefined : oneOf(p.status, DELIVERY_STATUSES, 'status');
     const limit = optionalInt(p.limit, 'limit', 1, MAX_PAGE) ?? DEFAULT_PAGE;
@@ -282,7 +281,7 @@ export class WebhookService {
       const row = await this.find(tx, p.id);
       // The webhook's fan-out markers expanded first, so a replayed row (which holds back its
       // entity's later events) never overtakes an earlier one still in a marker (delivery.ts).
-      await admitDeliveries(tx, now, { webhookId: row.id, wait: true });
+      await admitDeliveries(tx, { webhookId: row.id, wait: true });
       const collection = row.collection_id === null ? sql`` : sql` AND e.collection_id = ${row.collection_id}`;
       const text = (v: string) => sql`CAST(${v} AS TEXT)`;
       return tx.run(sql`
