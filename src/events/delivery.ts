@@ -178,6 +178,8 @@ export async function admitDeliveries(tx: Executor, opts: { limit?: number; webh
 }
 
 const ERROR_TEXT_MAX = 500;
+/** PostgreSQL: the least time between two ANALYZEs of webhook_deliveries by one worker. */
+const ANALYZE_EVERY_MS = 30_000;
 const RESPONSE_READ_MAX = 64 * 1024;
 const SWEEP_CHUNK = 5000;
 /**
@@ -206,6 +208,7 @@ export class DeliveryWorker {
   private wake: (() => void) | undefined;
   private poked = false;
   private nextSweep = 0;
+  private nextAnalyze = 0;
 
   /** Claimed rows waiting for a free request slot. */
   private readonly queue: Job[] = [];
@@ -329,7 +332,23 @@ export class DeliveryWorker {
   private async admit(): Promise<number> {
     const fresh = await this.db.get(sql`SELECT 1 AS x FROM webhook_fanout LIMIT 1`);
     if (!fresh) return 0;
-    return (await this.db.transaction((tx) => admitDeliveries(tx))) ?? 0;
+    const admitted = (await this.db.transaction((tx) => admitDeliveries(tx))) ?? 0;
+    if (admitted > 0) await this.refreshStatistics();
+    return admitted;
+  }
+
+  /**
+   * PostgreSQL: statistics for webhook_deliveries once this process has admitted rows, then at
+   * most every ANALYZE_EVERY_MS while it keeps admitting. The table fills in bursts faster than
+   * autovacuum analyses it, and without statistics the planner probed the per-entity check of a
+   * claim through the due index (scanning every pending row for each candidate): 1.4 s a claim
+   * at 10,000 pending rows, 24 ms after ANALYZE (.tmp/claimexplain.ts). ANALYZE blocks no reads
+   * or writes.
+   */
+  private async refreshStatistics(): Promise<void> {
+    if (this.db.dialect !== 'postgres' || Date.now() < this.nextAnalyze) return;
+    this.nextAnalyze = Date.now() + ANALYZE_EVERY_MS;
+    await this.db.run(sql`ANALYZE webhook_deliveries`);
   }
 
   /** Leases up to n claimable rows, with their events and webhooks. */
