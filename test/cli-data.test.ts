@@ -5,11 +5,11 @@
  * the same; bad rows are reported one by one and make the exit code 1; a task is followed to its
  * end; a wrong key, an unknown collection and a server that is not there each fail in one line.
  */
+import { freePort } from './helpers/process.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,16 +66,6 @@ function assertFails(r: Run, code: number, pattern: RegExp): void {
   assert.doesNotMatch(r.stderr, /\bat .+:\d+:\d+/, 'no stack trace');
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 /** Item data without the fields the server sets on every write (so two imports compare equal). */
 function withoutDates(line: string): Record<string, unknown> {

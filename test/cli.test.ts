@@ -5,12 +5,12 @@
  * secret, revoke turns it away with 401; exit codes are 0, 1 (failed) and 2 (usage) with one line
  * on stderr; `cairn serve` serves and exits 0 on SIGTERM.
  */
+import { freePort } from './helpers/process.js';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,16 +101,6 @@ async function emptyStore(name: StoreName): Promise<{ env: Record<string, string
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 const get = (url: string, key: string) => fetch(`${url}/wix-data/v2/collections`, { headers: { authorization: key } });
 

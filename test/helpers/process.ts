@@ -87,7 +87,8 @@ function launch(script: string, env: Record<string, string>): Child {
   return { pid: child.pid!, lines, exited, kill: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
 }
 
-function freePort(): Promise<number> {
+/** A port nothing listens on right now (another process may still take it before you do). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
