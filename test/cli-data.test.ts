@@ -8,64 +8,21 @@
 import { freePort } from './helpers/process.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { cellValue, valueCell } from '../src/cli/csv-values.js';
 import { call, startServer, TEST_ADMIN_KEY, type TestServer } from './helpers/server.js';
 import { STORE_NAMES } from './helpers/stores.js';
+import { assertFails, cliEnv, startCli, type Run } from './helpers/cli.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROWS = 5000;
 
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-});
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** This process's environment minus every Cairn setting, plus the given ones. */
-function envWith(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (k === 'DATABASE_URL' || k === 'PORT' || k === 'HOST' || k.startsWith('CAIRN_')) continue;
-    out[k] = v;
-  }
-  return { ...out, ...extra };
-}
+const envWith = cliEnv;
 
 function run(env: NodeJS.ProcessEnv, args: string[], stdin?: string): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-  live.add(child);
-  if (stdin !== undefined) child.stdin!.end(stdin);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  return new Promise((resolve) =>
-    child.on('close', (code) => {
-      live.delete(child);
-      resolve({ code, stdout, stderr });
-    }),
-  );
+  return startCli(args, env, stdin === undefined ? {} : { stdin }).done;
 }
-
-/** A failure as scripts see it: the exit code, nothing on stdout, one `cairn: ...` line on stderr. */
-function assertFails(r: Run, code: number, pattern: RegExp): void {
-  assert.equal(r.code, code, `exit code; stderr: ${r.stderr}`);
-  assert.equal(r.stdout, '');
-  assert.match(r.stderr, /^cairn: [^\n]+\n$/, `one line: ${JSON.stringify(r.stderr)}`);
-  assert.match(r.stderr, pattern);
-  assert.doesNotMatch(r.stderr, /\bat .+:\d+:\d+/, 'no stack trace');
-}
-
 
 /** Item data without the fields the server sets on every write (so two imports compare equal). */
 function withoutDates(line: string): Record<string, unknown> {

@@ -8,71 +8,32 @@
 import { freePort } from './helpers/process.js';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { buildApp, type Cairn } from '../src/http/app.js';
 import type { Db } from '../src/store/db.js';
 import { openDb } from '../src/store/open.js';
 import { TEST_ADMIN_KEY } from './helpers/server.js';
+import { assertFails, cliEnv, startCli, type Run } from './helpers/cli.js';
 import { STORE_NAMES, withSearchPath, type StoreName } from './helpers/stores.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const READ = 'SCOPE.DC-DATA.READ';
-
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-});
 
 /** This process's environment minus every Cairn setting, plus the store's. */
 function envFor(store: Record<string, string>): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (k === 'DATABASE_URL' || k === 'PORT' || k === 'HOST' || k.startsWith('CAIRN_')) continue;
-    out[k] = v;
-  }
-  return { ...out, CAIRN_LOG_LEVEL: 'warn', ...store };
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+  return cliEnv({ CAIRN_LOG_LEVEL: 'warn', ...store });
 }
 
 function start(args: string[], env: NodeJS.ProcessEnv, viaBin = false): { child: ChildProcess; done: Promise<Run> } {
-  const argv = viaBin ? [join(ROOT, 'bin/cairn.js'), ...args] : ['--import', 'tsx', 'src/cli/main.ts', ...args];
-  const child = spawn(process.execPath, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const done = new Promise<Run>((resolve) =>
-    child.on('close', (code) => {
-      live.delete(child);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-  return { child, done };
+  return startCli(args, env, { viaBin });
 }
 
 function cairn(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
   return start(args, env).done;
-}
-
-/** A failure as scripts see it: the exit code, nothing on stdout, one `cairn: ...` line on stderr. */
-function assertFails(r: Run, code: number, pattern: RegExp): void {
-  assert.equal(r.code, code, `exit code; stderr: ${r.stderr}`);
-  assert.equal(r.stdout, '');
-  assert.match(r.stderr, /^cairn: [^\n]+\n$/, `one line: ${JSON.stringify(r.stderr)}`);
-  assert.match(r.stderr, pattern);
-  assert.doesNotMatch(r.stderr, /\bat .+:\d+:\d+/, 'no stack trace');
 }
 
 /** An empty store and the environment that points the CLI (and a server) at it. */

@@ -43,13 +43,18 @@ export interface ServerChild extends Child {
   readonly url: string;
 }
 
-function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+/** This process's environment minus every Cairn setting (DATABASE_URL, PORT, HOST, CAIRN_*). */
+export function withoutCairnSettings(): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (k === 'DATABASE_URL' || k === 'PORT' || k === 'HOST' || k.startsWith('CAIRN_')) continue;
     out[k] = v;
   }
-  return { CAIRN_LOG_LEVEL: 'warn', CAIRN_ADMIN_KEY: TEST_ADMIN_KEY, ...out, ...env };
+  return out;
+}
+
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  return { CAIRN_LOG_LEVEL: 'warn', CAIRN_ADMIN_KEY: TEST_ADMIN_KEY, ...withoutCairnSettings(), ...env };
 }
 
 function launch(script: string, env: Record<string, string>): Child {
