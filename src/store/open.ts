@@ -13,19 +13,24 @@ export interface StoreConfig {
   readonly dataDir?: string | undefined;
 }
 
-/** Opens the configured store and brings its schema up to date. */
-export async function openDb(config: StoreConfig): Promise<Db> {
+/** Opens the configured store and brings its schema up to date; `applied` is how many migrations that took. */
+export async function openStore(config: StoreConfig): Promise<{ db: Db; applied: number }> {
   const url = config.databaseUrl;
   const db: Db =
     url && /^postgres(ql)?:\/\//.test(url)
       ? new PostgresDb({ connectionString: url })
       : new SqliteDb({ file: config.sqliteFile ?? join(config.dataDir ?? './data', 'cairn.db') });
   try {
-    await migrate(db);
+    const applied = await migrate(db);
     if (db.dialect === 'sqlite') await db.transaction((tx) => writePlannerStats(tx));
+    return { db, applied };
   } catch (e) {
     await db.close().catch(() => {});
     throw e;
   }
-  return db;
+}
+
+/** Opens the configured store and brings its schema up to date. */
+export async function openDb(config: StoreConfig): Promise<Db> {
+  return (await openStore(config)).db;
 }
