@@ -118,7 +118,8 @@ export const ADMIT_BATCH = 4;
 /** PostgreSQL: the advisory lock one admitter holds at a time ("caid"). */
 const ADMIT_LOCK = 0x63616964;
 
-const ENTITY_KEY = sql`coalesce(e.collection_id, '') || '/' || coalesce(e.env, '') || '/' || e.entity_id`;
+/** The entity a delivery is ordered by, from an `events` row aliased `e`. */
+export const ENTITY_KEY = sql`coalesce(e.collection_id, '') || '/' || coalesce(e.env, '') || '/' || e.entity_id`;
 
 /**
  * Admits what the outbox fanned out: expands fan-out markers (`webhook_fanout`, one per write and

@@ -12,7 +12,7 @@ import type { Db, Executor } from '../store/db.js';
 import { join, sql, type Sql } from '../store/sql.js';
 import { asArray, asObject, oneOf, optionalInt, optionalString, requireString } from '../validate.js';
 import { isPlainObject, type JsonObject } from '../wire/json.js';
-import { admitDeliveries } from './delivery.js';
+import { admitDeliveries, ENTITY_KEY } from './delivery.js';
 import { EVENT_TYPES } from './outbox.js';
 import { newSecret, secretKey } from './sign.js';
 
@@ -81,9 +81,6 @@ const MAX_URL_LENGTH = 2048;
 const MAX_EVENT_TYPES = 64;
 const DEFAULT_PAGE = 50;
 const MAX_PAGE = 1000;
-
-/** The delivery key of an event `e` (outbox.ts writes the same in its fan-out). */
-const ENTITY_KEY = sql`coalesce(e.collection_id, '') || '/' || coalesce(e.env, '') || '/' || e.entity_id`;
 
 /** Checks a webhook as given to the API (secret optional: one is generated) or in the config (secret required). */
 export function parseWebhookSpec(raw: unknown, what: string, options: { requireSecret: boolean }): WebhookSpec {
