@@ -194,9 +194,8 @@ export class ItemService {
   }
 
   async truncate(p: JsonObject, ctx: WriteContext): Promise<Record<string, never>> {
-    const collection = await this.collections.get(p.dataCollectionId as string);
-    requireAdmin(ctx.identity, collection, 'truncate');
     const scope = await this.scope(p, ctx, 'remove');
+    requireAdmin(ctx.identity, scope.collection, 'truncate');
     await this.writer.truncate(scope);
     return {};
   }
