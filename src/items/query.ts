@@ -15,6 +15,7 @@ import { sql } from '../store/sql.js';
 import { asObject, optionalBoolean, optionalInt } from '../validate.js';
 import { isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js';
 import { toWireItem, wireItemJson, type WireItem } from './codec.js';
+import { PointReads, type ItemRow } from './point-reads.js';
 import { scopeWhere, shownStatus, type ItemScope } from './scope.js';
 
 export const PAGING = { defaultLimit: 50, maxOffsetLimit: 1000, maxCursorLimit: 100 } as const;
@@ -22,11 +23,6 @@ export const PAGING = { defaultLimit: 50, maxOffsetLimit: 1000, maxCursorLimit: 
 /** Wix's default order: newest first. `_id` ascending always breaks ties. */
 const DEFAULT_SORT: SortSpec[] = [{ field: { segments: ['_createdDate'] }, order: 'DESC' }];
 
-interface ItemRow {
-  id: string;
-  data: string;
-  publish_status: string;
-}
 
 interface ItemRowWithForm extends ItemRow {
   canon: number;
@@ -155,7 +151,12 @@ export interface PagingMetadata {
 }
 
 export class ItemReader {
-  constructor(private readonly db: Db) {}
+  /** PostgreSQL: concurrent reads by id share statements (point-reads.ts says why). */
+  private readonly pointReads: PointReads | undefined;
+
+  constructor(private readonly db: Db) {
+    this.pointReads = db.dialect === 'postgres' ? new PointReads(db) : undefined;
+  }
 
   private where(scope: ItemScope, filter: FilterNode) {
     const compiler = compilerFor(this.db.dialect);
@@ -168,7 +169,9 @@ export class ItemReader {
   }
 
   async get(scope: ItemScope, id: string, fields: readonly FieldPath[] = []): Promise<WireItem> {
-    const row = await this.db.get<ItemRow>(sql`SELECT id, data, publish_status FROM items WHERE ${scopeWhere(scope)} AND id = ${id}`);
+    const row = this.pointReads
+      ? await this.pointReads.get(scope, id)
+      : await this.db.get<ItemRow>(sql`SELECT id, data, publish_status FROM items WHERE ${scopeWhere(scope)} AND id = ${id}`);
     if (!row) throw notFound(id, scope);
     return this.toWire(scope, row, fields);
   }

@@ -15,9 +15,22 @@ type Part =
 
 export class Sql {
   readonly parts: readonly Part[];
-  constructor(parts: readonly Part[]) {
+  /** Set by `prepared`: the store may keep this statement's plan for the next run of the same text. */
+  readonly reusable: boolean;
+  constructor(parts: readonly Part[], reusable = false) {
     this.parts = parts;
+    this.reusable = reusable;
   }
+}
+
+/**
+ * Marks a statement that runs very often with one of few texts (reads by id): PostgreSQL
+ * prepares it once per connection and runs the stored plan after that, instead of parsing and
+ * planning it on every call. Only for statements whose text comes from a small fixed set: each
+ * distinct text stays prepared for the life of a connection.
+ */
+export function prepared(q: Sql): Sql {
+  return new Sql(q.parts, true);
 }
 
 export interface CompiledSql {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Db, Executor } from '../db.js';
 import { render, type Sql } from '../sql.js';
@@ -15,10 +16,23 @@ const types = {
   },
 };
 
+/** Names of prepared statements by text: the same text gets the same name on every connection. */
+const statementNames = new Map<string, string>();
+
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `cairn_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 function executorFor(client: pg.Pool | pg.PoolClient): Executor {
   const query = async (q: Sql) => {
     const { text, params } = render(q, 'postgres');
-    return client.query({ text, values: params, types });
+    // pg prepares a named statement on each connection the first time it runs there.
+    return client.query(q.reusable ? { name: statementName(text), text, values: params, types } : { text, values: params, types });
   };
   return {
     dialect: 'postgres',
