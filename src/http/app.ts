@@ -151,10 +151,21 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
   const hooks = options.hooks === undefined ? undefined : new HookRunner(await loadHooks(options.hooks), app.log);
   const items = new ItemService(collections, reader, writer, hooks);
   const tasks = new TaskService(db, collections, reader, clock, events);
+  // Requests received so far: the in-process runner pauses between batches only while requests
+  // are coming in (RunnerOptions.requestsReceived).
+  let requestsReceived = 0;
+  app.addHook('onRequest', (_req, _reply, done) => {
+    requestsReceived++;
+    done();
+  });
   const runner =
     options.runTasks === false
       ? undefined
-      : new TaskRunner(db, collections, writer, clock, { onError: (e) => app.log.error({ err: e }, 'task runner error'), ...options.runner });
+      : new TaskRunner(db, collections, writer, clock, {
+          onError: (e) => app.log.error({ err: e }, 'task runner error'),
+          requestsReceived: () => requestsReceived,
+          ...options.runner,
+        });
   if (runner) {
     tasks.onCreated = () => runner.notify();
     app.addHook('onReady', async () => runner.start());

@@ -53,6 +53,13 @@ export interface RunnerOptions {
    * 0 on PostgreSQL, where batches do not run on the event loop).
    */
   restShare?: number;
+  /**
+   * How many requests this process has received so far (the HTTP server counts them). With it,
+   * the runner rests only while requests are coming in (one received in the last second): a
+   * pause that no request uses only makes the task slower. Without it, the runner rests after
+   * every batch.
+   */
+  requestsReceived?: () => number;
   /** How often an idle runner looks for work. */
   pollMs?: number;
   onError?: (e: unknown) => void;
@@ -217,12 +224,32 @@ export class TaskRunner {
       if (outcome !== 'lost') await this.options.afterBatch?.(task.id, outcome);
       if (outcome !== 'more') return;
       // Let requests in between batches (on SQLite the statements run on the event loop), and
-      // on SQLite leave the process a share of the time the batch took: back-to-back batches
-      // would keep the CPU for the task alone, and requests queue behind them.
-      if (this.restShare > 0) await sleep(Math.min(100, elapsed * this.restShare));
-      else await yieldToEventLoop();
+      // on SQLite leave the process a share of the time the batch took when requests are
+      // coming in: back-to-back batches would keep the CPU for the task alone, and requests
+      // would queue behind them. Requests that arrived during the batch are received in the
+      // turn the runner yields.
+      await yieldToEventLoop();
+      if (this.restShare > 0 && this.serving()) await sleep(Math.min(100, elapsed * this.restShare));
     }
   }
+
+  /**
+   * Whether requests are coming in: one was received in the last second (always true when the
+   * runner is not told about requests). A request arriving at any moment of a batch waits for
+   * it; rests between batches while traffic flows keep that wait to one batch at most.
+   */
+  private serving(): boolean {
+    const received = this.options.requestsReceived?.();
+    if (received === undefined) return true;
+    const now = performance.now();
+    if (received !== this.requestsSeen) {
+      this.requestsSeen = received;
+      this.lastRequestAt = now;
+    }
+    return now - this.lastRequestAt < 1000;
+  }
+  private requestsSeen = 0;
+  private lastRequestAt = -Infinity;
 
   private nextBatchSize(size: number, elapsedMs: number): number {
     if (elapsedMs * 2 < this.batchTargetMs) return Math.min(this.maxBatchSize, size * 2);
