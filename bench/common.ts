@@ -210,13 +210,23 @@ export async function analyze(store: BenchStore): Promise<void> {
 }
 
 /**
- * Starts a timed phase from a quiet store: on SQLite the WAL left by the setup (or by the phase
- * before) is copied into the database file first, so one phase's checkpoint work never lands
- * in the next phase's time. (Cairn checkpoints in a background thread; without this, loading a
- * few hundred thousand items leaves it busy for seconds into whatever is measured next.)
+ * Starts a timed phase from a quiet store, so one phase's background work never lands in the
+ * next phase's time. SQLite: the WAL left by the setup (or by the phase before) is copied into
+ * the database file first (Cairn checkpoints in a background thread; without this, loading a few
+ * hundred thousand items leaves it busy for seconds into whatever is measured next).
+ * PostgreSQL: the items are vacuumed (loading a million rows, or changing them, sets off
+ * autovacuum, which would otherwise scan the whole table, every copy of the items, in the middle
+ * of the next measurement), and a checkpoint writes out what the phase before left dirty.
  */
 export async function settle(store: BenchStore): Promise<void> {
-  if (store.name === 'sqlite') await store.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+  if (store.name === 'sqlite') {
+    await store.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    return;
+  }
+  await store.db.exec('VACUUM (ANALYZE) items');
+  await store.db.exec('VACUUM events');
+  // CHECKPOINT needs a superuser or pg_checkpoint; without either, the phase starts as it is.
+  await store.db.exec('CHECKPOINT').catch(() => {});
 }
 
 export async function countItems(store: BenchStore, collectionId: string): Promise<number> {
