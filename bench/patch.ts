@@ -1,6 +1,7 @@
 /**
  * Section `patch`: a 1000-item BulkPatch (SET_FIELD + INCREMENT_FIELD) over HTTP, beside the
- * same change made by one hand-written UPDATE on the same database, in its own transaction.
+ * same change made by one hand-written UPDATE on the same database, in its own transaction with
+ * the one INSERT that records its events (as the tasks section's baseline does).
  * Two forms: every patch carries the same values (the hand-written statement is one UPDATE over
  * the id list), and every patch sets its own title (the hand-written statement reads each row's
  * title from the (id, title) pairs it is given).
@@ -67,6 +68,18 @@ function rawPatch(dialect: 'sqlite' | 'postgres', ids: readonly string[], titles
     WHERE ${itemsScope} AND items.id = v.vid`;
 }
 
+/**
+ * The events the change records (since issue 5 every item write records an event per item, with
+ * the document as written, in the write's transaction): one INSERT ... SELECT of the patched rows.
+ */
+function rawEvents(dialect: 'sqlite' | 'postgres', ids: readonly string[], now: string): Sql {
+  const uuid = dialect === 'postgres' ? sql`gen_random_uuid()::text` : sql`cairn_uuid()`;
+  const idIn = dialect === 'postgres' ? sql`id = ANY(${[...ids]}::text[])` : sql`id IN (${join(ids.map((id) => sql`${id}`), ', ')})`;
+  return sql`INSERT INTO events (id, type, collection_id, env, entity_id, event_time, data)
+    SELECT ${uuid}, CAST(${'wix.data.v2.data_item_updated'} AS TEXT), collection_id, env, id, CAST(${now} AS TEXT), data
+    FROM items WHERE collection_id = ${COLLECTION} AND env = 'LIVE' AND ${idIn}`;
+}
+
 export async function patchSection(opts: BenchOptions, load: LoadGenerator): Promise<Row[]> {
   const rows: Row[] = [];
   const n = 10_000;
@@ -107,7 +120,12 @@ export async function patchSection(opts: BenchOptions, load: LoadGenerator): Pro
         await check();
         for (const r of [single, sustained]) if (r.errors || r.non2xx) throw new Error(`bulk patch load: ${r.errors} errors, ${r.non2xx} non-2xx`);
 
-        const rawRun = (tx: Executor) => tx.run(rawPatch(d, ids, titles, new Date().toISOString()));
+        const rawRun = async (tx: Executor) => {
+          const now = new Date().toISOString();
+          const changed = await tx.run(rawPatch(d, ids, titles, now));
+          await tx.run(rawEvents(d, ids, now));
+          return changed;
+        };
         const changed = await store.db.transaction(rawRun);
         if (changed !== BATCH) throw new Error(`hand-written patch changed ${changed} rows`);
         const rawMs = median(await timeRuns(() => store.db.transaction(rawRun), runs));
@@ -123,7 +141,7 @@ export async function patchSection(opts: BenchOptions, load: LoadGenerator): Pro
             store: storeName,
             metric: `BulkPatch 1000 items, ${form}, ms median over HTTP`,
             measured: fmt(single.p50),
-            baseline: `${fmt(rawMs)} (one UPDATE)`,
+            baseline: `${fmt(rawMs)} (one UPDATE + its events)`,
             ratio: single.p50 / rawMs,
             target: 'ratio ≤ 3',
             pass: single.p50 / rawMs <= 3,
@@ -133,7 +151,7 @@ export async function patchSection(opts: BenchOptions, load: LoadGenerator): Pro
             store: storeName,
             metric: `BulkPatch ${form}, sustained items/s (4 connections)`,
             measured: fmt(itemsPerSec),
-            baseline: `${fmt(rawItemsPerSec)} (one UPDATE per 1000)`,
+            baseline: `${fmt(rawItemsPerSec)} (one UPDATE + its events per 1000)`,
             ratio: itemsPerSec / rawItemsPerSec,
             target: storeName === 'sqlite' ? '≥ 100,000/s' : '—',
             pass: storeName === 'sqlite' ? itemsPerSec >= 100_000 : undefined,
