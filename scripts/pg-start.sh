@@ -36,7 +36,14 @@ if [ "${CAIRN_PG_TUNE:-1}" != 0 ] && [ "$(as_postgres "psql -qAtc 'show shared_b
   mem_mb=$(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo)
   buffers_mb=$(( mem_mb / 4 > 8192 ? 8192 : mem_mb / 4 ))
   as_postgres "psql -qAt -c \"ALTER SYSTEM SET shared_buffers = '${buffers_mb}MB'\" -c \"ALTER SYSTEM SET max_wal_size = '8GB'\"" >/dev/null
-  pg_ctlcluster 15 main restart
+  if ! pg_ctlcluster 15 main restart; then
+    # Not enough memory for those buffers (a small machine, a container limit): drop the two
+    # settings again and start with the cluster's own.
+    echo "PostgreSQL did not start with shared_buffers=${buffers_mb}MB; starting it with its own settings" >&2
+    data_dir=$(pg_lsclusters -h | awk '$1=="15" && $2=="main" {print $6}')
+    as_postgres "sed -i -e '/^shared_buffers/d' -e '/^max_wal_size/d' '${data_dir}/postgresql.auto.conf'"
+    pg_ctlcluster 15 main start
+  fi
   wait_ready
 fi
 as_postgres "psql -qAt -v ON_ERROR_STOP=1" >/dev/null <<SQL
