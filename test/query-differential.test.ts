@@ -265,7 +265,7 @@ const DEFAULT_SORT: SortSpec[] = [{ field: { segments: ['_createdDate'] }, order
 
 /** QUERY_DIFF_SCALE=10 runs ten times as many cases (for a long local hunt; CI runs 1). */
 const SCALE = Math.max(1, Number(process.env.QUERY_DIFF_SCALE ?? 1) || 1);
-const RUNS = { filters: 2000 * SCALE, sets: 300 * SCALE };
+const RUNS = { filters: 2000 * SCALE, sets: 300 * SCALE, pages: 300 * SCALE };
 
 for (const storeName of STORE_NAMES) {
   describe(`query compiler agrees with the JS evaluator (${storeName})`, () => {
@@ -392,6 +392,32 @@ for (const storeName of STORE_NAMES) {
       );
       // The generators must produce filters that actually discriminate between items.
       assert.ok(nonTrivial > RUNS.filters / 4, `only ${nonTrivial} filters selected some but not all items`);
+    });
+
+    test(`${RUNS.pages} random filters and sorts paged by cursor (keyset) against 200 random items`, async () => {
+      await createCollection('paged');
+      const [items] = fc.sample(itemsArb(200, 200), { numRuns: 1, seed: 42 });
+      await insert('paged', items as JsonObject[]);
+      const all = await readAll('paged');
+      await fc.assert(
+        fc.asyncProperty(filterArb, fc.option(sortArb, { nil: undefined }), fc.integer({ min: 1, max: 40 }), async (filter, sort, limit) => {
+          const expected = expectedIds(all, filter, sort);
+          const query: JsonObject = { filter: filter as JsonValue, cursorPaging: { limit } };
+          if (sort !== undefined) query.sort = sort as JsonValue;
+          const got: string[] = [];
+          let r = await s.cairn.items.query({ dataCollectionId: 'paged', query }, ADMIN_CONTEXT);
+          for (;;) {
+            got.push(...r.dataItems.map((it) => it.id));
+            const next = r.pagingMetadata.cursors.next;
+            assert.equal(next !== undefined, r.pagingMetadata.hasNext);
+            if (next === undefined) break;
+            assert.ok(got.length <= expected.length, 'paging ran past the matching items');
+            r = await s.cairn.items.query({ dataCollectionId: 'paged', query: { cursorPaging: { cursor: next } } }, ADMIN_CONTEXT);
+          }
+          assert.deepEqual(got, expected, `filter ${JSON.stringify(filter)} sort ${JSON.stringify(sort)} limit ${limit}`);
+        }),
+        { numRuns: RUNS.pages, includeErrorInReport: true },
+      );
     });
 
     test(`${RUNS.sets} fresh small item sets with a few filters each`, async () => {

@@ -2,13 +2,12 @@
  * `cairn export <collection>`: a collection's items as JSON Lines or CSV, to a file or stdout,
  * streamed page by page and written with backpressure, so memory stays flat whatever the size.
  *
- * Paging. Cairn's cursors are offsets underneath (docs/query-language.md): each page costs as
- * much as skipping the rows before it, so following them through a large collection is quadratic,
- * and rows inserted or removed meanwhile shift later pages. By default the export therefore pages
- * by key: `_id` ascending, pages of 1000, each asking for `_id > <last id seen>` within the filter,
- * which is a primary-key range scan per page and never repeats or skips an item that exists
- * throughout. With --sort the export follows the API's cursors instead (`cursorPaging`, pages of
- * 100, only the cursor sent after the first page), in the order asked for.
+ * Paging. By default the export pages by key: `_id` ascending, pages of 1000, each asking for
+ * `_id > <last id seen>` within the filter, which is a primary-key range scan per page and never
+ * repeats or skips an item that exists throughout. With --sort the export follows the API's
+ * cursors instead (`cursorPaging`, pages of 100, only the cursor sent after the first page), in
+ * the order asked for: they are keyset cursors too (docs/query-language.md), but a sort on a JSON
+ * field has no index, so each page still reads the matching rows after the cursor and sorts them.
  *
  * CSV columns must be known before the first row is written. They are `--columns` when given;
  * otherwise `_id`, the collection's declared fields, the other fields found in the first page (in

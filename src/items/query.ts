@@ -7,11 +7,11 @@
  * and validated again, the next offset and the page size.
  */
 import { WixError } from '../errors.js';
-import { compilerFor } from '../query/compile.js';
+import { compilerFor, type KeyValue } from '../query/compile.js';
 import { fieldName, type FieldPath, type FilterNode, type SortSpec } from '../query/ast.js';
 import { describe, parseFields, parseFilter, parseSort } from '../query/parse.js';
 import type { Db } from '../store/db.js';
-import { sql } from '../store/sql.js';
+import { join, raw, sql } from '../store/sql.js';
 import { asObject, optionalBoolean, optionalInt } from '../validate.js';
 import { isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js';
 import { toWireItem, wireItemJson, type WireItem } from './codec.js';
@@ -38,6 +38,8 @@ export interface QueryPlan {
   returnTotalCount: boolean;
   /** The raw pieces, re-encoded into the next cursor. */
   raw: { filter: unknown; sort: unknown; fields: unknown };
+  /** A keyset cursor's start: the sort values of the row before this page (one per ORDER BY term). */
+  after?: KeyValue[];
 }
 
 interface CursorState {
@@ -49,6 +51,27 @@ interface CursorState {
   p: unknown;
   o: number;
   l: number;
+  /**
+   * The sort values (one per ORDER BY term, `id` last) of the last row of the page before: the
+   * next page starts after that row. Absent in `prev` cursors and in cursors from before keysets,
+   * which page by the offset `o`.
+   */
+  k?: KeyValue[];
+}
+
+/** Integers past 2^53 do not survive a round trip through a double: such a page pages by offset. */
+const isKeyValue = (v: unknown): v is KeyValue =>
+  v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v) && (!Number.isInteger(v) || Number.isSafeInteger(v)));
+
+/** The sort values of a row read with the `k0`, `k1`, ... columns; undefined when one cannot travel. */
+function keyValues(row: Record<string, unknown>, n: number): KeyValue[] | undefined {
+  const values: KeyValue[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = row[`k${i}`];
+    if (!isKeyValue(v)) return undefined;
+    values.push(v);
+  }
+  return values;
 }
 
 function encodeCursor(state: CursorState): string {
@@ -63,6 +86,9 @@ function decodeCursor(cursor: string, scope: ItemScope): CursorState {
     throw new WixError('WDE0165', 'Invalid cursor');
   }
   if (!isPlainObject(state) || state.v !== 1 || typeof state.o !== 'number' || typeof state.l !== 'number') {
+    throw new WixError('WDE0165', 'Invalid cursor');
+  }
+  if (state.k !== undefined && !(Array.isArray(state.k) && state.k.length > 0 && state.k.every(isKeyValue))) {
     throw new WixError('WDE0165', 'Invalid cursor');
   }
   if (state.c !== scope.collection.id || state.e !== scope.env) {
@@ -95,6 +121,7 @@ export function planQuery(rawQuery: unknown, returnTotalCount: unknown, scope: I
         mode: 'cursor',
         returnTotalCount: total,
         raw: { filter: state.f, sort: state.s, fields: state.p },
+        ...(state.k ? { after: state.k } : {}),
       };
     }
     return {
@@ -192,11 +219,22 @@ export class ItemReader {
 
   async query(scope: ItemScope, plan: QueryPlan): Promise<{ dataItems: WireItem[]; pagingMetadata: PagingMetadata }> {
     const compiler = compilerFor(this.db.dialect);
-    const where = this.where(scope, plan.filter);
     const sort = plan.sort.length ? plan.sort : DEFAULT_SORT;
+    const terms = compiler.orderTerms(sort);
+    let where = this.where(scope, plan.filter);
+    // A keyset cursor starts its page right after the previous page's last row, found by its sort
+    // values: no OFFSET, so page n costs what page 1 does, and items removed or added before the
+    // cursor meanwhile shift nothing.
+    const after = plan.after;
+    if (after !== undefined) {
+      if (after.length !== terms.length) throw new WixError('WDE0165', 'Invalid cursor');
+      where = sql`${where} AND ${compiler.keysetAfter(terms, after)}`;
+    }
+    // Cursor pages also read each row's sort values, for the next cursor.
+    const keyColumns = plan.mode === 'cursor' ? sql`, ${join(terms.map((t, i) => sql`${t.expr} AS ${raw(`k${i}`)}`), ', ')}` : sql``;
     // One row more than the page tells whether there is a next page without counting.
-    const rows = await this.db.all<ItemRow>(
-      sql`SELECT id, data, publish_status FROM items WHERE ${where} ORDER BY ${compiler.orderBy(sort)} LIMIT ${plan.limit + 1} OFFSET ${plan.offset}`,
+    const rows = await this.db.all<ItemRow & Record<string, unknown>>(
+      sql`SELECT id, data, publish_status${keyColumns} FROM items WHERE ${where} ORDER BY ${compiler.orderBy(sort)} LIMIT ${plan.limit + 1} OFFSET ${after === undefined ? plan.offset : 0}`,
     );
     // A page of 0 items can never move a pager forward: answer it with no next page (and no
     // cursors), so a client that loops on hasNext/cursors.next stops.
@@ -211,7 +249,7 @@ export class ItemReader {
         meta.tooManyToCount = false;
       }
     } else {
-      const state = (o: number): CursorState => ({
+      const state = (o: number, k?: KeyValue[]): CursorState => ({
         v: 1,
         c: scope.collection.id,
         e: scope.env,
@@ -220,8 +258,10 @@ export class ItemReader {
         p: plan.raw.fields,
         o,
         l: plan.limit,
+        ...(k ? { k } : {}),
       });
-      if (hasNext) meta.cursors.next = encodeCursor(state(plan.offset + plan.limit));
+      if (hasNext) meta.cursors.next = encodeCursor(state(plan.offset + plan.limit, keyValues(page[page.length - 1] as Record<string, unknown>, terms.length)));
+      // Going back is by offset: the previous page's first row is not known here.
       if (plan.offset > 0 && plan.limit > 0) meta.cursors.prev = encodeCursor(state(Math.max(0, plan.offset - plan.limit)));
     }
     return { dataItems, pagingMetadata: meta };

@@ -155,23 +155,80 @@ export abstract class FilterCompiler {
 
   /** ORDER BY terms for the sort specs, then `id` ascending as the final tie-break. */
   orderBy(sort: readonly SortSpec[]): Sql {
-    const terms: Sql[] = [];
-    for (const s of sort) {
-      const dir = raw(s.order);
-      const system = systemFieldOf(s.field);
-      if (system) {
-        const nulls = raw(s.order === 'ASC' ? 'NULLS FIRST' : 'NULLS LAST');
-        terms.push(sql`${this.column(SYSTEM_COLUMNS[system])} ${dir} ${nulls}`);
-      } else {
-        for (const key of this.sortKeys(checkedSegments(s.field))) terms.push(sql`${key} ${dir}`);
-      }
-    }
-    terms.push(raw('id ASC'));
-    return join(terms, ', ');
+    return join(
+      this.orderTerms(sort).map((t) => (t.explicitNulls ? sql`${t.expr} ${raw(t.dir)} ${raw(t.nullsFirst ? 'NULLS FIRST' : 'NULLS LAST')}` : sql`${t.expr} ${raw(t.dir)}`)),
+      ', ',
+    );
   }
 
+  /**
+   * The terms `orderBy` renders, with what a keyset cursor needs to know of each: its direction,
+   * where NULLs fall in the output (written out for system columns; the dialect's own default for
+   * JSON sort keys, whose text is left as it has always been), and on PostgreSQL the type a value
+   * bound against it takes.
+   */
+  orderTerms(sort: readonly SortSpec[]): OrderTerm[] {
+    const terms: OrderTerm[] = [];
+    for (const s of sort) {
+      const system = systemFieldOf(s.field);
+      if (system) {
+        terms.push({ expr: this.column(SYSTEM_COLUMNS[system]), dir: s.order, nullsFirst: s.order === 'ASC', explicitNulls: true });
+      } else {
+        for (const key of this.sortKeys(checkedSegments(s.field))) {
+          terms.push({ expr: key.expr, dir: s.order, nullsFirst: this.nullsFirstByDefault(s.order), explicitNulls: false, ...(key.cast ? { cast: key.cast } : {}) });
+        }
+      }
+    }
+    terms.push({ expr: raw('id'), dir: 'ASC', nullsFirst: true, explicitNulls: false });
+    return terms;
+  }
+
+  /**
+   * Rows strictly after the row whose term values are `values` (one per `orderTerms` term), in
+   * the order those terms give: the WHERE clause of a keyset page. Each value is bound as a
+   * parameter; NULLs are placed where the ORDER BY places them.
+   */
+  keysetAfter(terms: readonly OrderTerm[], values: readonly KeyValue[]): Sql {
+    const bound = (t: OrderTerm, v: string | number) => (t.cast ? sql`CAST(${v} AS ${raw(t.cast)})` : sql`${v}`);
+    const equal = (t: OrderTerm, v: KeyValue) => (v === null ? sql`${t.expr} IS NULL` : sql`${t.expr} = ${bound(t, v)}`);
+    const after = (t: OrderTerm, v: KeyValue): Sql => {
+      if (v === null) return t.nullsFirst ? sql`${t.expr} IS NOT NULL` : raw('FALSE');
+      const beyond = sql`${t.expr} ${raw(t.dir === 'ASC' ? '>' : '<')} ${bound(t, v)}`;
+      return t.nullsFirst ? beyond : sql`(${beyond} OR ${t.expr} IS NULL)`;
+    };
+    const alternatives = terms.map((t, i) => {
+      const parts = terms.slice(0, i).map((earlier, j) => equal(earlier, values[j] as KeyValue));
+      parts.push(after(t, values[i] as KeyValue));
+      return sql`(${join(parts, ' AND ')})`;
+    });
+    return sql`(${join(alternatives, ' OR ')})`;
+  }
+
+  /** Where the dialect puts NULLs when the ORDER BY does not say (SQLite: lowest; PostgreSQL: highest). */
+  protected abstract nullsFirstByDefault(dir: 'ASC' | 'DESC'): boolean;
+
   /** Sort keys of a JSON field: a rank (see evaluate.ts sortRank), then the value(s). */
-  protected abstract sortKeys(segments: readonly string[]): Sql[];
+  protected abstract sortKeys(segments: readonly string[]): SortKey[];
+}
+
+/** One ORDER BY term (FilterCompiler.orderTerms). */
+export interface OrderTerm {
+  readonly expr: Sql;
+  readonly dir: 'ASC' | 'DESC';
+  /** Whether NULLs come first in the output (before every value, whatever the direction). */
+  readonly nullsFirst: boolean;
+  /** Whether the ORDER BY text says NULLS FIRST/LAST (system columns) or leaves the default. */
+  readonly explicitNulls: boolean;
+  /** PostgreSQL: the type a value compared with this term is cast to. */
+  readonly cast?: string;
+}
+
+/** A term's value as read back from a row and carried in a cursor. */
+export type KeyValue = string | number | null;
+
+interface SortKey {
+  readonly expr: Sql;
+  readonly cast?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -255,12 +312,16 @@ export class SqliteFilterCompiler extends FilterCompiler {
     return sql`substr(${haystack}, ${-[...needle].length}) = ${needle}`;
   }
 
-  protected sortKeys(segments: readonly string[]): Sql[] {
+  protected nullsFirstByDefault(dir: 'ASC' | 'DESC'): boolean {
+    return dir === 'ASC';
+  }
+
+  protected sortKeys(segments: readonly string[]): SortKey[] {
     const p = SqliteFilterCompiler.path(segments);
     const d = SqliteFilterCompiler.path(segments, '."$date"');
     const rank = sql`(CASE json_type(data, ${p}) WHEN 'true' THEN 1 WHEN 'false' THEN 1 WHEN 'integer' THEN 2 WHEN 'real' THEN 2 WHEN 'text' THEN 3 WHEN 'object' THEN (CASE WHEN json_type(data, ${d}) = 'text' THEN 4 ELSE 5 END) WHEN 'array' THEN 5 ELSE 0 END)`;
     const value = sql`(CASE json_type(data, ${p}) WHEN 'object' THEN json_extract(data, ${d}) WHEN 'array' THEN NULL ELSE json_extract(data, ${p}) END)`;
-    return [rank, value];
+    return [{ expr: rank }, { expr: value }];
   }
 }
 
@@ -348,12 +409,20 @@ export class PostgresFilterCompiler extends FilterCompiler {
     return sql`right(${haystack}, ${[...needle].length}::int) = ${needle}`;
   }
 
-  protected sortKeys(segments: readonly string[]): Sql[] {
+  protected nullsFirstByDefault(dir: 'ASC' | 'DESC'): boolean {
+    return dir === 'DESC';
+  }
+
+  protected sortKeys(segments: readonly string[]): SortKey[] {
     const x = PostgresFilterCompiler.path(segments);
     const rank = sql`(CASE jsonb_typeof(${x}) WHEN 'boolean' THEN 1 WHEN 'number' THEN 2 WHEN 'string' THEN 3 WHEN 'object' THEN (CASE WHEN jsonb_typeof(${x}->'$date') = 'string' THEN 4 ELSE 5 END) WHEN 'array' THEN 5 ELSE 0 END)`;
     const numeric = sql`(CASE jsonb_typeof(${x}) WHEN 'number' THEN (${x})::numeric WHEN 'boolean' THEN (CASE WHEN ${x} = 'true'::jsonb THEN 1 ELSE 0 END) END)`;
     const text = sql`(CASE jsonb_typeof(${x}) WHEN 'string' THEN ${x} #>> '{}' WHEN 'object' THEN ${x}->>'$date' END) COLLATE "C"`;
-    return [rank, numeric, text];
+    return [
+      { expr: rank, cast: 'integer' },
+      { expr: numeric, cast: 'numeric' },
+      { expr: text, cast: 'text' },
+    ];
   }
 }
 
