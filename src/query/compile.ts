@@ -163,30 +163,40 @@ export abstract class FilterCompiler {
 
   /**
    * The terms `orderBy` renders, with what a keyset cursor needs to know of each: its direction,
-   * where NULLs fall in the output (written out for system columns; the dialect's own default for
-   * JSON sort keys, whose text is left as it has always been), and on PostgreSQL the type a value
-   * bound against it takes.
+   * where NULLs fall in the output, and on PostgreSQL the type a value bound against it takes.
+   * NULLS FIRST/LAST is written out only for `_owner`, the one nullable column; the other system
+   * columns are NOT NULL, and leaving the clause out lets PostgreSQL read them in index order
+   * (an index gives DESC with NULLs first, the default). JSON sort keys keep their default too.
+   * `_id` is unique: terms after it could never decide, so the list ends there.
    */
   orderTerms(sort: readonly SortSpec[]): OrderTerm[] {
     const terms: OrderTerm[] = [];
     for (const s of sort) {
       const system = systemFieldOf(s.field);
       if (system) {
-        terms.push({ expr: this.column(SYSTEM_COLUMNS[system]), dir: s.order, nullsFirst: s.order === 'ASC', explicitNulls: true });
+        const column = SYSTEM_COLUMNS[system];
+        terms.push(
+          column.nullable
+            ? { expr: this.column(column), dir: s.order, nullsFirst: s.order === 'ASC', explicitNulls: true, notNull: false }
+            : { expr: this.column(column), dir: s.order, nullsFirst: this.nullsFirstByDefault(s.order), explicitNulls: false, notNull: true },
+        );
+        if (system === '_id') return terms;
       } else {
         for (const key of this.sortKeys(checkedSegments(s.field))) {
-          terms.push({ expr: key.expr, dir: s.order, nullsFirst: this.nullsFirstByDefault(s.order), explicitNulls: false, ...(key.cast ? { cast: key.cast } : {}) });
+          terms.push({ expr: key.expr, dir: s.order, nullsFirst: this.nullsFirstByDefault(s.order), explicitNulls: false, notNull: false, ...(key.cast ? { cast: key.cast } : {}) });
         }
       }
     }
-    terms.push({ expr: raw('id'), dir: 'ASC', nullsFirst: true, explicitNulls: false });
+    terms.push({ expr: raw('id'), dir: 'ASC', nullsFirst: true, explicitNulls: false, notNull: true });
     return terms;
   }
 
   /**
    * Rows strictly after the row whose term values are `values` (one per `orderTerms` term), in
    * the order those terms give: the WHERE clause of a keyset page. Each value is bound as a
-   * parameter; NULLs are placed where the ORDER BY places them.
+   * parameter; NULLs are placed where the ORDER BY places them. When the first term is a NOT NULL
+   * column, its bound (`>=` or `<=` the value) is also written on its own, which the planner can
+   * turn into an index range; the alternatives alone are an OR it cannot.
    */
   keysetAfter(terms: readonly OrderTerm[], values: readonly KeyValue[]): Sql {
     const bound = (t: OrderTerm, v: string | number) => (t.cast ? sql`CAST(${v} AS ${raw(t.cast)})` : sql`${v}`);
@@ -194,14 +204,20 @@ export abstract class FilterCompiler {
     const after = (t: OrderTerm, v: KeyValue): Sql => {
       if (v === null) return t.nullsFirst ? sql`${t.expr} IS NOT NULL` : raw('FALSE');
       const beyond = sql`${t.expr} ${raw(t.dir === 'ASC' ? '>' : '<')} ${bound(t, v)}`;
-      return t.nullsFirst ? beyond : sql`(${beyond} OR ${t.expr} IS NULL)`;
+      return t.nullsFirst || t.notNull ? beyond : sql`(${beyond} OR ${t.expr} IS NULL)`;
     };
     const alternatives = terms.map((t, i) => {
       const parts = terms.slice(0, i).map((earlier, j) => equal(earlier, values[j] as KeyValue));
       parts.push(after(t, values[i] as KeyValue));
       return sql`(${join(parts, ' AND ')})`;
     });
-    return sql`(${join(alternatives, ' OR ')})`;
+    const keyset = alternatives.length === 1 ? (alternatives[0] as Sql) : sql`(${join(alternatives, ' OR ')})`;
+    const first = terms[0] as OrderTerm;
+    const v0 = values[0] as KeyValue;
+    if (terms.length > 1 && first.notNull && v0 !== null) {
+      return sql`${first.expr} ${raw(first.dir === 'ASC' ? '>=' : '<=')} ${bound(first, v0)} AND ${keyset}`;
+    }
+    return keyset;
   }
 
   /** Where the dialect puts NULLs when the ORDER BY does not say (SQLite: lowest; PostgreSQL: highest). */
@@ -217,8 +233,10 @@ export interface OrderTerm {
   readonly dir: 'ASC' | 'DESC';
   /** Whether NULLs come first in the output (before every value, whatever the direction). */
   readonly nullsFirst: boolean;
-  /** Whether the ORDER BY text says NULLS FIRST/LAST (system columns) or leaves the default. */
+  /** Whether the ORDER BY text says NULLS FIRST/LAST (`_owner`) or leaves the default. */
   readonly explicitNulls: boolean;
+  /** A NOT NULL column (`_id`, the dates). */
+  readonly notNull: boolean;
   /** PostgreSQL: the type a value compared with this term is cast to. */
   readonly cast?: string;
 }
