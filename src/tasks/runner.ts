@@ -34,9 +34,9 @@ export interface RunnerOptions {
   batchSize?: number;
   /**
    * The most items per batch (default: batchSize). Between the two, the runner sizes batches
-   * by time: a batch much shorter than `batchTargetMs` doubles the next one, a much longer one
-   * halves it. Cheap changes (deletes) then take few transactions, and no batch holds the
-   * database (or, on SQLite, the event loop) for long.
+   * by time: each batch's size is the last one's scaled towards `batchTargetMs` (at most
+   * doubled, at least halved). Cheap changes (deletes) then take few transactions, and no batch
+   * holds the database (or, on SQLite, the event loop) for long.
    */
   maxBatchSize?: number;
   /**
@@ -251,10 +251,15 @@ export class TaskRunner {
   private requestsSeen = 0;
   private lastRequestAt = -Infinity;
 
+  /**
+   * The next batch's size: this one's, scaled by how far its time was from the target (at most
+   * doubled, at least halved, between batchSize and maxBatchSize), so batches converge on the
+   * target instead of drifting anywhere between half and twice it. On SQLite a request that
+   * arrives as a batch starts waits for all of it: the batch time is the API's worst latency.
+   */
   private nextBatchSize(size: number, elapsedMs: number): number {
-    if (elapsedMs * 2 < this.batchTargetMs) return Math.min(this.maxBatchSize, size * 2);
-    if (elapsedMs > this.batchTargetMs * 2) return Math.max(this.batchSize, Math.floor(size / 2));
-    return size;
+    const factor = elapsedMs > 0 ? Math.min(2, Math.max(0.5, this.batchTargetMs / elapsedMs)) : 2;
+    return Math.min(this.maxBatchSize, Math.max(this.batchSize, Math.floor(size * factor)));
   }
 
   private async batch(tx: Executor, taskId: string, size: number): Promise<BatchOutcome> {
