@@ -4,7 +4,8 @@
  *
  * Cursors are opaque base64url JSON that carry everything a follow-up request needs (the client
  * sends only `cursorPaging.cursor` then): the raw filter, sort and projection, which are parsed
- * and validated again, the next offset and the page size.
+ * and validated again, the page size, the offset, and the last row's sort values, after which the
+ * next page starts (a keyset; docs/ARCHITECTURE.md, Cursors).
  */
 import { WixError } from '../errors.js';
 import { compilerFor, type KeyValue } from '../query/compile.js';
@@ -22,7 +23,6 @@ export const PAGING = { defaultLimit: 50, maxOffsetLimit: 1000, maxCursorLimit: 
 
 /** Wix's default order: newest first. `_id` ascending always breaks ties. */
 const DEFAULT_SORT: SortSpec[] = [{ field: { segments: ['_createdDate'] }, order: 'DESC' }];
-
 
 interface ItemRowWithForm extends ItemRow {
   canon: number;
@@ -234,7 +234,7 @@ export class ItemReader {
     const keyColumns = plan.mode === 'cursor' ? sql`, ${join(terms.map((t, i) => sql`${t.expr} AS ${raw(`k${i}`)}`), ', ')}` : sql``;
     // One row more than the page tells whether there is a next page without counting.
     const rows = await this.db.all<ItemRow & Record<string, unknown>>(
-      sql`SELECT id, data, publish_status${keyColumns} FROM items WHERE ${where} ORDER BY ${compiler.orderBy(sort)} LIMIT ${plan.limit + 1} OFFSET ${after === undefined ? plan.offset : 0}`,
+      sql`SELECT id, data, publish_status${keyColumns} FROM items WHERE ${where} ORDER BY ${compiler.renderOrder(terms)} LIMIT ${plan.limit + 1} OFFSET ${after === undefined ? plan.offset : 0}`,
     );
     // A page of 0 items can never move a pager forward: answer it with no next page (and no
     // cursors), so a client that loops on hasNext/cursors.next stops.

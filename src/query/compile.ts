@@ -153,16 +153,16 @@ export abstract class FilterCompiler {
   protected abstract isEmptyJson(segments: readonly string[]): Sql;
   protected abstract eqJson(segments: readonly string[], canonical: string): Sql;
 
-  /** ORDER BY terms for the sort specs, then `id` ascending as the final tie-break. */
-  orderBy(sort: readonly SortSpec[]): Sql {
+  /** The ORDER BY list of `orderTerms`' terms (the sort specs, then `id` ascending as the final tie-break). */
+  renderOrder(terms: readonly OrderTerm[]): Sql {
     return join(
-      this.orderTerms(sort).map((t) => (t.explicitNulls ? sql`${t.expr} ${raw(t.dir)} ${raw(t.nullsFirst ? 'NULLS FIRST' : 'NULLS LAST')}` : sql`${t.expr} ${raw(t.dir)}`)),
+      terms.map((t) => (t.explicitNulls ? sql`${t.expr} ${raw(t.dir)} ${raw(t.nullsFirst ? 'NULLS FIRST' : 'NULLS LAST')}` : sql`${t.expr} ${raw(t.dir)}`)),
       ', ',
     );
   }
 
   /**
-   * The terms `orderBy` renders, with what a keyset cursor needs to know of each: its direction,
+   * The ORDER BY terms (`renderOrder` writes them out), with what a keyset cursor needs to know of each: its direction,
    * where NULLs fall in the output, and on PostgreSQL the type a value bound against it takes.
    * NULLS FIRST/LAST is written out only for `_owner`, the one nullable column; the other system
    * columns are NOT NULL, and leaving the clause out lets PostgreSQL read them in index order
