@@ -162,8 +162,9 @@ export abstract class FilterCompiler {
   }
 
   /**
-   * The ORDER BY terms (`renderOrder` writes them out), with what a keyset cursor needs to know of each: its direction,
-   * where NULLs fall in the output, and on PostgreSQL the type a value bound against it takes.
+   * The ORDER BY terms (`renderOrder` writes them out), with what a keyset cursor needs to know
+   * of each: its direction, where NULLs fall in the output, and on PostgreSQL the type a value
+   * bound against it takes.
    * NULLS FIRST/LAST is written out only for `_owner`, the one nullable column; the other system
    * columns are NOT NULL, and leaving the clause out lets PostgreSQL read them in index order
    * (an index gives DESC with NULLs first, the default). JSON sort keys keep their default too.
