@@ -92,6 +92,9 @@ export class TaskRunner {
   private readonly maxBatchSize: number;
   private readonly batchTargetMs: number;
   private readonly restShare: number;
+  /** The request count last seen (options.requestsReceived), and when it last changed. */
+  private requestsSeen = 0;
+  private lastRequestAt = -Infinity;
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private stopping = false;
@@ -248,8 +251,6 @@ export class TaskRunner {
     }
     return now - this.lastRequestAt < 1000;
   }
-  private requestsSeen = 0;
-  private lastRequestAt = -Infinity;
 
   /**
    * The next batch's size: this one's, scaled by how far its time was from the target (at most
