@@ -20,7 +20,7 @@ import { loadConfig } from '../src/config.js';
 import { buildStored } from '../src/items/codec.js';
 import type { Db } from '../src/store/db.js';
 import { openDb } from '../src/store/open.js';
-import { sql, valuesList } from '../src/store/sql.js';
+import { sql, valuesList, type Sql } from '../src/store/sql.js';
 import type { RunnerOptions } from '../src/tasks/runner.js';
 import type { JsonObject } from '../src/wire/json.js';
 import { openTestStore } from '../test/helpers/stores.js';
@@ -227,6 +227,17 @@ export async function settle(store: BenchStore): Promise<void> {
   await store.db.exec('VACUUM events');
   // CHECKPOINT needs a superuser or pg_checkpoint; without either, the phase starts as it is.
   await store.db.exec('CHECKPOINT').catch(() => {});
+}
+
+/**
+ * The hand-written equivalent of the events Cairn records for a change (an event per item, in
+ * the change's transaction, since issue 5): one INSERT ... SELECT of the rows `where` selects,
+ * with `data` as each event's document (`NULL` for deletions).
+ */
+export function rawEventsInsert(dialect: 'sqlite' | 'postgres', type: string, where: Sql, data: Sql, now: string): Sql {
+  const uuid = dialect === 'postgres' ? sql`gen_random_uuid()::text` : sql`cairn_uuid()`;
+  return sql`INSERT INTO events (id, type, collection_id, env, entity_id, event_time, data)
+    SELECT ${uuid}, CAST(${type} AS TEXT), collection_id, env, id, CAST(${now} AS TEXT), ${data} FROM items WHERE ${where}`;
 }
 
 export async function countItems(store: BenchStore, collectionId: string): Promise<number> {

@@ -16,6 +16,7 @@ import {
   log,
   median,
   openBenchStore,
+  rawEventsInsert,
   sleep,
   startCairn,
   timeRuns,
@@ -68,16 +69,10 @@ function rawPatch(dialect: 'sqlite' | 'postgres', ids: readonly string[], titles
     WHERE ${itemsScope} AND items.id = v.vid`;
 }
 
-/**
- * The events the change records (since issue 5 every item write records an event per item, with
- * the document as written, in the write's transaction): one INSERT ... SELECT of the patched rows.
- */
+/** The events the change records: one per patched item, with its document as written. */
 function rawEvents(dialect: 'sqlite' | 'postgres', ids: readonly string[], now: string): Sql {
-  const uuid = dialect === 'postgres' ? sql`gen_random_uuid()::text` : sql`cairn_uuid()`;
   const idIn = dialect === 'postgres' ? sql`id = ANY(${[...ids]}::text[])` : sql`id IN (${join(ids.map((id) => sql`${id}`), ', ')})`;
-  return sql`INSERT INTO events (id, type, collection_id, env, entity_id, event_time, data)
-    SELECT ${uuid}, CAST(${'wix.data.v2.data_item_updated'} AS TEXT), collection_id, env, id, CAST(${now} AS TEXT), data
-    FROM items WHERE collection_id = ${COLLECTION} AND env = 'LIVE' AND ${idIn}`;
+  return rawEventsInsert(dialect, 'wix.data.v2.data_item_updated', sql`collection_id = ${COLLECTION} AND env = 'LIVE' AND ${idIn}`, sql`data`, now);
 }
 
 export async function patchSection(opts: BenchOptions, load: LoadGenerator): Promise<Row[]> {

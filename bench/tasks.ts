@@ -21,6 +21,7 @@ import {
   loadItems,
   log,
   openBenchStore,
+  rawEventsInsert,
   startCairn,
   type BenchOptions,
   type LoadGenerator,
@@ -61,10 +62,7 @@ function taskOf(kind: Kind, collectionId: string): JsonObject {
  */
 function rawOf(kind: Kind, dialect: 'sqlite' | 'postgres', collectionId: string, now: string): { change: Sql; events: Sql } {
   const scope = sql`collection_id = ${collectionId} AND env = 'LIVE'`;
-  const uuid = dialect === 'postgres' ? sql`gen_random_uuid()::text` : sql`cairn_uuid()`;
-  const eventsOf = (type: string, data: Sql) =>
-    sql`INSERT INTO events (id, type, collection_id, env, entity_id, event_time, data)
-        SELECT ${uuid}, CAST(${type} AS TEXT), collection_id, env, id, CAST(${now} AS TEXT), ${data} FROM items WHERE ${scope}`;
+  const eventsOf = (type: string, data: Sql) => rawEventsInsert(dialect, type, scope, data, now);
   if (kind === 'DELETE_BY_QUERY') {
     // Events first: they are read from the rows about to go.
     return { events: eventsOf('wix.data.v2.data_item_deleted', sql`NULL`), change: sql`DELETE FROM items WHERE ${scope}` };

@@ -6,8 +6,9 @@
  * gets its own row back (DataLoader's batching, without its cache).
  *
  * Nothing is read earlier than it would have been: a batch is sent at the end of the turn in
- * which its first lookup arrived, after that lookup's request was received, so a read still sees
- * every write acknowledged before the request. Nothing is shared between callers but the
+ * which its first lookup arrived (or, while two statements are running, when one ends), always
+ * after its lookups' requests were received, so a read still sees every write acknowledged
+ * before its request. Nothing is shared between callers but the
  * statement: rows are matched to callers by id, within the same scope condition each caller's
  * own statement would have had (collection, environment, drafts, owner).
  *
@@ -91,12 +92,8 @@ export class PointReads {
   private send(batch: Batch): void {
     const ids = [...batch.waiting.keys()];
     // Prepared: the texts are few (one per scope shape), and parsing and planning them again on
-    // every call would cost about as much as the lookup.
-    const statement = prepared(
-      ids.length === 1
-        ? sql`SELECT id, data, publish_status FROM items WHERE ${scopeWhere(batch.scope)} AND id = ${ids[0]}`
-        : sql`SELECT id, data, publish_status FROM items WHERE ${scopeWhere(batch.scope)} AND id = ANY(${ids}::text[])`,
-    );
+    // every call would cost about as much as the lookup. One id or many, the same text.
+    const statement = prepared(sql`SELECT id, data, publish_status FROM items WHERE ${scopeWhere(batch.scope)} AND id = ANY(${ids}::text[])`);
     this.inFlight++;
     this.db
       .all<ItemRow>(statement)
