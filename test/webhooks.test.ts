@@ -157,6 +157,11 @@ for (const storeName of STORE_NAMES) {
       return r.body as { deliveries: any[]; nextCursor?: string };
     }
 
+    /** The receiver sees a request before the sender records its answer: wait for the log to catch up. */
+    async function untilDelivered(id: string, count: number): Promise<void> {
+      await until(`${count} deliveries marked DELIVERED`, async () => (await deliveries(id, `?status=DELIVERED&limit=1000`)).deliveries.length >= count);
+    }
+
     before(async () => {
       store = await openTestStore(storeName as StoreName);
       server = await serve(store);
@@ -301,6 +306,7 @@ for (const storeName of STORE_NAMES) {
       assert.deepEqual([...entities].sort(), ids);
 
       // The log: all delivered, one attempt, newest first, paged.
+      await untilDelivered(hook.id, 1000);
       const first = await deliveries(hook.id, '?limit=600');
       assert.equal(first.deliveries.length, 600);
       assert.ok(first.nextCursor);
@@ -410,6 +416,7 @@ for (const storeName of STORE_NAMES) {
           const values = rx.ok('/flaky').filter((r) => r.json.data.entityId === item).map((r) => r.json.data.createdEvent?.entity.data.v ?? r.json.data.updatedEvent.currentEntity.data.v);
           assert.deepEqual(values, [0, 1, 2, 3, 4]);
         }
+        await untilDelivered(hook.id, expected);
         const log = await deliveries(hook.id);
         assert.equal(log.deliveries.length, expected);
         for (const d of log.deliveries) {
