@@ -130,6 +130,20 @@ for (const storeName of STORE_NAMES.filter((n) => n === 'postgres')) {
       return done;
     }
 
+    /**
+     * A worker logs a batch after it commits it, and the line reaches this process through a
+     * pipe: a task can read COMPLETED before its last batch's line is in. Waits until each task's
+     * 'done' line has arrived (a worker's lines arrive in order, so its earlier ones have too).
+     */
+    async function untilLogged(ids: string[], timeoutMs = 30_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      const missing = () => ids.filter((id) => !batchLines().some((l) => l.taskId === id && l.outcome === 'done'));
+      while (missing().length > 0) {
+        assert.ok(Date.now() < deadline, `no 'done' batch logged after ${timeoutMs} ms for: ${missing().join(', ')}`);
+        await sleep(50);
+      }
+    }
+
     /** Checks every item's tags: its initial array plus each added value exactly once. */
     async function assertAddedOnce(collectionId: string, count: number, values: string[]) {
       const rows = await store.db.all<{ id: string; data: any }>(sql`SELECT id, data FROM items WHERE collection_id = ${collectionId}`);
@@ -173,6 +187,7 @@ for (const storeName of STORE_NAMES.filter((n) => n === 'postgres')) {
       }
 
       // The workers' batch logs: each task ran all its batches in one worker, never two.
+      await untilLogged(tasks.map((t) => t.id));
       const lines = batchLines();
       const used = new Set<string>();
       for (const t of tasks) {
@@ -235,6 +250,7 @@ for (const storeName of STORE_NAMES.filter((n) => n === 'postgres')) {
       assert.equal(Number(row?.attempts), 2);
       // The batch logs: the killed worker's batches, then another worker's, resuming after the
       // kill (the lease ran out first) and finishing the task; never both.
+      await untilLogged([id]);
       const lines = batchLines().filter((l) => l.taskId === id);
       const killed = lines.filter((l) => l.workerId === owner);
       const resumed = lines.filter((l) => l.workerId !== owner);
