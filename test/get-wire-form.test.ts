@@ -97,12 +97,15 @@ for (const storeName of STORE_NAMES) {
         },
       });
       assert.equal(task.status, 200, JSON.stringify(task.body));
-      for (let i = 0; i < 200; i++) {
+      let taskStatus = '';
+      for (let i = 0; i < 800; i++) {
         const t = await api('GET', `/cms/v1/tasks/${task.body.task.id}`);
-        if (t.body.task.status === 'COMPLETED') break;
-        assert.notEqual(t.body.task.status, 'FAILED');
+        taskStatus = t.body.task.status;
+        if (taskStatus === 'COMPLETED') break;
+        assert.notEqual(taskStatus, 'FAILED');
         await new Promise((r) => setTimeout(r, 25));
       }
+      assert.equal(taskStatus, 'COMPLETED', 'the EDIT_FIELD_DATA task did not finish');
 
       const items = await assertRepliesMatchQuery('forms');
       assert.deepEqual(items.map((i) => i.id).sort(), [...ids].sort());
