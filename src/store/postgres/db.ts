@@ -45,6 +45,26 @@ function executorFor(client: pg.Pool | pg.PoolClient): Executor {
   };
 }
 
+/**
+ * The connection string with `-c jit=off` added to its `options` (unless they set jit already).
+ * Cairn's statements are short, and PostgreSQL compiles one with JIT whenever its estimate passes
+ * jit_above_cost, which the outbox's fan-out join does on the webhook tables' default estimates:
+ * the compile cost a task about 16 ms per batch (docs/benchmarks.md). A string that is not a URL
+ * is left as it is.
+ */
+export function withoutJit(connectionString: string): string {
+  let url: URL;
+  try {
+    url = new URL(connectionString);
+  } catch {
+    return connectionString;
+  }
+  const given = url.searchParams.get('options') ?? '';
+  if (/\bjit\b/.test(given)) return connectionString;
+  url.searchParams.set('options', given ? `${given} -c jit=off` : '-c jit=off');
+  return url.toString();
+}
+
 export interface PostgresOptions {
   readonly connectionString: string;
   readonly poolSize?: number;
@@ -57,7 +77,7 @@ export class PostgresDb implements Db {
   private readonly direct: Executor;
 
   constructor(options: PostgresOptions) {
-    this.pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
+    this.pool = new pg.Pool({ connectionString: withoutJit(options.connectionString), max: options.poolSize ?? 10 });
     // An idle client that errors (server restart) must not crash the process; the pool drops it.
     this.pool.on('error', () => {});
     this.direct = executorFor(this.pool);
