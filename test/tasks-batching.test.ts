@@ -5,9 +5,11 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { STORE_NAMES } from './helpers/stores.js';
 import { startServer, call, type TestServer } from './helpers/server.js';
 import type { RunnerOptions } from '../src/tasks/runner.js';
+import { sql } from '../src/store/sql.js';
 
 const DATA = '/wix-data/v2';
 
@@ -80,4 +82,41 @@ for (const storeName of STORE_NAMES) {
       });
     });
   });
+
+  if (storeName === 'postgres') {
+    test('a DELETE_BY_QUERY batch that another writer takes an item from goes on to the end (postgres)', async () => {
+      // Another session deletes an item of the first batch's range and holds it until the task's
+      // DELETE waits on that row; then commits. The batch deletes one item fewer than it saw, and
+      // the task must still go on to the items after the batch.
+      await withServer(storeName, { batchSize: 100, batchTargetMs: 60_000 }, async (s) => {
+        await fill(s, 300);
+        const other = new pg.Client({ connectionString: s.store.url });
+        await other.connect();
+        try {
+          await other.query('BEGIN');
+          assert.equal((await other.query(`DELETE FROM items WHERE collection_id = 'b' AND id = 'i000050'`)).rowCount, 1);
+          const created = await call(s.url, 'POST', '/cms/v1/tasks', { task: { type: 'DELETE_BY_QUERY', deleteByQueryOptions: { dataCollectionId: 'b' } } });
+          assert.equal(created.status, 200, JSON.stringify(created.body));
+          // Watched from outside the open transaction (inside it pg_stat_activity is one snapshot).
+          const deadline = Date.now() + 15_000;
+          for (;;) {
+            const waiting = await s.store.db.all(sql`SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH d AS (DELETE FROM items%'`);
+            if (waiting.length) break;
+            assert.ok(Date.now() < deadline, "the task's DELETE never waited on the held row");
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          await other.query('COMMIT');
+          await s.cairn.runner!.whenIdle();
+          const task = (await call(s.url, 'GET', `/cms/v1/tasks/${created.body.task.id}`)).body.task;
+          assert.equal(task.status, 'COMPLETED');
+          assert.equal(task.itemsSucceeded, 299, 'the item the other writer removed is not counted');
+          assert.equal(task.itemsFailed, 0);
+          const left = await call(s.url, 'POST', `${DATA}/items/count`, { dataCollectionId: 'b' });
+          assert.equal(left.body.totalCount, 0);
+        } finally {
+          await other.end();
+        }
+      });
+    });
+  }
 }

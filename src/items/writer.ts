@@ -538,16 +538,20 @@ export class ItemWriter {
     filter: FilterNode,
     afterId: string | null,
     limit: number,
-  ): Promise<{ count: number; last: string | undefined }> {
+  ): Promise<{ count: number; seen: number; last: string | undefined }> {
     const where = this.batchWhere(tx, scope, filter, afterId);
-    // Two statements, each with known bounds: the batch's last id (one value back, not every
-    // id), then the range. As one statement PostgreSQL plans the range's upper end as unknown
-    // and may scan the whole collection on every batch.
-    const upto = await tx.get<{ last: string | null }>(sql`SELECT max(id) AS last FROM (SELECT id FROM items WHERE ${where} ORDER BY id LIMIT ${limit}) AS batch`);
+    // Two statements, each with known bounds: the batch's last id and size (one row back, not
+    // every id), then the range. As one statement PostgreSQL plans the range's upper end as
+    // unknown and may scan the whole collection on every batch. `seen` (not the rows deleted)
+    // says whether items are left: on PostgreSQL another writer may remove one of the range's
+    // items in between, and the batch then deletes fewer than it saw.
+    const upto = await tx.get<{ last: string | null; seen: number | string }>(
+      sql`SELECT max(id) AS last, count(*) AS seen FROM (SELECT id FROM items WHERE ${where} ORDER BY id LIMIT ${limit}) AS batch`,
+    );
     const last = upto?.last ?? undefined;
-    if (last === undefined) return { count: 0, last: undefined };
+    if (last === undefined) return { count: 0, seen: 0, last: undefined };
     const count = await this.events.deleteWhere(tx, sql`${where} AND id <= ${last}`, this.now());
-    return { count, last };
+    return { count, seen: Number(upto?.seen ?? 0), last };
   }
 
   /**

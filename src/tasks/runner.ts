@@ -72,9 +72,15 @@ export interface RunnerOptions {
 
 type BatchOutcome = 'more' | 'done' | 'lost';
 
-/** What a batch did: how many items it visited, the last id it reached, and its failures. */
+/**
+ * What a batch did: how many items it changed or failed on (`count`), how many matching ids it
+ * read (`seen`: fewer than asked means none are left), the last id it reached, and its failures.
+ * The two counts differ when another writer removes an item of the batch's range between the
+ * read and the change: the task goes on, and the item is not counted.
+ */
 interface BatchResult {
   count: number;
+  seen: number;
   last: string | undefined;
   failures: { id: string; error: WixError }[];
 }
@@ -83,7 +89,7 @@ const edited = (r: { ids: string[]; failures: BatchResult['failures'] }): BatchR
 
 /** A batch that knows the ids it visited (in id order). */
 function visited(ids: readonly string[], failures: BatchResult['failures'] = []): BatchResult {
-  return { count: ids.length, last: ids[ids.length - 1], failures };
+  return { count: ids.length, seen: ids.length, last: ids[ids.length - 1], failures };
 }
 
 export class TaskRunner {
@@ -289,7 +295,7 @@ export class TaskRunner {
       return { code: e.code, description: e.description, data: { ...e.data, itemId: f.id }, itemId: f.id };
     });
     await recordFailures(tx, task, failures);
-    const finished = result.count < size;
+    const finished = result.seen < size;
     const changed = await advanceTask(tx, task.id, this.workerId, {
       cursor: last ?? task.cursor,
       succeeded: result.count - result.failures.length,
