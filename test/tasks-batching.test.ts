@@ -84,39 +84,49 @@ for (const storeName of STORE_NAMES) {
   });
 
   if (storeName === 'postgres') {
-    test('a DELETE_BY_QUERY batch that another writer takes an item from goes on to the end (postgres)', async () => {
-      // Another session deletes an item of the first batch's range and holds it until the task's
-      // DELETE waits on that row; then commits. The batch deletes one item fewer than it saw, and
-      // the task must still go on to the items after the batch.
-      await withServer(storeName, { batchSize: 100, batchTargetMs: 60_000 }, async (s) => {
-        await fill(s, 300);
-        const other = new pg.Client({ connectionString: s.store.url });
-        await other.connect();
-        try {
-          await other.query('BEGIN');
-          assert.equal((await other.query(`DELETE FROM items WHERE collection_id = 'b' AND id = 'i000050'`)).rowCount, 1);
-          const created = await call(s.url, 'POST', '/cms/v1/tasks', { task: { type: 'DELETE_BY_QUERY', deleteByQueryOptions: { dataCollectionId: 'b' } } });
-          assert.equal(created.status, 200, JSON.stringify(created.body));
-          // Watched from outside the open transaction (inside it pg_stat_activity is one snapshot).
-          const deadline = Date.now() + 15_000;
-          for (;;) {
-            const waiting = await s.store.db.all(sql`SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH d AS (DELETE FROM items%'`);
-            if (waiting.length) break;
-            assert.ok(Date.now() < deadline, "the task's DELETE never waited on the held row");
-            await new Promise((r) => setTimeout(r, 20));
+    const kinds = [
+      { type: 'DELETE_BY_QUERY', options: { deleteByQueryOptions: { dataCollectionId: 'b' } }, statement: 'WITH d AS (DELETE FROM items%', left: 0 },
+      { type: 'EDIT_FIELD_DATA', options: { editFieldDataOptions: { dataCollectionId: 'b', fieldKey: 'tags', operations: { addItems: ['x'] } } }, statement: '%UPDATE items SET%', left: 299 },
+    ];
+    for (const kind of kinds) {
+      test(`${kind.type}: a batch that another writer takes an item from counts what it did and goes on to the end (postgres)`, async () => {
+        // Another session deletes an item of the first batch's range and holds it until the
+        // task's change waits on that row; then commits. The batch finds one item fewer than it
+        // read the ids of: the task does not count it, and still goes on past the batch.
+        await withServer(storeName, { batchSize: 100, batchTargetMs: 60_000 }, async (s) => {
+          await fill(s, 300);
+          const other = new pg.Client({ connectionString: s.store.url });
+          await other.connect();
+          try {
+            await other.query('BEGIN');
+            assert.equal((await other.query(`DELETE FROM items WHERE collection_id = 'b' AND id = 'i000050'`)).rowCount, 1);
+            const created = await call(s.url, 'POST', '/cms/v1/tasks', { task: { type: kind.type, ...kind.options } });
+            assert.equal(created.status, 200, JSON.stringify(created.body));
+            // Watched from outside the open transaction (inside it pg_stat_activity is one snapshot).
+            const deadline = Date.now() + 15_000;
+            for (;;) {
+              const waiting = await s.store.db.all(sql`SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE ${kind.statement}`);
+              if (waiting.length) break;
+              assert.ok(Date.now() < deadline, "the task's change never waited on the held row");
+              await new Promise((r) => setTimeout(r, 20));
+            }
+            await other.query('COMMIT');
+            await s.cairn.runner!.whenIdle();
+            const task = (await call(s.url, 'GET', `/cms/v1/tasks/${created.body.task.id}`)).body.task;
+            assert.equal(task.status, 'COMPLETED');
+            assert.equal(task.itemsSucceeded, 299, 'the item the other writer removed is not counted');
+            assert.equal(task.itemsFailed, 0);
+            const left = await call(s.url, 'POST', `${DATA}/items/count`, { dataCollectionId: 'b' });
+            assert.equal(left.body.totalCount, kind.left);
+            if (kind.left) {
+              const tagged = await call(s.url, 'POST', `${DATA}/items/count`, { dataCollectionId: 'b', filter: { tags: { $hasAll: ['x'] } } });
+              assert.equal(tagged.body.totalCount, 299, 'every item left was edited');
+            }
+          } finally {
+            await other.end();
           }
-          await other.query('COMMIT');
-          await s.cairn.runner!.whenIdle();
-          const task = (await call(s.url, 'GET', `/cms/v1/tasks/${created.body.task.id}`)).body.task;
-          assert.equal(task.status, 'COMPLETED');
-          assert.equal(task.itemsSucceeded, 299, 'the item the other writer removed is not counted');
-          assert.equal(task.itemsFailed, 0);
-          const left = await call(s.url, 'POST', `${DATA}/items/count`, { dataCollectionId: 'b' });
-          assert.equal(left.body.totalCount, 0);
-        } finally {
-          await other.end();
-        }
+        });
       });
-    });
+    }
   }
 }

@@ -572,10 +572,10 @@ export class ItemWriter {
     limit: number,
     edit: (fields: JsonObject) => JsonObject | WixError | null,
     sqlEdit?: SqlEdit,
-  ): Promise<{ ids: string[]; failures: { id: string; error: WixError }[] }> {
+  ): Promise<{ ids: string[]; visited: number; failures: { id: string; error: WixError }[] }> {
     if (sqlEdit && !(await hasUniqueIndex(tx, scope.collection.id))) {
       const ids = await this.nextIds(tx, scope, filter, afterId, limit);
-      if (ids.length === 0) return { ids, failures: [] };
+      if (ids.length === 0) return { ids, visited: 0, failures: [] };
       const now = this.now();
       const compiled = sqlEdit(tx.dialect, now);
       // The batch as a key range up to its last id (removeBatch says why). On SQLite the one
@@ -593,12 +593,15 @@ export class ItemWriter {
       );
       const done = new Set(updated.map((r) => r.id));
       const rest = ids.filter((id) => !done.has(id));
-      const failures = rest.length ? await this.editRows(tx, scope, sql`${scopeWhere(scope)} AND ${idIn(tx, rest)}${this.conditionSql(tx, filter)}`, rest.length, edit) : [];
-      return { ids, failures };
+      // `visited` leaves out an item another writer removed (or changed so that it no longer
+      // matches) between the read of the ids and the UPDATE: neither statement touched it.
+      const reread: string[] = [];
+      const failures = rest.length ? await this.editRows(tx, scope, sql`${scopeWhere(scope)} AND ${idIn(tx, rest)}${this.conditionSql(tx, filter)}`, rest.length, edit, reread) : [];
+      return { ids, visited: updated.length + reread.length, failures };
     }
     const ids: string[] = [];
     const failures = await this.editRows(tx, scope, this.batchWhere(tx, scope, filter, afterId), limit, edit, ids);
-    return { ids, failures };
+    return { ids, visited: ids.length, failures };
   }
 
   /**

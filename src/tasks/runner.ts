@@ -85,7 +85,8 @@ interface BatchResult {
   failures: { id: string; error: WixError }[];
 }
 
-const edited = (r: { ids: string[]; failures: BatchResult['failures'] }): BatchResult => visited(r.ids, r.failures);
+/** An edit batch: it saw `ids`; `visited` of them were still there to edit or fail on. */
+const edited = (r: { ids: string[]; visited: number; failures: BatchResult['failures'] }): BatchResult => ({ ...visited(r.ids, r.failures), count: r.visited });
 
 /** A batch that knows the ids it visited (in id order). */
 function visited(ids: readonly string[], failures: BatchResult['failures'] = []): BatchResult {
