@@ -652,21 +652,23 @@ export class ItemWriter {
     afterId: string | null,
     limit: number,
     status: 'PUBLISHED' | 'DRAFT',
-  ): Promise<string[]> {
+  ): Promise<{ ids: string[]; visited: number }> {
     const ids = await this.nextIds(tx, scope, filter, afterId, limit);
-    if (ids.length) await this.setPublishStatus(tx, scope, ids, status);
-    return ids;
+    const visited = ids.length ? await this.setPublishStatus(tx, scope, ids, status) : 0;
+    return { ids, visited };
   }
 
-  async setPublishStatus(tx: Executor, scope: ItemScope, ids: readonly string[], status: 'PUBLISHED' | 'DRAFT'): Promise<void> {
+  /** Sets the status of the items of `ids` still there; resolves to how many that was. */
+  async setPublishStatus(tx: Executor, scope: ItemScope, ids: readonly string[], status: 'PUBLISHED' | 'DRAFT'): Promise<number> {
     const now = this.now();
     // The document carries _updatedDate too (reads return `data`): both change together.
     const data =
       tx.dialect === 'postgres'
         ? sql`jsonb_set(data, '{_updatedDate}', jsonb_build_object('$date', ${now}::text), true)`
         : sql`json_set(data, '$._updatedDate', json_object('$date', ${now}))`;
+    let updated = 0;
     for (const chunk of chunks(ids)) {
-      await this.events.write(
+      const rows = await this.events.write(
         tx,
         scope,
         'updated',
@@ -678,7 +680,9 @@ export class ItemWriter {
         [],
         now,
       );
+      updated += rows.length;
     }
+    return updated;
   }
 
   /** The next `limit` matching ids in id order (for tasks whose per-item work is not on items). */

@@ -327,7 +327,7 @@ export class TaskRunner {
           case 'SET_PUBLISHED_STATUS':
           case 'SET_DRAFT_STATUS': {
             const status = plan.operation === 'SET_PUBLISHED_STATUS' ? 'PUBLISHED' : 'DRAFT';
-            return visited(await this.writer.publishStatusBatch(tx, scope, plan.filter, after, n, status));
+            return edited({ ...(await this.writer.publishStatusBatch(tx, scope, plan.filter, after, n, status)), failures: [] });
           }
           case 'SCHEDULE_PUBLISHED_STATUS':
           case 'SCHEDULE_DRAFT_STATUS': {
