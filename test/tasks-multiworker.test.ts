@@ -23,7 +23,9 @@ import { sql } from '../src/store/sql.js';
 const DATA = '/wix-data/v2';
 const TASKS = '/cms/v1/tasks';
 const BATCH = 100;
-const LEASE_MS = 2000;
+// Long enough that a worker stalled on a loaded CI machine keeps its lease between two batches
+// (a takeover would fail the one-worker-per-task checks); the kill test waits it out once.
+const LEASE_MS = 4000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
