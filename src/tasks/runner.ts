@@ -86,7 +86,12 @@ interface BatchResult {
 }
 
 /** An edit batch: it saw `ids`; `visited` of them were still there to edit or fail on. */
-const edited = (r: { ids: string[]; visited: number; failures: BatchResult['failures'] }): BatchResult => ({ ...visited(r.ids, r.failures), count: r.visited });
+const edited = (r: { ids: string[]; visited: number; failures: BatchResult['failures'] }): BatchResult => ({
+  count: r.visited,
+  seen: r.ids.length,
+  last: r.ids[r.ids.length - 1],
+  failures: r.failures,
+});
 
 /** A batch that knows the ids it visited (in id order). */
 function visited(ids: readonly string[], failures: BatchResult['failures'] = []): BatchResult {
