@@ -46,23 +46,19 @@ function executorFor(client: pg.Pool | pg.PoolClient): Executor {
 }
 
 /**
- * The connection string with `-c jit=off` added to its `options` (unless they set jit already).
- * Cairn's statements are short, and PostgreSQL compiles one with JIT whenever its estimate passes
- * jit_above_cost, which the outbox's fan-out join does on the webhook tables' default estimates:
- * the compile cost a task about 16 ms per batch (docs/benchmarks.md). A string that is not a URL
- * is left as it is.
+ * Whether Cairn turns JIT off on its connections: yes, unless the connection string's `options`
+ * set `jit` themselves. Cairn's statements are short, and PostgreSQL compiles one with JIT
+ * whenever its estimate passes jit_above_cost, which the outbox's fan-out join does on the
+ * webhook tables' default estimates: the compile cost a task about 16 ms per batch
+ * (docs/benchmarks.md). It is a `SET` on each new connection rather than a startup option, which
+ * connection poolers such as PgBouncer refuse.
  */
-export function withoutJit(connectionString: string): string {
-  let url: URL;
+export function turnsJitOff(connectionString: string): boolean {
   try {
-    url = new URL(connectionString);
+    return !/\bjit\b/.test(new URL(connectionString).searchParams.get('options') ?? '');
   } catch {
-    return connectionString;
+    return true;
   }
-  const given = url.searchParams.get('options') ?? '';
-  if (/\bjit\b/.test(given)) return connectionString;
-  url.searchParams.set('options', given ? `${given} -c jit=off` : '-c jit=off');
-  return url.toString();
 }
 
 export interface PostgresOptions {
@@ -77,9 +73,12 @@ export class PostgresDb implements Db {
   private readonly direct: Executor;
 
   constructor(options: PostgresOptions) {
-    this.pool = new pg.Pool({ connectionString: withoutJit(options.connectionString), max: options.poolSize ?? 10 });
+    this.pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
     // An idle client that errors (server restart) must not crash the process; the pool drops it.
     this.pool.on('error', () => {});
+    // Queued on the new client before the query it was opened for. A server that refuses it
+    // (no such setting) still serves Cairn, with JIT as configured.
+    if (turnsJitOff(options.connectionString)) this.pool.on('connect', (client) => void client.query('SET jit = off').catch(() => {}));
     this.direct = executorFor(this.pool);
     const url = new URL(options.connectionString);
     this.description = `postgres ${url.hostname}:${url.port || 5432}${url.pathname}`;
