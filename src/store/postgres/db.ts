@@ -45,6 +45,8 @@ function executorFor(client: pg.Pool | pg.PoolClient): Executor {
   };
 }
 
+const noop = (): void => {};
+
 /**
  * Whether Cairn turns JIT off on its connections: yes, unless the connection string's `options`
  * set `jit` themselves. Cairn's statements are short, and PostgreSQL compiles one with JIT
@@ -73,12 +75,16 @@ export class PostgresDb implements Db {
   private readonly direct: Executor;
 
   constructor(options: PostgresOptions) {
-    this.pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
+    const jitOff = turnsJitOff(options.connectionString);
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 10,
+      // Awaited before the new connection serves anything. A server that refuses it (no such
+      // setting) still serves Cairn, with JIT as configured there.
+      ...(jitOff ? { onConnect: (client: pg.ClientBase) => client.query('SET jit = off').then(noop, noop) } : {}),
+    });
     // An idle client that errors (server restart) must not crash the process; the pool drops it.
     this.pool.on('error', () => {});
-    // Queued on the new client before the query it was opened for. A server that refuses it
-    // (no such setting) still serves Cairn, with JIT as configured.
-    if (turnsJitOff(options.connectionString)) this.pool.on('connect', (client) => void client.query('SET jit = off').catch(() => {}));
     this.direct = executorFor(this.pool);
     const url = new URL(options.connectionString);
     this.description = `postgres ${url.hostname}:${url.port || 5432}${url.pathname}`;
