@@ -93,10 +93,8 @@ const edited = (r: { ids: string[]; visited: number; failures: BatchResult['fail
   failures: r.failures,
 });
 
-/** A batch that knows the ids it visited (in id order). */
-function visited(ids: readonly string[], failures: BatchResult['failures'] = []): BatchResult {
-  return { count: ids.length, seen: ids.length, last: ids[ids.length - 1], failures };
-}
+/** A batch that worked on every id it read (in id order). */
+const visited = (ids: string[]): BatchResult => edited({ ids, visited: ids.length, failures: [] });
 
 export class TaskRunner {
   readonly workerId: string;
