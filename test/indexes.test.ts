@@ -478,6 +478,57 @@ for (const storeName of STORE_NAMES) {
         );
       });
     }
+
+    if (storeName === 'postgres') {
+      test('PostgreSQL: a regular index covers its own collection: a long value elsewhere is no concern, in its own collection it is a 400 WDE0133, and queries use it', async () => {
+        const c = 'pgix';
+        const other = 'pgix-other';
+        await collection(c);
+        await collection(other);
+        await ok(createIndex(c, { name: 'byF', fields: [{ path: 'f' }] }));
+        // Over the b-tree's entry limit once compressed: random text does not compress.
+        const long = Array.from({ length: 900 }, () => Math.random().toString(36).slice(2, 12)).join('');
+        await ok(insert(other, 'o1', { f: long }));
+        await ok(call(s.url, 'POST', `${P}/bulk/items/insert`, { dataCollectionId: other, dataItems: [{ id: 'o2', data: { f: 'x' } }, { id: 'o3', data: { f: long } }] }));
+        assertError(await insert(c, 'a', { f: long }), 400, 'WDE0133');
+        assert.equal((await call(s.url, 'POST', `${P}/items/count`, { dataCollectionId: c })).body.totalCount, 0);
+        await ok(insert(c, 'b', { f: 'short' }));
+        assertError(
+          await call(s.url, 'POST', `${P}/items/patch`, { dataCollectionId: c, patch: { dataItemId: 'b', fieldModifications: [{ fieldPath: 'f', action: 'SET_FIELD', setFieldOptions: { value: long } }] } }),
+          400,
+          'WDE0133',
+        );
+        // An index over a collection that already holds such a value cannot be built.
+        assertError(await createIndex(other, { name: 'byF', fields: [{ path: 'f' }] }), 400, 'WDE0114');
+
+        // The query binds the collection id; PostgreSQL plans it with the value and searches the index.
+        const items = Array.from({ length: 2000 }, (_, i) => ({ id: `i${i}`, data: { f: `v${i}` } }));
+        for (let k = 0; k < items.length; k += 1000) {
+          await ok(call(s.url, 'POST', `${P}/bulk/items/insert`, { dataCollectionId: c, dataItems: items.slice(k, k + 1000) }));
+        }
+        await s.store.db.exec('ANALYZE items');
+        const db = s.store.db;
+        const seen: Sql[] = [];
+        const all = db.all.bind(db);
+        (db as { all: typeof db.all }).all = ((q: Sql) => {
+          seen.push(q);
+          return all(q);
+        }) as typeof db.all;
+        let res;
+        try {
+          res = await call(s.url, 'POST', `${P}/items/query`, { dataCollectionId: c, query: { filter: { f: 'v7' } } });
+        } finally {
+          (db as { all: typeof db.all }).all = all;
+        }
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.deepEqual(res.body.dataItems.map((i: any) => i.id), ['i7']);
+        const statement = seen.find((q) => JSON.stringify(q).includes('FROM items'));
+        assert.ok(statement, 'the query statement was captured');
+        const plan = (await db.all<{ 'QUERY PLAN': string }>(sql`EXPLAIN ${statement}`)).map((r) => r['QUERY PLAN']).join('\n');
+        const ixName = (await sqlNameOf(c, 'byF'))!;
+        assert.ok(plan.includes(ixName), `the equality should use ${ixName}; plan:\n${plan}`);
+      });
+    }
   });
 
   describe(`indexes through the published client (${storeName})`, () => {

@@ -94,7 +94,38 @@ function indexDdl(dialect: 'sqlite' | 'postgres', collectionId: string, spec: In
   if (spec.unique) {
     return sql`CREATE UNIQUE INDEX ${ident(name)} ON items (env, ${join(exprs, ', ')}) WHERE collection_id = ${quoted(collectionId)}${join(notNull, '')}`;
   }
+  // PostgreSQL: the collection's rows only. An index over every collection's rows would compute
+  // its expressions for other collections' items too, and a long value there (over the b-tree's
+  // ~2.7 KB entry limit) would fail writes to a collection that has no such index. Queries bind
+  // the collection id, and PostgreSQL plans Cairn's unnamed statements with the bound values, so
+  // it matches the predicate. (SQLite computes every expression of the index on every row too,
+  // but its entries have no size limit, and it can use a partial index only for a literal.)
+  if (dialect === 'postgres') {
+    return sql`CREATE INDEX ${ident(name)} ON items (env, ${join(exprs, ', ')}) WHERE collection_id = ${quoted(collectionId)}`;
+  }
   return sql`CREATE INDEX ${ident(name)} ON items (collection_id, env, ${join(exprs, ', ')})`;
+}
+
+/** PostgreSQL refused an index entry: the value is larger than a b-tree entry may be. */
+export function isIndexEntryTooLarge(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return err?.code === '54000' && /index row/i.test(err.message ?? '');
+}
+
+/**
+ * Recreates a PostgreSQL collection's regular indexes from their stored definitions (migration
+ * 11: they covered every collection's rows before).
+ */
+export async function rebuildRegularIndexesPostgres(tx: Executor): Promise<void> {
+  const rows = await tx.all<{ collection_id: string; doc: IndexSpec | string; sql_names: string }>(
+    sql`SELECT collection_id, doc, sql_names FROM item_indexes`,
+  );
+  for (const r of rows) {
+    const spec = (typeof r.doc === 'string' ? JSON.parse(r.doc) : r.doc) as IndexSpec;
+    if (spec.unique) continue;
+    await tx.run(sql`DROP INDEX IF EXISTS ${ident(r.sql_names)}`);
+    await tx.run(indexDdl('postgres', r.collection_id, spec, r.sql_names));
+  }
 }
 
 export function isUniqueViolation(e: unknown): boolean {
@@ -146,6 +177,9 @@ export class IndexService {
         if (tx.dialect === 'sqlite') await writePlannerStats(tx);
       } catch (e) {
         if (isUniqueViolation(e)) throw new WixError('WDE0113', `Index ${spec.name} cannot be built: items share a value of ${spec.fields[0]?.path}`);
+        if (isIndexEntryTooLarge(e)) {
+          throw new WixError('WDE0114', `Index ${spec.name} cannot be built: an item's value of ${spec.fields.map((f) => f.path).join(', ')} is too large to index`);
+        }
         throw e;
       }
       const doc = JSON.stringify(spec);

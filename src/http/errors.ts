@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { WixError } from '../errors.js';
+import { isIndexEntryTooLarge } from '../collections/indexes.js';
 
 export function toWixError(error: FastifyError | Error): WixError | undefined {
   if (error instanceof WixError) return error;
@@ -15,6 +16,11 @@ export function toWixError(error: FastifyError | Error): WixError | undefined {
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new WixError('WDE0080', 'Unsupported content type: send application/json');
   if (fe.code?.startsWith('FST_ERR_CTP') || fe.code === 'FST_ERR_VALIDATION') return new WixError('WDE0080', fe.message);
   if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) return new WixError('WDE0080', fe.message);
+  // PostgreSQL refused an index entry (a b-tree entry holds at most about 2.7 KB): the write's
+  // statement failed as a whole and its transaction rolled back, so nothing was written.
+  if (isIndexEntryTooLarge(error)) {
+    return new WixError('WDE0133', 'A value of an indexed field is too large to index (PostgreSQL: about 2.7 KB at most); nothing was written');
+  }
   return undefined;
 }
 

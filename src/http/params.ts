@@ -27,6 +27,31 @@ export const nulError = (): WixError =>
   new WixError('WDE0080', 'Text cannot contain the NUL character (U+0000): not in ids, field names or values');
 
 /**
+ * A surrogate escape in JSON text (`\ud800`..`\udfff`): a cheap test before looking for a lone
+ * one in the parsed value (a pair is a character outside the BMP, and fine).
+ */
+export const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+
+export const loneSurrogateError = (): WixError =>
+  new WixError('WDE0080', 'Text cannot contain a lone UTF-16 surrogate (\\ud800-\\udfff not part of a pair): it is not Unicode text, and PostgreSQL cannot store it');
+
+/** With the u flag a pair reads as one code point, so only a lone surrogate is a `Cs` character. */
+const LONE_SURROGATE = /\p{Cs}/u;
+export const isLoneSurrogateText = (s: string): boolean => LONE_SURROGATE.test(s);
+
+/** True when a string anywhere in v (keys included) is not well-formed UTF-16 (a lone surrogate). */
+export function hasLoneSurrogate(v: unknown): boolean {
+  if (typeof v === 'string') return LONE_SURROGATE.test(v);
+  if (typeof v !== 'object' || v === null) return false;
+  if (Array.isArray(v)) {
+    for (const x of v) if (hasLoneSurrogate(x)) return true;
+    return false;
+  }
+  for (const k in v) if (LONE_SURROGATE.test(k) || hasLoneSurrogate((v as Record<string, unknown>)[k])) return true;
+  return false;
+}
+
+/**
  * True when a string anywhere in v (keys included) holds U+0000. Written with plain loops: it
  * runs on every request, and iterator and closure garbage shows up in throughput under load.
  */
@@ -44,6 +69,9 @@ function hasNul(v: unknown): boolean {
 const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** `a.b=1&a.c=2` -> {a: {b: '1', c: '2'}}; repeated keys become arrays. */
+/** Parameters that are lists wherever they appear. */
+const ARRAY_PARAMS = new Set(['fields']);
+
 export function nestQuery(query: Record<string, unknown>): JsonObject {
   const out: JsonObject = {};
   for (const key in query) {
@@ -51,7 +79,10 @@ export function nestQuery(query: Record<string, unknown>): JsonObject {
     const value = query[key];
     if (!key.includes('.')) {
       // The common case, a plain key: no splitting.
-      if (key !== '' && !UNSAFE_KEYS.has(key)) out[key] = value as JsonObject[string];
+      if (key === '' || UNSAFE_KEYS.has(key)) continue;
+      // A list in a query string is the parameter repeated (`fields=a&fields=b`), so a list of one
+      // arrives as a plain string: the SDK's items.get(c, id, {fields: ['a']}) sends `fields=a`.
+      out[key] = (ARRAY_PARAMS.has(key) && typeof value === 'string' ? [value] : value) as JsonObject[string];
       continue;
     }
     const parts = key.split('.');
@@ -80,6 +111,7 @@ export function paramsOf(req: FastifyRequest): JsonObject {
   const fromR = query['.r'] !== undefined ? decodeDotR(query['.r']) : NONE;
   // The body was checked as text when it was parsed (app.ts).
   if (hasNul(query) || hasNul(fromR) || hasNul(params)) throw nulError();
+  if (hasLoneSurrogate(query) || hasLoneSurrogate(fromR) || hasLoneSurrogate(params)) throw loneSurrogateError();
   const fromQuery = nestQuery(query);
   const body = isPlainObject(rawBody) ? rawBody : NONE;
   return { ...fromQuery, ...fromR, ...body, ...params };
@@ -98,5 +130,6 @@ export function getByIdParams(req: FastifyRequest): JsonObject {
   const collectionId = query.dataCollectionId;
   if (typeof collectionId !== 'string') return paramsOf(req);
   if (collectionId.includes('\u0000') || id.includes('\u0000')) throw nulError();
+  if (LONE_SURROGATE.test(collectionId) || LONE_SURROGATE.test(id)) throw loneSurrogateError();
   return { dataCollectionId: collectionId, dataItemId: id };
 }

@@ -7,7 +7,7 @@
 import { timeOrderedId } from '../ids.js';
 import { WixError } from '../errors.js';
 import { describe } from '../query/parse.js';
-import { canonicalise, canonicalJson, isDateValue, isPlainObject, normaliseDateString, type JsonObject, type JsonValue } from '../wire/json.js';
+import { canonicalise, canonicalJson, isDateValue, isPlainObject, normaliseDateString, setOwn, type JsonObject, type JsonValue } from '../wire/json.js';
 
 /** 512 KB, the Wix per-item quota (WDE0009). */
 export const MAX_ITEM_BYTES = 512 * 1024;
@@ -33,7 +33,7 @@ export function normaliseData(v: unknown, depth = 0, path = ''): JsonValue {
     for (const [k, x] of Object.entries(v)) {
       if (k.startsWith('$')) throw new WixError('WDE0134', `Field names cannot start with $: ${JSON.stringify(k.slice(0, 80))}`);
       if (x === undefined) continue;
-      out[k] = normaliseData(x, depth + 1, path ? `${path}.${k}` : k);
+      setOwn(out, k, normaliseData(x, depth + 1, path ? `${path}.${k}` : k));
     }
     return out;
   }

@@ -238,8 +238,16 @@ function compilePostgres(shape: readonly FieldModification[], now: string): Comp
   return { data: x, guard: guards.length ? sql`(${joinAnd(guards)})` : raw('TRUE') };
 }
 
+/**
+ * The parts joined by AND as a balanced tree of parenthesised halves. SQLite parses a flat chain
+ * `a AND b AND c ...` as a tree as deep as the chain is long, and refuses one deeper than 1000: a
+ * patch of 100 modifications on nested paths has more guards than that. Balanced, the depth is
+ * the logarithm of their number.
+ */
 function joinAnd(parts: readonly Sql[]): Sql {
-  return parts.reduce((acc, p, i) => (i === 0 ? p : sql`${acc} AND ${p}`));
+  if (parts.length <= 4) return parts.reduce((acc, p, i) => (i === 0 ? p : sql`${acc} AND ${p}`));
+  const half = Math.ceil(parts.length / 2);
+  return sql`(${joinAnd(parts.slice(0, half))}) AND (${joinAnd(parts.slice(half))})`;
 }
 
 export { samePaths };

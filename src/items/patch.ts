@@ -18,7 +18,7 @@ import { WixError } from '../errors.js';
 import type { FieldPath } from '../query/ast.js';
 import { parseFieldPath } from '../query/parse.js';
 import { asArray, asObject, oneOf } from '../validate.js';
-import { canonicalJson, isDateValue, isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js';
+import { canonicalJson, isDateValue, isPlainObject, setOwn, type JsonObject, type JsonValue } from '../wire/json.js';
 import { normaliseData } from './codec.js';
 
 export const PATCH_ACTIONS = ['SET_FIELD', 'REMOVE_FIELD', 'INCREMENT_FIELD', 'APPEND_TO_ARRAY', 'REMOVE_FROM_ARRAY'] as const;
@@ -101,6 +101,14 @@ function clash(m: FieldModification, reason: string): WixError {
  * Applies the modifications to a copy of the item's user data. Returns the new data, or the
  * per-item error (the item is then left as it was).
  */
+/**
+ * A field's own value: a field named like an Object.prototype member (`constructor`, `toString`,
+ * `__proto__`) is missing unless the item has it, as on the SQL paths.
+ */
+function ownValue(o: JsonObject, k: string): JsonValue | undefined {
+  return Object.hasOwn(o, k) ? o[k] : undefined;
+}
+
 export function applyModifications(data: JsonObject, modifications: readonly FieldModification[]): JsonObject | WixError {
   // Copy-on-write: every object on a modified path and every modified array is copied before it
   // changes, so `data` itself is never touched and a clash can simply return.
@@ -110,29 +118,29 @@ export function applyModifications(data: JsonObject, modifications: readonly Fie
     let parent: JsonObject = root;
     for (let i = 0; i < segments.length - 1; i++) {
       const s = segments[i] as string;
-      const next = parent[s];
+      const next = ownValue(parent, s);
       if (next === undefined || next === null) {
         if (m.action === 'REMOVE_FIELD' || m.action === 'REMOVE_FROM_ARRAY') {
           parent = {};
           break;
         }
         const created: JsonObject = {};
-        parent[s] = created;
+        setOwn(parent, s, created);
         parent = created;
       } else if (isPlainObject(next) && !isDateValue(next)) {
         const copy: JsonObject = { ...next };
-        parent[s] = copy;
+        setOwn(parent, s, copy);
         parent = copy;
       } else {
         return clash(m, `${segments.slice(0, i + 1).join('.')} is not an object`);
       }
     }
     const key = segments[segments.length - 1] as string;
-    const current = parent[key];
+    const current = ownValue(parent, key);
     switch (m.action) {
       case 'SET_FIELD':
         // Values are fresh from the request and never mutated in place (arrays are copied below).
-        parent[key] = m.value;
+        setOwn(parent, key, m.value);
         break;
       case 'REMOVE_FIELD':
         delete parent[key];
@@ -141,12 +149,12 @@ export function applyModifications(data: JsonObject, modifications: readonly Fie
         if (current !== undefined && current !== null && typeof current !== 'number') return clash(m, 'the field is not a number');
         const next = ((current as number | null | undefined) ?? 0) + m.by;
         if (!Number.isFinite(next)) return clash(m, 'the result is not a finite number');
-        parent[key] = next;
+        setOwn(parent, key, next);
         break;
       }
       case 'APPEND_TO_ARRAY':
-        if (current === undefined || current === null) parent[key] = [m.value];
-        else if (Array.isArray(current)) parent[key] = [...current, m.value];
+        if (current === undefined || current === null) setOwn(parent, key, [m.value]);
+        else if (Array.isArray(current)) setOwn(parent, key, [...current, m.value]);
         else return clash(m, 'the field is not an array');
         break;
       case 'REMOVE_FROM_ARRAY': {
@@ -154,7 +162,7 @@ export function applyModifications(data: JsonObject, modifications: readonly Fie
         if (!Array.isArray(current)) return clash(m, 'the field is not an array');
         const target = canonicalJson(m.value);
         const at = current.findIndex((e) => canonicalJson(e) === target);
-        if (at >= 0) parent[key] = [...current.slice(0, at), ...current.slice(at + 1)];
+        if (at >= 0) setOwn(parent, key, [...current.slice(0, at), ...current.slice(at + 1)]);
         break;
       }
     }

@@ -14,7 +14,7 @@ import { describe, parseFields, parseFilter, parseSort } from '../query/parse.js
 import type { Db } from '../store/db.js';
 import { join, raw, sql } from '../store/sql.js';
 import { asObject, optionalBoolean, optionalInt } from '../validate.js';
-import { isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js';
+import { isPlainObject, setOwn, type JsonObject, type JsonValue } from '../wire/json.js';
 import { toWireItem, wireItemJson, type WireItem } from './codec.js';
 import { PointReads, type ItemRow } from './point-reads.js';
 import { scopeWhere, shownStatus, type ItemScope } from './scope.js';
@@ -154,13 +154,13 @@ export function project(data: JsonObject, fields: readonly FieldPath[]): JsonObj
   const out: JsonObject = { _id: data._id as JsonValue };
   for (const f of fields) {
     let src: JsonValue | undefined = data;
-    for (const s of f.segments) src = isPlainObject(src) ? src[s] : undefined;
+    for (const s of f.segments) src = isPlainObject(src) && Object.hasOwn(src, s) ? src[s] : undefined;
     if (src === undefined) continue;
     let dst = out;
     f.segments.forEach((s, i) => {
-      if (i === f.segments.length - 1) dst[s] = src as JsonValue;
+      if (i === f.segments.length - 1) setOwn(dst, s, src);
       else {
-        if (!isPlainObject(dst[s])) dst[s] = {};
+        if (!Object.hasOwn(dst, s) || !isPlainObject(dst[s])) setOwn(dst, s, {});
         dst = dst[s] as JsonObject;
       }
     });

@@ -17,7 +17,7 @@ import { EventRecorder } from '../events/outbox.js';
 import { join, named, raw, sql, valuesList, type Sql } from '../store/sql.js';
 import { isUniqueViolation } from '../collections/indexes.js';
 import { buildStored, newItemId, toWireItem, type IncomingItem, type StoredItem, type WireItem } from './codec.js';
-import type { JsonObject } from '../wire/json.js';
+import { setOwn, type JsonObject } from '../wire/json.js';
 import { compareStrings } from '../query/evaluate.js';
 import { notFound } from './query.js';
 import { applyModifications, type ItemPatch } from './patch.js';
@@ -87,7 +87,7 @@ const SYSTEM_KEYS = ['_id', '_createdDate', '_updatedDate', '_owner'];
 /** The stored document without its system fields: what modifications apply to. */
 function userFields(doc: JsonObject): JsonObject {
   const out: JsonObject = {};
-  for (const [k, v] of Object.entries(doc)) if (!SYSTEM_KEYS.includes(k)) out[k] = v;
+  for (const [k, v] of Object.entries(doc)) if (!SYSTEM_KEYS.includes(k)) setOwn(out, k, v);
   return out;
 }
 

@@ -10,7 +10,8 @@ export function getPath(item: JsonObject, path: FieldPath): JsonValue | undefine
   let v: JsonValue | undefined = item;
   for (const s of path.segments) {
     if (!isPlainObject(v) || isDateValue(v)) return undefined;
-    v = v[s];
+    // Own fields only: `constructor` is a missing field unless the item has one.
+    v = Object.hasOwn(v, s) ? v[s] : undefined;
   }
   return v;
 }

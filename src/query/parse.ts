@@ -3,7 +3,7 @@
  * error codes: nothing downstream (compilers, evaluator) ever sees an unvalidated value or path.
  */
 import { WixError } from '../errors.js';
-import { canonicalJson, isDateValue, isPlainObject, normaliseDateString, type JsonValue } from '../wire/json.js';
+import { canonicalJson, isDateValue, isPlainObject, normaliseDateString, setOwn, type JsonValue } from '../wire/json.js';
 import {
   FALSE,
   TRUE,
@@ -225,9 +225,16 @@ function equality(field: FieldPath, operand: unknown, op: string, taskDate: bool
   return { kind: 'eq', field, value };
 }
 
+/**
+ * How deep an array or object operand may nest: as deep as an item may (codec.ts), so any stored
+ * value can be compared, and no deeper, so an operand cannot exhaust the stack.
+ */
+const MAX_OPERAND_DEPTH = 64;
+
 /** Normalises dates inside a JSON operand (arrays and objects compared exactly). */
-function normaliseJson(v: unknown, op: string): JsonValue {
-  if (Array.isArray(v)) return v.map((x) => normaliseJson(x, op));
+function normaliseJson(v: unknown, op: string, depth = 0): JsonValue {
+  if (depth > MAX_OPERAND_DEPTH) throw new WixError('WDE0058', `${op}: the value is nested deeper than ${MAX_OPERAND_DEPTH} levels`);
+  if (Array.isArray(v)) return v.map((x) => normaliseJson(x, op, depth + 1));
   if (isDateValue(v)) {
     const iso = normaliseDateString(v.$date);
     if (!iso) throw new WixError('WDE0058', `${op}: invalid date ${clip(v.$date)}`);
@@ -238,7 +245,7 @@ function normaliseJson(v: unknown, op: string): JsonValue {
     for (const [k, x] of Object.entries(v)) {
       if (k.startsWith('$')) throw new WixError('WDE0134', `${op}: field names cannot start with $ (${clip(k)})`);
       noNul(k, op, 'WDE0058');
-      out[k] = normaliseJson(x, op);
+      setOwn(out, k, normaliseJson(x, op, depth + 1));
     }
     return out;
   }

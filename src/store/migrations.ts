@@ -6,14 +6,16 @@
  */
 import type { Db, Executor } from './db.js';
 import { raw, sql } from './sql.js';
+import { rebuildRegularIndexesPostgres } from '../collections/indexes.js';
 
 interface Migration {
   readonly version: number;
   readonly name: string;
   readonly sqlite: string;
   readonly postgres: string;
-  /** Steps that need to read the database first (SQLite only), after the script. */
+  /** Steps that need to read the database first, after the script. */
   readonly sqliteSteps?: (tx: Executor) => Promise<void>;
+  readonly postgresSteps?: (tx: Executor) => Promise<void>;
 }
 
 const ITEM_COLUMNS = 'collection_id, env, id, data, created_date, updated_date, owner, publish_status';
@@ -425,6 +427,14 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX webhook_fanout_webhook ON webhook_fanout (webhook_id)`,
   },
+  {
+    // PostgreSQL: a collection's regular indexes cover its own rows only (indexes.ts, indexDdl).
+    version: 11,
+    name: 'regular indexes per collection (PostgreSQL)',
+    sqlite: '',
+    postgres: '',
+    postgresSteps: rebuildRegularIndexesPostgres,
+  },
 ];
 
 const LOCK_KEY = 0x63616972; // "cair": one advisory lock for Cairn's migrations
@@ -447,6 +457,7 @@ export async function migrate(db: Db): Promise<number> {
         await tx.run(raw(statement));
       }
       if (tx.dialect === 'sqlite' && m.sqliteSteps) await m.sqliteSteps(tx);
+      if (tx.dialect === 'postgres' && m.postgresSteps) await m.postgresSteps(tx);
       return true;
     });
     if (done) applied++;

@@ -28,11 +28,20 @@ export function normaliseDateString(s: string): string | undefined {
 export const dateValue = (iso: string): { $date: string } => ({ $date: iso });
 
 /** Sorts keys (UTF-16 code unit order) at every depth: the order Cairn writes objects in. */
+/**
+ * `out[k] = v` for JSON data: a key named `__proto__` (JSON.parse makes it an own property) stays
+ * an own property instead of replacing `out`'s prototype, which would drop it from the data.
+ */
+export function setOwn(out: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else out[k] = v;
+}
+
 export function canonicalise(v: JsonValue): JsonValue {
   if (Array.isArray(v)) return v.map(canonicalise);
   if (isPlainObject(v)) {
     const out: JsonObject = {};
-    for (const k of Object.keys(v).sort()) out[k] = canonicalise(v[k] as JsonValue);
+    for (const k of Object.keys(v).sort()) setOwn(out, k, canonicalise(v[k] as JsonValue));
     return out;
   }
   return v;
