@@ -144,6 +144,22 @@ for (const storeName of STORE_NAMES) {
       assert.equal(data.m0.p1.p2.p3.p4.p5.p6.leaf, 0);
     });
 
+    test('bulk patch: a repeated item meets the condition on the item as the patches before it left it', async () => {
+      const c = 'repeatcond';
+      await collection(c);
+      await ok(insert(c, 'a', { n: 3 }));
+      const dec = { dataItemId: 'a', fieldModifications: [{ fieldPath: 'n', action: 'INCREMENT_FIELD', incrementFieldOptions: { value: -3 } }] };
+      const res = await ok(bulkPatch(c, [dec, dec], { condition: { filter: { n: { $gt: 0 } } } }));
+      assert.deepEqual(
+        res.results.map((r: any) => [r.itemMetadata.success, r.itemMetadata.error?.code ?? null, r.itemMetadata.error?.data?.reason ?? null]),
+        [[true, null, null], [false, 'WDE0073', 'CONDITION_NOT_MET']],
+      );
+      assert.equal((await get(c, 'a')).n, 0);
+      // Without a condition both apply, in order.
+      await ok(bulkPatch(c, [dec, dec]));
+      assert.equal((await get(c, 'a')).n, -6);
+    });
+
     test('the published client: items.get with one projected field (sent as a single query value)', async () => {
       const c = 'getfields';
       await collection(c);

@@ -467,6 +467,23 @@ for (const storeName of STORE_NAMES) {
         assert.deepEqual(user((await stored('hk', 'p1')) as Obj), { _id: 'p1', n: 4, title: 'p', stamp: 'beforeUpdate', doubled: 8 });
       });
 
+      test('beforeUpdate on bulkPatch: a repeated item meets the condition after the patches before it; one item over the size limit fails alone', async () => {
+        await seed('hk', [{ _id: 'rc', n: 3 }, { _id: 'rd', n: 1 }]);
+        const dec = { dataItemId: 'rc', fieldModifications: [INC('n', -3)] };
+        const res = await api('POST', `${DATA}/bulk/items/patch`, { dataCollectionId: 'hk', patches: [dec, dec], condition: { filter: { n: { $gt: 0 } } } });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.deepEqual(res.body.results.map((r: any) => [r.itemMetadata.success, r.itemMetadata.error?.data?.reason ?? null]), [[true, null], [false, 'CONDITION_NOT_MET']]);
+        assert.equal(((await stored('hk', 'rc')) as Obj).n, 0);
+        const big = await api('POST', `${DATA}/bulk/items/patch`, {
+          dataCollectionId: 'hk',
+          patches: [{ dataItemId: 'rd', fieldModifications: [INC('n', 1)] }, { dataItemId: 'rc', fieldModifications: [SET('s', 'x'.repeat(530 * 1024))] }],
+        });
+        assert.equal(big.status, 200, JSON.stringify(big.body).slice(0, 300));
+        assert.deepEqual(big.body.results.map((r: any) => [r.itemMetadata.success, r.itemMetadata.error?.code ?? null]), [[true, null], [false, 'WDE0009']]);
+        assert.equal(((await stored('hk', 'rd')) as Obj).n, 2);
+        assert.equal(((await stored('hk', 'rc')) as Obj).s, undefined);
+      });
+
       test('beforeUpdate on bulkPatch: each item, results in the shape of a patch without hooks', async () => {
         const list = [
           { _id: 'b1', n: 1 },

@@ -16,10 +16,11 @@
 import { WixError } from '../errors.js';
 import type { FieldPath, FilterNode } from '../query/ast.js';
 import { normalise } from '../query/normalise.js';
+import { evaluate } from '../query/evaluate.js';
 import { parseFields, parseFilter } from '../query/parse.js';
 import { asObject, optionalBoolean } from '../validate.js';
 import { canonicalise, isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js';
-import { newItemId, readDataItem, readItemData, validItemId, type IncomingItem, type WireItem } from '../items/codec.js';
+import { buildStored, newItemId, readDataItem, readItemData, validItemId, type IncomingItem, type WireItem } from '../items/codec.js';
 import { applyModifications, type ItemPatch } from '../items/patch.js';
 import { notFound, planQuery, type PagingMetadata, type QueryPlan } from '../items/query.js';
 import type { ItemScope } from '../items/scope.js';
@@ -299,6 +300,11 @@ export class HookedCall {
       if (!st) {
         st = { version: (cur.data._updatedDate as { $date: string }).$date, system: systemFields(cur.data), fields: userFields(cur.data), steps: [] };
         state.set(patch.id, st);
+      } else if (condition && st.steps.length > 0 && !evaluate(condition, { ...st.fields, ...st.system })) {
+        // A later patch of the same item meets the condition on the item as the patches before
+        // it left it (as in the writer's own patch).
+        outcomes[index] = failed(index, patch.id, conditionFailed(patch.id, scope));
+        continue;
       }
       const next = applyModifications(st.fields, patch.modifications);
       if (next instanceof WixError) {
@@ -308,6 +314,16 @@ export class HookedCall {
       let item: IncomingItem;
       try {
         item = await this.beforeItem('beforeUpdate', { id: patch.id, fields: next, owner: undefined }, true, st.system);
+      } catch (e) {
+        if (!(e instanceof WixError)) throw e;
+        outcomes[index] = failed(index, patch.id, e);
+        continue;
+      }
+      // Over the size limit: this patch fails on its own (the write below would fail them all).
+      const created = (st.system._createdDate as { $date: string } | undefined)?.$date ?? new Date(0).toISOString();
+      const owner = typeof st.system._owner === 'string' ? st.system._owner : null;
+      try {
+        buildStored(patch.id, item.fields, created, created, owner);
       } catch (e) {
         if (!(e instanceof WixError)) throw e;
         outcomes[index] = failed(index, patch.id, e);

@@ -18,7 +18,7 @@ import { join, named, raw, sql, valuesList, type Sql } from '../store/sql.js';
 import { isUniqueViolation } from '../collections/indexes.js';
 import { buildStored, newItemId, toWireItem, type IncomingItem, type StoredItem, type WireItem } from './codec.js';
 import { setOwn, type JsonObject } from '../wire/json.js';
-import { compareStrings } from '../query/evaluate.js';
+import { compareStrings, evaluate } from '../query/evaluate.js';
 import { notFound } from './query.js';
 import { applyModifications, type ItemPatch } from './patch.js';
 import { compilePatchShape, fastPathShape, patchColumns, patchParams, patchRow, uniformValues } from './patch-sql.js';
@@ -457,6 +457,12 @@ export class ItemWriter {
       if (!st) {
         st = { fields: userFields(JSON.parse(row.data) as JsonObject), row, index };
         state.set(p.id, st);
+      } else if (condition && st.stored && !evaluate(condition, JSON.parse(st.stored.json) as JsonObject)) {
+        // A later patch of the same item meets the condition on the item as the patches before
+        // it left it: "at the moment of the write", as a request per patch would. (The SQL
+        // checked the stored row, for the first.)
+        outcomes[index] = { ok: false, originalIndex: index, id: p.id, error: conditionFailed(p.id, scope) };
+        continue;
       }
       const next = applyModifications(st.fields, p.modifications);
       if (next instanceof WixError) {
