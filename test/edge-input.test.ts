@@ -160,6 +160,35 @@ for (const storeName of STORE_NAMES) {
       assert.equal((await get(c, 'a')).n, -6);
     });
 
+    test('dates: ISO 8601 in the years 0000-9999 only (stored dates compare as text), on items, filters and task dates', async () => {
+      const c = 'datesrange';
+      await collection(c);
+      await ok(insert(c, 'a', { d: { $date: '2024-05-01T00:00:00.000Z' } }));
+      await ok(insert(c, 'z', { d: { $date: '0000-01-01' } }));
+      assert.deepEqual((await get(c, 'z')).d, { $date: '0000-01-01T00:00:00.000Z' });
+      for (const bad of ['+010000-01-01T00:00:00.000Z', '9999-12-31T23:00:00-05:00', '1', 'May 1, 2024', '2024-13-01']) {
+        const res = await insert(c, 'b', { d: { $date: bad } });
+        assert.equal(res.status, 400, `${bad}: ${JSON.stringify(res.body)}`);
+        const q = await call(s.url, 'POST', `${P}/items/query`, { dataCollectionId: c, query: { filter: { d: { $gt: { $date: bad } } } } });
+        assert.equal(q.status, 400, `${bad} in a filter: ${JSON.stringify(q.body)}`);
+        const task = await call(s.url, 'POST', '/cms/v1/tasks', { task: { type: 'DELETE_BY_QUERY', deleteByQueryOptions: { dataCollectionId: c, filter: { createdDate: { $gt: bad } } } } });
+        // In a task filter a plain string on a system date is a date only when it is one: this is
+        // a string, which no date equals or exceeds (comparisons match values of one type).
+        assert.equal(task.status, 200, `${bad} in a task filter: ${JSON.stringify(task.body)}`);
+        assert.equal(task.body.task.estimatedItemCount, 0, bad);
+      }
+      // A schedule date must be a date.
+      await ok(call(s.url, 'POST', `${P}/collections`, { collection: { id: `${c}-pub`, plugins: [{ type: 'PUBLISH' }] } }));
+      const schedule = (date: string) =>
+        call(s.url, 'POST', '/cms/v1/tasks', {
+          task: { type: 'UPDATE_PUBLISH_STATUS', updatePublishStatusOptions: { dataCollectionId: `${c}-pub`, operation: 'SCHEDULE_PUBLISHED_STATUS', schedulePublishedStatusOptions: { date } } },
+        });
+      assertError(await schedule('1'), 400, 'WDE0075');
+      assertError(await schedule('+010000-01-01T00:00:00.000Z'), 400, 'WDE0075');
+      await ok(schedule('2030-01-01T00:00:00Z'));
+      assert.equal(await count(c), 2);
+    });
+
     test('the published client: items.get with one projected field (sent as a single query value)', async () => {
       const c = 'getfields';
       await collection(c);

@@ -495,6 +495,8 @@ for (const storeName of STORE_NAMES) {
         [{ type: 'DELETE_BY_QUERY', deleteByQueryOptions: { dataCollectionId: 'val', publishPluginOptions: { includeDraftItems: 'yes' } } }, 'WDE0080'],
         [{ type: 'COPY_FIELD_DATA', copyFieldDataOptions: { dataCollectionId: 'val', targetFieldKey: 'b' } }, 'WDE0075'],
         [{ type: 'COPY_FIELD_DATA', copyFieldDataOptions: { dataCollectionId: 'val', sourceFieldKey: 'a', targetFieldKey: '_id' } }, 'WDE0075'],
+        [{ type: 'COPY_FIELD_DATA', copyFieldDataOptions: { dataCollectionId: 'val', sourceFieldKey: '_id', targetFieldKey: 'copyOfId' } }, 'WDE0075'],
+        [{ type: 'COPY_FIELD_DATA', copyFieldDataOptions: { dataCollectionId: 'val', sourceFieldKey: '_createdDate', targetFieldKey: 'created' } }, 'WDE0075'],
         [{ type: 'EDIT_FIELD_DATA', editFieldDataOptions: { dataCollectionId: 'val', fieldKey: 'f' } }, 'WDE0075'],
         [{ type: 'EDIT_FIELD_DATA', editFieldDataOptions: { dataCollectionId: 'val', fieldKey: 'f', operations: {} } }, 'WDE0075'],
         [{ type: 'EDIT_FIELD_DATA', editFieldDataOptions: { dataCollectionId: 'val', fieldKey: '_owner', operations: { addItems: [1] } } }, 'WDE0075'],

@@ -104,6 +104,9 @@ export function planOf(kind: TaskKind, type: RunnableType, options: JsonObject):
       const source = path(options.sourceFieldKey, 'copyFieldDataOptions.sourceFieldKey');
       const target = path(options.targetFieldKey, 'copyFieldDataOptions.targetFieldKey');
       if (target[0]?.startsWith('_')) throw new WixError('WDE0075', 'System fields cannot be a copy target');
+      // The copy reads the item's own fields: a system field as the source would find nothing
+      // and leave every item as it was, counted as done.
+      if (source[0]?.startsWith('_')) throw new WixError('WDE0075', 'System fields cannot be a copy source');
       return { type, source, target };
     }
     case 'EDIT_FIELD_DATA': {
