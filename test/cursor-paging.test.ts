@@ -129,7 +129,10 @@ for (const storeName of STORE_NAMES) {
       const state = decode(p1.body.pagingMetadata.cursors.next);
       const k = state.k as unknown[];
       // Too few or too many values, objects, booleans, not a list, an integer past 2^53.
-      for (const bad of [[], k.slice(1), [...k, 'extra'], k.map(() => ({ $gt: 1 })), k.map(() => true), 'k', [2 ** 60, ...k.slice(1)]]) {
+      // A string where the type rank (an integer) goes, and every value a string: PostgreSQL
+      // casts them, and answered 500 before.
+      const wrongTypes = [['x', ...k.slice(1)], k.map(() => 'x'), [1.5, ...k.slice(1)]];
+      for (const bad of [[], k.slice(1), [...k, 'extra'], k.map(() => ({ $gt: 1 })), k.map(() => true), 'k', [2 ** 60, ...k.slice(1)], ...wrongTypes]) {
         const r = await query({ dataCollectionId: 'pages', query: { cursorPaging: { cursor: encode({ ...state, k: bad }) } } });
         assert.equal(r.status, 400, `${JSON.stringify(bad)}: ${JSON.stringify(r.body)}`);
         assert.equal(r.body.details.applicationError.code, 'WDE0165');

@@ -184,7 +184,7 @@ export abstract class FilterCompiler {
         if (system === '_id') return terms;
       } else {
         for (const key of this.sortKeys(checkedSegments(s.field))) {
-          terms.push({ expr: key.expr, dir: s.order, nullsFirst: this.nullsFirstByDefault(s.order), explicitNulls: false, notNull: false, ...(key.cast ? { cast: key.cast } : {}) });
+          terms.push({ expr: key.expr, dir: s.order, nullsFirst: this.nullsFirstByDefault(s.order), explicitNulls: false, notNull: false, ...(key.cast ? { cast: key.cast } : {}), ...(key.rank ? { rank: true as const } : {}) });
         }
       }
     }
@@ -200,7 +200,14 @@ export abstract class FilterCompiler {
    * turn into an index range; the alternatives alone are an OR it cannot.
    */
   keysetAfter(terms: readonly OrderTerm[], values: readonly KeyValue[]): Sql {
-    const bound = (t: OrderTerm, v: string | number) => (t.cast ? sql`CAST(${v} AS ${raw(t.cast)})` : sql`${v}`);
+    const bound = (t: OrderTerm, v: string | number) => {
+      // A cursor is the client's to send back: a value of the wrong type (a forged or damaged
+      // cursor) is the client's error, not the database's.
+      if ((t.rank && !Number.isSafeInteger(v)) || (t.cast === 'numeric' && !isNumericValue(v))) {
+        throw new WixError('WDE0165', 'Invalid cursor');
+      }
+      return t.cast ? sql`CAST(${v} AS ${raw(t.cast)})` : sql`${v}`;
+    };
     const equal = (t: OrderTerm, v: KeyValue) => (v === null ? sql`${t.expr} IS NULL` : sql`${t.expr} = ${bound(t, v)}`);
     const after = (t: OrderTerm, v: KeyValue): Sql => {
       if (v === null) return t.nullsFirst ? sql`${t.expr} IS NOT NULL` : raw('FALSE');
@@ -228,6 +235,11 @@ export abstract class FilterCompiler {
   protected abstract sortKeys(segments: readonly string[]): SortKey[];
 }
 
+/** A number, or a numeric's text (pg returns numeric columns as text, and cursors keep it). */
+function isNumericValue(v: string | number): boolean {
+  return typeof v === 'number' ? Number.isFinite(v) : /^-?\d+(?:\.\d+)?(?:e[+-]?\d+)?$/i.test(v);
+}
+
 /** One ORDER BY term (FilterCompiler.orderTerms). */
 export interface OrderTerm {
   readonly expr: Sql;
@@ -240,6 +252,8 @@ export interface OrderTerm {
   readonly notNull: boolean;
   /** PostgreSQL: the type a value compared with this term is cast to. */
   readonly cast?: string;
+  /** A JSON field's type rank (evaluate.ts sortRank): an integer. */
+  readonly rank?: true;
 }
 
 /** A term's value as read back from a row and carried in a cursor. */
@@ -248,6 +262,8 @@ export type KeyValue = string | number | null;
 interface SortKey {
   readonly expr: Sql;
   readonly cast?: string;
+  /** The rank term: a cursor's value for it must be an integer. */
+  readonly rank?: true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -340,7 +356,7 @@ export class SqliteFilterCompiler extends FilterCompiler {
     const d = SqliteFilterCompiler.path(segments, '."$date"');
     const rank = sql`(CASE json_type(data, ${p}) WHEN 'true' THEN 1 WHEN 'false' THEN 1 WHEN 'integer' THEN 2 WHEN 'real' THEN 2 WHEN 'text' THEN 3 WHEN 'object' THEN (CASE WHEN json_type(data, ${d}) = 'text' THEN 4 ELSE 5 END) WHEN 'array' THEN 5 ELSE 0 END)`;
     const value = sql`(CASE json_type(data, ${p}) WHEN 'object' THEN json_extract(data, ${d}) WHEN 'array' THEN NULL ELSE json_extract(data, ${p}) END)`;
-    return [{ expr: rank }, { expr: value }];
+    return [{ expr: rank, rank: true }, { expr: value }];
   }
 }
 
@@ -438,7 +454,7 @@ export class PostgresFilterCompiler extends FilterCompiler {
     const numeric = sql`(CASE jsonb_typeof(${x}) WHEN 'number' THEN (${x})::numeric WHEN 'boolean' THEN (CASE WHEN ${x} = 'true'::jsonb THEN 1 ELSE 0 END) END)`;
     const text = sql`(CASE jsonb_typeof(${x}) WHEN 'string' THEN ${x} #>> '{}' WHEN 'object' THEN ${x}->>'$date' END) COLLATE "C"`;
     return [
-      { expr: rank, cast: 'integer' },
+      { expr: rank, cast: 'integer', rank: true },
       { expr: numeric, cast: 'numeric' },
       { expr: text, cast: 'text' },
     ];
