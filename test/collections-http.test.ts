@@ -348,7 +348,7 @@ for (const storeName of STORE_NAMES) {
       assert.equal(still.body.collection.revision, '1', 'failed updates change nothing');
     });
 
-    test('list: sorted by id, offset paging and its metadata', async () => {
+    test('list: sorted by id unless sort says otherwise, offset paging and its metadata', async () => {
       const P = PREFIXES[0];
       const ids = ['pg-c', 'pg-a', 'pg-b'];
       for (const id of ids) assert.equal((await call(s.url, 'POST', `${P}/collections`, { collection: { id } })).status, 200);
@@ -367,6 +367,17 @@ for (const storeName of STORE_NAMES) {
       assertError(await call(s.url, 'GET', `${P}/collections?paging.limit=1001`), 400, 'WDE0036');
       assertError(await call(s.url, 'GET', `${P}/collections?paging.offset=-1`), 400, 'WDE0034');
       assertError(await call(s.url, 'GET', `${P}/collections?paging.limit=x`), 400, 'WDE0035');
+      // sort.fieldName / sort.order: by id either way, by creation date (id breaks ties).
+      const desc = await call(s.url, 'GET', `${P}/collections?sort.fieldName=id&sort.order=DESC`);
+      assert.deepEqual(desc.body.collections.map((c: any) => c.id), [...allIds].reverse());
+      const byCreated = await call(s.url, 'GET', `${P}/collections?sort.fieldName=createdDate&sort.order=DESC`);
+      const rows = await s.store.db.all<{ id: string; created_date: string }>(sql`SELECT id, created_date FROM collections`);
+      const want = rows
+        .sort((a, b) => (a.created_date === b.created_date ? (a.id < b.id ? 1 : -1) : a.created_date < b.created_date ? 1 : -1))
+        .map((r) => r.id);
+      assert.deepEqual(byCreated.body.collections.map((c: any) => c.id), want);
+      assertError(await call(s.url, 'GET', `${P}/collections?sort.fieldName=revision`), 400, 'WDE0065');
+      assertError(await call(s.url, 'GET', `${P}/collections?sort.fieldName=id&sort.order=UP`), 400, 'WDE0066');
     });
 
     test('deleting a collection removes its items (both environments) and its indexes', async () => {
@@ -520,6 +531,12 @@ for (const storeName of STORE_NAMES) {
         assert.equal(typeof listed.pagingMetadata.total, 'number');
         const paged = await c.listDataCollections({ paging: { limit: 1, offset: 0 } });
         assert.equal(paged.collections.length, 1);
+        // The one sort the list call has, through the client (it sends sort.fieldName/sort.order).
+        const ids = listed.collections.map((x: any) => x._id as string);
+        const desc = await c.listDataCollections({ sort: { fieldName: 'id', order: 'DESC' } });
+        assert.deepEqual(desc.collections.map((x: any) => x._id), [...ids].sort().reverse());
+        const asc = await c.listDataCollections({ sort: { fieldName: 'id', order: 'ASC' } });
+        assert.deepEqual(asc.collections.map((x: any) => x._id), [...ids].sort());
 
         const updated = await c.updateDataCollection({ ...got, displayName: 'Renamed', revision: '1' });
         assert.equal(updated._id, 'sdkbooks');

@@ -6,7 +6,7 @@
 import type { Clock } from '../clock.js';
 import { WixError } from '../errors.js';
 import type { Db, Executor } from '../store/db.js';
-import { sql } from '../store/sql.js';
+import { raw, sql, type Sql } from '../store/sql.js';
 import { asObject, optionalInt, optionalString, requireString } from '../validate.js';
 import type { JsonObject } from '../wire/json.js';
 import {
@@ -146,13 +146,40 @@ export class CollectionService {
     return c;
   }
 
-  async list(rawPaging: unknown): Promise<{ collections: Collection[]; total: number; offset: number; limit: number }> {
+  /**
+   * A page of collections. `sort: {fieldName, order}` (the list call's one sort) orders by `id`
+   * (the default), `displayName`, `createdDate` or `updatedDate` (with or without the leading
+   * underscore), ASC by default; `id` breaks ties.
+   */
+  async list(rawPaging: unknown, rawSort?: unknown): Promise<{ collections: Collection[]; total: number; offset: number; limit: number }> {
     const paging = rawPaging === undefined ? {} : asObject(rawPaging, 'paging');
     const limit = optionalInt(paging.limit, 'paging.limit', 0, 1000) ?? 50;
     const offset = optionalInt(paging.offset, 'paging.offset', 0, Number.MAX_SAFE_INTEGER) ?? 0;
-    const rows = await this.db.all<CollectionRow>(sql`SELECT * FROM collections ORDER BY id LIMIT ${limit} OFFSET ${offset}`);
+    const order = this.listOrder(rawSort);
+    const rows = await this.db.all<CollectionRow>(sql`SELECT * FROM collections ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`);
     const total = (await this.db.get<{ n: number }>(sql`SELECT count(*) AS n FROM collections`))?.n ?? 0;
     return { collections: rows.map(fromRow), total: Number(total), offset, limit };
+  }
+
+  private listOrder(rawSort: unknown): Sql {
+    if (rawSort === undefined || rawSort === null) return raw('id');
+    const sort = asObject(rawSort, 'sort', 'WDE0065');
+    const fieldName = sort.fieldName === undefined ? 'id' : requireString(sort.fieldName, 'sort.fieldName', 'WDE0065', 64);
+    const order = sort.order === undefined ? 'ASC' : sort.order;
+    if (order !== 'ASC' && order !== 'DESC') throw new WixError('WDE0066', `sort.order must be ASC or DESC, got ${JSON.stringify(order)}`);
+    const displayName = this.db.dialect === 'postgres' ? "doc->>'displayName' COLLATE \"C\"" : "json_extract(doc, '$.displayName')";
+    const columns: Record<string, string> = {
+      id: 'id',
+      _id: 'id',
+      displayName,
+      createdDate: 'created_date',
+      _createdDate: 'created_date',
+      updatedDate: 'updated_date',
+      _updatedDate: 'updated_date',
+    };
+    const column = Object.hasOwn(columns, fieldName) ? columns[fieldName] : undefined;
+    if (column === undefined) throw new WixError('WDE0065', `Collections can be sorted by id, displayName, createdDate or updatedDate, not ${JSON.stringify(fieldName)}`);
+    return raw(column === 'id' ? `id ${order}` : `${column} ${order}, id ${order}`);
   }
 
   /** PUT: full replace of the mutable properties; `revision` must equal the stored one. */

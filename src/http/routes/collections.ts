@@ -32,7 +32,7 @@ export async function collectionRoutes(app: FastifyInstance, opts: CollectionRou
   app.get('/collections/:id', { schema: S.get }, async (req) => ({ collection: toWire(await collections.get(p(req).id as string)) }));
   app.get('/collections', { schema: S.list }, async (req) => {
     const params = p(req);
-    const { collections: list, total, offset, limit } = await collections.list(params.paging);
+    const { collections: list, total, offset, limit } = await collections.list(params.paging, params.sort);
     return {
       collections: list.map(toWire),
       pagingMetadata: { count: list.length, offset, total, tooManyToCount: false, hasNext: offset + limit < total },
