@@ -1304,7 +1304,9 @@ function casesOf(b: Base): Case[] {
     if (b.params) {
       const params = mutate(b.params, m.path, m.value);
       out.push({ name: `${name} (.r)`, method: b.method, path: `${b.path}?.r=${b64(params)}`, ...code });
-      const qs = typeof m.value === 'string' ? queryString(params) : undefined;
+      // In a query string a list of one is a plain value (`fields=title`, as the published client
+      // sends it), so a string for `fields` is bad only in `.r`.
+      const qs = typeof m.value === 'string' && !(m.path.length === 1 && m.path[0] === 'fields') ? queryString(params) : undefined;
       if (qs !== undefined) out.push({ name: `${name} (query string)`, method: b.method, path: `${b.path}?${qs}`, ...code });
     } else {
       out.push({ name, method: b.method, path: b.path, body: mutate(b.body, m.path, m.value), ...code });

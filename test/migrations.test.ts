@@ -64,3 +64,29 @@ test('SQLite: a version-2 store moves its items to the clustered table and keeps
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+if (process.env.DATABASE_URL) {
+  test('PostgreSQL: migration 11 rebuilds a regular index made over every collection as a partial index of its own', async () => {
+    const { openTestStore } = await import('./helpers/stores.js');
+    const store = await openTestStore('postgres');
+    try {
+      const cairn = await buildApp({ adminKey: TEST_ADMIN_KEY, db: store.db, logLevel: 'silent', runTasks: false });
+      const inject = (url: string, payload: unknown) => cairn.app.inject({ method: 'POST', url, headers: { authorization: TEST_ADMIN_KEY }, payload: payload as object });
+      assert.equal((await inject('/wix-data/v2/collections', { collection: { id: 'm11' } })).statusCode, 200);
+      const made = await inject('/wix-data/v2/indexes', { dataCollectionId: 'm11', index: { name: 'byK', fields: [{ path: 'k' }] } });
+      assert.equal(made.statusCode, 200, made.body);
+      await cairn.app.close();
+      const { sql_names: name } = (await store.db.get<{ sql_names: string }>(sql`SELECT sql_names FROM item_indexes WHERE collection_id = 'm11'`))!;
+      const def = async () => (await store.db.get<{ indexdef: string }>(sql`SELECT indexdef FROM pg_indexes WHERE indexname = ${name} AND schemaname = current_schema()`))?.indexdef ?? '';
+      assert.match(await def(), /WHERE \(collection_id = 'm11'/);
+      // As an earlier version built it, and before migration 11 ran.
+      await store.db.exec(`DROP INDEX "${name}"; CREATE INDEX "${name}" ON items (collection_id, env, (data -> 'k')); DELETE FROM cairn_migrations WHERE version = 11`);
+      assert.doesNotMatch(await def(), /WHERE/);
+      const { migrate } = await import('../src/store/migrations.js');
+      assert.equal(await migrate(store.db), 1);
+      assert.match(await def(), /WHERE \(collection_id = 'm11'/);
+    } finally {
+      await store.close();
+    }
+  });
+}
