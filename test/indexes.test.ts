@@ -49,6 +49,26 @@ for (const storeName of STORE_NAMES) {
             );
       return new Map(rows.map((r) => [r.name, r.def ?? '']));
     };
+    /** Runs a query over HTTP and captures the SQL statement it ran on `items` (for EXPLAIN). */
+    const queryStatement = async (c: string, filter: Record<string, unknown>) => {
+      const db = s.store.db;
+      const seen: Sql[] = [];
+      const all = db.all.bind(db);
+      (db as { all: typeof db.all }).all = ((q: Sql) => {
+        seen.push(q);
+        return all(q);
+      }) as typeof db.all;
+      let res;
+      try {
+        res = await call(s.url, 'POST', `${P}/items/query`, { dataCollectionId: c, query: { filter } });
+      } finally {
+        (db as { all: typeof db.all }).all = all;
+      }
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const statement = seen.find((q) => JSON.stringify(q).includes('FROM items'));
+      assert.ok(statement, 'the query statement was captured');
+      return { res, statement };
+    };
     /** The SQL name Cairn gave an API index. */
     const sqlNameOf = async (collection: string, name: string) =>
       (await s.store.db.get<{ sql_names: string }>(sql`SELECT sql_names FROM item_indexes WHERE collection_id = ${collection} AND name = ${name}`))?.sql_names;
@@ -454,22 +474,8 @@ for (const storeName of STORE_NAMES) {
         const ixName = (await sqlNameOf(c, 'byK'))!;
         // Capture the statement the query runs, then ask SQLite how it would run it.
         const db = s.store.db;
-        const seen: Sql[] = [];
-        const all = db.all.bind(db);
-        (db as { all: typeof db.all }).all = ((q: Sql) => {
-          seen.push(q);
-          return all(q);
-        }) as typeof db.all;
-        let res;
-        try {
-          res = await call(s.url, 'POST', `${P}/items/query`, { dataCollectionId: c, query: { filter: { k: 'v7' } } });
-        } finally {
-          (db as { all: typeof db.all }).all = all;
-        }
-        assert.equal(res.status, 200, JSON.stringify(res.body));
+        const { res, statement } = await queryStatement(c, { k: 'v7' });
         assert.deepEqual(res.body.dataItems.map((i: any) => i.data.k), ['v7']);
-        const statement = seen.find((q) => JSON.stringify(q).includes('FROM items'));
-        assert.ok(statement, 'the query statement was captured');
         const plan = (await db.all<{ detail: string }>(sql`EXPLAIN QUERY PLAN ${statement}`)).map((r) => r.detail);
         const searches = plan.filter((d) => d.includes(ixName));
         assert.ok(
@@ -508,22 +514,8 @@ for (const storeName of STORE_NAMES) {
         }
         await s.store.db.exec('ANALYZE items');
         const db = s.store.db;
-        const seen: Sql[] = [];
-        const all = db.all.bind(db);
-        (db as { all: typeof db.all }).all = ((q: Sql) => {
-          seen.push(q);
-          return all(q);
-        }) as typeof db.all;
-        let res;
-        try {
-          res = await call(s.url, 'POST', `${P}/items/query`, { dataCollectionId: c, query: { filter: { f: 'v7' } } });
-        } finally {
-          (db as { all: typeof db.all }).all = all;
-        }
-        assert.equal(res.status, 200, JSON.stringify(res.body));
+        const { res, statement } = await queryStatement(c, { f: 'v7' });
         assert.deepEqual(res.body.dataItems.map((i: any) => i.id), ['i7']);
-        const statement = seen.find((q) => JSON.stringify(q).includes('FROM items'));
-        assert.ok(statement, 'the query statement was captured');
         const plan = (await db.all<{ 'QUERY PLAN': string }>(sql`EXPLAIN ${statement}`)).map((r) => r['QUERY PLAN']).join('\n');
         const ixName = (await sqlNameOf(c, 'byF'))!;
         assert.ok(plan.includes(ixName), `the equality should use ${ixName}; plan:\n${plan}`);
