@@ -20,7 +20,7 @@ import { EventStream, type StreamOptions } from '../events/stream.js';
 import { eventRoutes } from './routes/events.js';
 import type { Db } from '../store/db.js';
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors.js';
-import { NUL_ESCAPE, SURROGATE_ESCAPE, hasLoneSurrogate, loneSurrogateError, nulError } from './params.js';
+import { NUL_ESCAPE, SURROGATE_ESCAPE, nulError, unstorableText } from './params.js';
 import { cairnCollectionRoutes, collectionRoutes } from './routes/collections.js';
 import { itemRoutes } from './routes/items.js';
 import { asyncJobRoutes, cairnTaskRoutes, TASK_PREFIXES, taskRoutes } from './routes/tasks.js';
@@ -126,7 +126,8 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
       if (text.includes('\\u0000') && NUL_ESCAPE.test(text)) return done(nulError(), undefined);
       const parsed: unknown = JSON.parse(text);
       // Nor a lone surrogate (only a JSON escape can carry one: raw, it is not UTF-8).
-      if (SURROGATE_ESCAPE.test(text) && hasLoneSurrogate(parsed)) return done(loneSurrogateError(), undefined);
+      const bad = SURROGATE_ESCAPE.test(text) ? unstorableText(parsed) : undefined;
+      if (bad) return done(bad, undefined);
       done(null, parsed);
     } catch {
       done(new WixError('WDE0080', 'The request body is not valid UTF-8 JSON'), undefined);

@@ -32,38 +32,38 @@ export const nulError = (): WixError =>
  */
 export const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
 
-export const loneSurrogateError = (): WixError =>
+const loneSurrogateError = (): WixError =>
   new WixError('WDE0080', 'Text cannot contain a lone UTF-16 surrogate (\\ud800-\\udfff not part of a pair): it is not Unicode text, and PostgreSQL cannot store it');
 
 /** With the u flag a pair reads as one code point, so only a lone surrogate is a `Cs` character. */
 const LONE_SURROGATE = /\p{Cs}/u;
-export const isLoneSurrogateText = (s: string): boolean => LONE_SURROGATE.test(s);
 
-/** True when a string anywhere in v (keys included) is not well-formed UTF-16 (a lone surrogate). */
-export function hasLoneSurrogate(v: unknown): boolean {
-  if (typeof v === 'string') return LONE_SURROGATE.test(v);
-  if (typeof v !== 'object' || v === null) return false;
-  if (Array.isArray(v)) {
-    for (const x of v) if (hasLoneSurrogate(x)) return true;
-    return false;
-  }
-  for (const k in v) if (LONE_SURROGATE.test(k) || hasLoneSurrogate((v as Record<string, unknown>)[k])) return true;
-  return false;
+/** The error for text no store can hold (U+0000, a lone surrogate) in `s`, or undefined. */
+function unstorable(s: string): WixError | undefined {
+  if (s.includes('\u0000')) return nulError();
+  return LONE_SURROGATE.test(s) ? loneSurrogateError() : undefined;
 }
 
 /**
- * True when a string anywhere in v (keys included) holds U+0000. Written with plain loops: it
- * runs on every request, and iterator and closure garbage shows up in throughput under load.
+ * The error for the first string anywhere in v (keys included) that no store can hold, or
+ * undefined. Written with plain loops: it runs on every request, and iterator and closure garbage
+ * shows up in throughput under load.
  */
-function hasNul(v: unknown): boolean {
-  if (typeof v === 'string') return v.includes('\u0000');
-  if (typeof v !== 'object' || v === null) return false;
+export function unstorableText(v: unknown): WixError | undefined {
+  if (typeof v === 'string') return unstorable(v);
+  if (typeof v !== 'object' || v === null) return undefined;
   if (Array.isArray(v)) {
-    for (const x of v) if (hasNul(x)) return true;
-    return false;
+    for (const x of v) {
+      const e = unstorableText(x);
+      if (e) return e;
+    }
+    return undefined;
   }
-  for (const k in v) if (k.includes('\u0000') || hasNul((v as Record<string, unknown>)[k])) return true;
-  return false;
+  for (const k in v) {
+    const e = unstorable(k) ?? unstorableText((v as Record<string, unknown>)[k]);
+    if (e) return e;
+  }
+  return undefined;
 }
 
 const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -110,8 +110,8 @@ export function paramsOf(req: FastifyRequest): JsonObject {
   }
   const fromR = query['.r'] !== undefined ? decodeDotR(query['.r']) : NONE;
   // The body was checked as text when it was parsed (app.ts).
-  if (hasNul(query) || hasNul(fromR) || hasNul(params)) throw nulError();
-  if (hasLoneSurrogate(query) || hasLoneSurrogate(fromR) || hasLoneSurrogate(params)) throw loneSurrogateError();
+  const bad = unstorableText(query) ?? unstorableText(fromR) ?? unstorableText(params);
+  if (bad) throw bad;
   const fromQuery = nestQuery(query);
   const body = isPlainObject(rawBody) ? rawBody : NONE;
   return { ...fromQuery, ...fromR, ...body, ...params };
@@ -129,7 +129,7 @@ export function getByIdParams(req: FastifyRequest): JsonObject {
   for (const key in query) if (key !== 'dataCollectionId') return paramsOf(req);
   const collectionId = query.dataCollectionId;
   if (typeof collectionId !== 'string') return paramsOf(req);
-  if (collectionId.includes('\u0000') || id.includes('\u0000')) throw nulError();
-  if (LONE_SURROGATE.test(collectionId) || LONE_SURROGATE.test(id)) throw loneSurrogateError();
+  const bad = unstorable(collectionId) ?? unstorable(id);
+  if (bad) throw bad;
   return { dataCollectionId: collectionId, dataItemId: id };
 }
