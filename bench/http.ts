@@ -75,11 +75,29 @@ export async function httpSection(opts: BenchOptions, load: LoadGenerator): Prom
 
       const cairnGet = await measure('cairn GET', { url: server.url, paths: probeIds.map(getPath), connections });
       const bareGet = await measure('bare GET', { url: bareUrl, paths: probeIds.map((id) => `/items/${id}`), connections });
+      // PostgreSQL answers plain reads by id from its read cache (src/items/read-cache.ts);
+      // consistentRead=true reads the store every time, the figure without the cache.
+      const storeGet =
+        storeName === 'postgres'
+          ? await measure('cairn GET consistentRead', { url: server.url, paths: probeIds.map((id) => `${getPath(id)}&consistentRead=true`), connections })
+          : undefined;
       const post = { method: 'POST' as const, body: queryBody, connections };
       const cairnQuery = await measure('cairn query', { ...post, url: server.url, path: '/wix-data/v2/items/query' });
       const bareQuery = await measure('bare query', { ...post, url: bareUrl, path: '/items/query' });
 
       rows.push(...getRows(storeName, cairnGet, bareGet));
+      if (storeGet) {
+        rows.push({
+          section: 'http',
+          store: storeName,
+          metric: 'GET item by id with consistentRead=true (no read cache), req/s',
+          measured: fmt(storeGet.rps),
+          baseline: `${fmt(bareGet.rps)} (bare Fastify, same reply)`,
+          ratio: storeGet.rps / bareGet.rps,
+          target: '—',
+          pass: undefined,
+        });
+      }
       const qRatio = cairnQuery.rps / bareQuery.rps;
       rows.push({
         section: 'http',

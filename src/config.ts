@@ -49,6 +49,11 @@ export interface Config {
   authFailureLimit: number;
   /** How long a looked-up API key is trusted before asking the store again (CAIRN_KEY_CACHE_MS). */
   keyCacheMs: number;
+  /**
+   * PostgreSQL: how long a read by id may be answered from this process's cache (CAIRN_READ_CACHE_MS;
+   * 0 turns the cache off). Other processes' writes usually reach it within milliseconds.
+   */
+  readCacheMs: number;
   /** Serve /metrics to anyone (CAIRN_METRICS_PUBLIC=1); otherwise it needs the admin key. */
   metricsPublic: boolean;
 }
@@ -109,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimit: int(env.CAIRN_RATE_LIMIT, 6000, 'CAIRN_RATE_LIMIT'),
     authFailureLimit: int(env.CAIRN_AUTH_FAILURE_LIMIT, 30, 'CAIRN_AUTH_FAILURE_LIMIT'),
     keyCacheMs: int(env.CAIRN_KEY_CACHE_MS, 5000, 'CAIRN_KEY_CACHE_MS'),
+    readCacheMs: int(env.CAIRN_READ_CACHE_MS, 1000, 'CAIRN_READ_CACHE_MS'),
     metricsPublic: env.CAIRN_METRICS_PUBLIC === '1' || env.CAIRN_METRICS_PUBLIC === 'true',
   };
 }

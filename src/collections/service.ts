@@ -215,6 +215,7 @@ export class CollectionService {
       await dropAllIndexes(tx, c.id);
       // One collection event, not one per item: the items go with their collection.
       await tx.run(sql`DELETE FROM items WHERE collection_id = ${c.id}`);
+      this.events.itemsChanged(tx, c.id);
       await tx.run(sql`DELETE FROM collections WHERE id = ${c.id}`);
       await this.collectionEvent(tx, COLLECTION_EVENTS.deleted, c, this.clock.now().toISOString(), { id: c.id });
     });
@@ -277,12 +278,12 @@ export class CollectionService {
     const now = this.clock.now().toISOString();
     return this.db.transaction(async (tx) => {
       // The sandbox's items come and go as item events in the SANDBOX environment.
-      await this.events.deleteWhere(tx, sql`collection_id = ${current.id} AND env = 'SANDBOX'`, now);
+      await this.events.deleteWhere(tx, current.id, sql`collection_id = ${current.id} AND env = 'SANDBOX'`, now);
       if (enabled) {
         await tx.run(sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon)
           SELECT collection_id, 'SANDBOX', id, data, created_date, updated_date, owner, publish_status, canon
           FROM items WHERE collection_id = ${current.id} AND env = 'LIVE'`);
-        await this.events.itemsWrittenWhere(tx, 'created', sql`collection_id = ${current.id} AND env = 'SANDBOX'`, now);
+        await this.events.itemsWrittenWhere(tx, current.id, 'created', sql`collection_id = ${current.id} AND env = 'SANDBOX'`, now);
       }
       const changed = await tx.run(sql`UPDATE collections SET sandbox_enabled = ${enabled}, revision = revision + 1, updated_date = ${now}
         WHERE id = ${current.id}`);

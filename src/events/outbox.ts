@@ -69,6 +69,23 @@ export class EventRecorder {
   constructor(readonly enabled = true) {}
 
   /**
+   * Told, after the transaction commits, of every collection whose items a write here changed
+   * (the read cache, src/items/read-cache.ts). Every items write path reaches this class, events
+   * on or off, which is why the notice lives here.
+   */
+  onItemsChanged: ((collectionId: string) => void) | undefined;
+
+  /** Notes that `tx` changes items of `collectionId` (for writes that record no event here). */
+  itemsChanged(tx: Executor, collectionId: string): void {
+    const listener = this.onItemsChanged;
+    if (listener === undefined) return;
+    // Item writes always run in a transaction; where the store has no commit hook (SQLite, which
+    // has no cache), telling at once is all there is.
+    if (tx.afterCommit) tx.afterCommit(() => listener(collectionId));
+    else listener(collectionId);
+  }
+
+  /**
    * Runs `statement`, an INSERT, UPDATE or DELETE of `items` without its RETURNING clause, and
    * records an event for every row it wrote: created and updated events carry the document as
    * written. Resolves to the written rows: their `id` and the `items` columns named in
@@ -92,6 +109,7 @@ export class EventRecorder {
    * 570 bytes).
    */
   async write<R extends { id: string }>(tx: Executor, scope: ItemScope, kind: WriteKind, statement: Sql, columns: readonly (keyof R & string)[], now: string): Promise<R[]> {
+    this.itemsChanged(tx, scope.collection.id);
     const names = ['id', ...columns.filter((c) => c !== 'id')];
     const wanted = raw(names.map((c) => `items.${c} AS ${c}`).join(', '));
     if (!this.enabled || tx.dialect !== 'postgres') {
@@ -125,6 +143,7 @@ export class EventRecorder {
   /** Created or updated events for items this transaction wrote, with their documents now. */
   async itemsWritten(tx: Executor, scope: ItemScope, slug: 'created' | 'updated', ids: Iterable<string>, now: string): Promise<void> {
     const list = [...ids];
+    if (list.length > 0) this.itemsChanged(tx, scope.collection.id);
     if (!this.enabled || list.length === 0) return;
     const type = ITEM_EVENTS[slug];
     const where = sql`${scopeWhere({ ...scope, includeDrafts: true })} AND ${idList(tx, list)}`;
@@ -132,7 +151,8 @@ export class EventRecorder {
   }
 
   /** Created or updated events for the items `where` (a condition on `items`) selects. */
-  async itemsWrittenWhere(tx: Executor, slug: 'created' | 'updated', where: Sql, now: string): Promise<void> {
+  async itemsWrittenWhere(tx: Executor, collectionId: string, slug: 'created' | 'updated', where: Sql, now: string): Promise<void> {
+    this.itemsChanged(tx, collectionId);
     if (!this.enabled) return;
     await this.insert(tx, sql`SELECT ${newId(tx)}, ${textParam(ITEM_EVENTS[slug])}, collection_id, env, id, ${textParam(now)}, data FROM items WHERE ${where}`);
   }
@@ -140,6 +160,7 @@ export class EventRecorder {
   /** Deleted events for items this transaction removed (their ids). */
   async itemsDeleted(tx: Executor, scope: ItemScope, ids: Iterable<string>, now: string): Promise<void> {
     const list = [...ids];
+    if (list.length > 0) this.itemsChanged(tx, scope.collection.id);
     if (!this.enabled || list.length === 0) return;
     await this.record(
       tx,
@@ -153,7 +174,8 @@ export class EventRecorder {
    * each; resolves to how many were deleted. For deletions by range or filter (tasks, truncate),
    * whose ids never come to JS.
    */
-  async deleteWhere(tx: Executor, where: Sql, now: string): Promise<number> {
+  async deleteWhere(tx: Executor, collectionId: string, where: Sql, now: string): Promise<number> {
+    this.itemsChanged(tx, collectionId);
     if (!this.enabled) return tx.run(sql`DELETE FROM items WHERE ${where}`);
     if (tx.dialect === 'postgres') {
       const row = await tx.get<{ n: string }>(

@@ -2,6 +2,9 @@
  * Builds the Fastify application over an open store. `server.ts` listens; tests and the embedded
  * library call buildApp directly.
  */
+import { CONSISTENT_HEADER, needsConsistentRead } from './consistency.js';
+import { ItemReadCache, type ReadCacheOptions } from '../items/read-cache.js';
+import { ITEM_CHANGES_CHANNEL } from '../store/migrations.js';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { installAuthentication } from '../auth/authenticate.js';
 import { actsAsAdmin, memberOf } from '../auth/identity.js';
@@ -76,6 +79,11 @@ export interface AppOptions {
    * tunes the worker; `config` (CAIRN_WEBHOOKS) replaces the CONFIG webhooks at start.
    */
   webhooks?: { deliver?: boolean; delivery?: DeliveryOptions; config?: readonly unknown[] };
+  /**
+   * PostgreSQL: reads by id answered from this process's memory for up to `ttlMs` (default on,
+   * 1000 ms), kept current by change notifications (src/items/read-cache.ts); `false` turns it off.
+   */
+  readCache?: false | ReadCacheOptions;
 }
 
 /** The Wix path prefixes: the public API's, and the ones the SDK uses on a custom host. */
@@ -92,6 +100,8 @@ export interface Cairn {
   keys: KeyService;
   /** The webhook delivery worker of this process, if it delivers. */
   delivery: DeliveryWorker | undefined;
+  /** PostgreSQL's read cache, when on (src/items/read-cache.ts). */
+  readCache: ItemReadCache | undefined;
 }
 
 export async function buildApp(options: AppOptions): Promise<Cairn> {
@@ -150,7 +160,18 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
   const events = new EventRecorder(options.events ?? true);
   const collections = new CollectionService(db, clock, events);
   const indexes = new IndexService(db);
-  const reader = new ItemReader(db);
+  const readCache = db.listen && options.readCache !== false ? new ItemReadCache(options.readCache ?? {}) : undefined;
+  if (readCache && db.listen) {
+    const stopListening = db.listen(
+      ITEM_CHANGES_CHANNEL,
+      (collectionId) => readCache.changedElsewhere(collectionId),
+      (live) => readCache.setLive(live),
+    );
+    // This process's own writes: at once, after their commit, before their reply.
+    events.onItemsChanged = (collectionId) => readCache.changed(collectionId);
+    app.addHook('onClose', async () => stopListening());
+  }
+  const reader = new ItemReader(db, readCache);
   const writer = new ItemWriter(db, clock, events);
   const hooks = options.hooks === undefined ? undefined : new HookRunner(await loadHooks(options.hooks), app.log);
   const items = new ItemService(collections, reader, writer, hooks);
@@ -181,6 +202,7 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
   const writeContext = (req: FastifyRequest): WriteContext => ({
     ownerId: actsAsAdmin(req.identity) ? siteOwner : (memberOf(req.identity) ?? null),
     identity: req.identity,
+    ...(readCache && needsConsistentRead(req.headers[CONSISTENT_HEADER], readCache.ttlMs) ? { consistentRead: true } : {}),
   });
 
   // Before any route: schemas are collected, validated and timed per route as routes register.
@@ -219,5 +241,5 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
   // The web dashboard (web/): `/` and `/assets/*` only.
   await app.register(dashboardRoutes, {});
 
-  return { app, collections, items, tasks, runner, events, webhooks, keys, delivery };
+  return { app, collections, items, tasks, runner, events, webhooks, keys, delivery, readCache };
 }

@@ -114,6 +114,6 @@ export class PointReads {
 }
 
 /** Calls whose scopes have the same key would have had the same WHERE clause apart from the id. */
-function scopeKey(scope: ItemScope): string {
+export function scopeKey(scope: ItemScope): string {
   return JSON.stringify([scope.collection.id, scope.env, scope.includeDrafts, scope.ownerOnly ?? null]);
 }

@@ -16,7 +16,8 @@ import { join, raw, sql } from '../store/sql.js';
 import { asObject, optionalBoolean, optionalInt } from '../validate.js';
 import { isPlainObject, setOwn, type JsonObject, type JsonValue } from '../wire/json.js';
 import { toWireItem, wireItemJson, type WireItem } from './codec.js';
-import { PointReads, type ItemRow } from './point-reads.js';
+import { PointReads, scopeKey, type ItemRow } from './point-reads.js';
+import type { ItemReadCache } from './read-cache.js';
 import { scopeWhere, shownStatus, type ItemScope } from './scope.js';
 
 export const PAGING = { defaultLimit: 50, maxOffsetLimit: 1000, maxCursorLimit: 100 } as const;
@@ -181,7 +182,11 @@ export class ItemReader {
   /** PostgreSQL: concurrent reads by id share statements (point-reads.ts says why). */
   private readonly pointReads: PointReads | undefined;
 
-  constructor(private readonly db: Db) {
+  /** `cache`: PostgreSQL's eventually consistent replies by id (read-cache.ts says when it serves). */
+  constructor(
+    private readonly db: Db,
+    private readonly cache?: ItemReadCache,
+  ) {
     this.pointReads = db.dialect === 'postgres' ? new PointReads(db) : undefined;
   }
 
@@ -208,13 +213,27 @@ export class ItemReader {
    * (SQLite, written by Cairn's serialiser, nothing to add or leave out) it is sent as it is:
    * parsing, re-ordering and re-serialising a document costs more than finding it.
    */
-  async getJson(scope: ItemScope, id: string, fields: readonly FieldPath[] = []): Promise<string> {
+  async getJson(scope: ItemScope, id: string, fields: readonly FieldPath[] = [], consistent = false): Promise<string> {
+    if (this.cache && !consistent && fields.length === 0) return this.getJsonCached(this.cache, scope, id);
     if (this.db.dialect !== 'sqlite' || fields.length > 0 || shownStatus(scope, 'PUBLISHED') !== undefined) {
       return JSON.stringify(await this.get(scope, id, fields));
     }
     const row = await this.db.get<ItemRowWithForm>(sql`SELECT id, data, publish_status, canon FROM items WHERE ${scopeWhere(scope)} AND id = ${id}`);
     if (!row) throw notFound(id, scope);
     return row.canon === 1 ? wireItemJson(scope.collection.id, row.id, row.data) : JSON.stringify(this.toWire(scope, row));
+  }
+
+  private async getJsonCached(cache: ItemReadCache, scope: ItemScope, id: string): Promise<string> {
+    // Everything the reply depends on besides the row: the collection as this process knows it
+    // (its revision changes with its plugins), the environment, drafts, the owner restriction.
+    const c = scope.collection;
+    const key = `${c.revision}\u0000${scopeKey(scope)}\u0000${id}`;
+    const hit = cache.lookup(c.id, key);
+    if (hit !== undefined) return hit;
+    const ticket = cache.ticket(c.id);
+    const json = JSON.stringify(await this.get(scope, id));
+    if (ticket) cache.store(ticket, key, json);
+    return json;
   }
 
   async query(scope: ItemScope, plan: QueryPlan): Promise<{ dataItems: WireItem[]; pagingMetadata: PagingMetadata }> {

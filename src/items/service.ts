@@ -181,7 +181,8 @@ export class ItemService {
     const id = validItemId(p.dataItemId);
     const fields = parseFields(p.fields);
     const scope = await this.scope(p, ctx, 'read');
-    return `{"dataItem":${await this.reader.getJson(scope, id, fields)}}`;
+    const consistent = optionalBoolean(p.consistentRead, 'consistentRead') === true || ctx.consistentRead === true;
+    return `{"dataItem":${await this.reader.getJson(scope, id, fields, consistent)}}`;
   }
 
   async remove(p: JsonObject, ctx: WriteContext): Promise<{ dataItem: WireItem }> {

@@ -35,6 +35,11 @@ export interface WriteContext {
   readonly ownerId: string | null;
   /** Who makes the call (src/auth/identity.ts): permissions and hooks read it. */
   readonly identity: Identity;
+  /**
+   * The caller must see every committed write (it sent a fresh X-Wix-Consistent token,
+   * src/http/consistency.ts): reads skip the read cache.
+   */
+  readonly consistentRead?: boolean;
 }
 
 /** The `_owner` the caller asked for, when it may choose one (admins only: scope.ownerFixed). */
@@ -556,7 +561,7 @@ export class ItemWriter {
     );
     const last = upto?.last ?? undefined;
     if (last === undefined) return { count: 0, seen: 0, last: undefined };
-    const count = await this.events.deleteWhere(tx, sql`${where} AND id <= ${last}`, this.now());
+    const count = await this.events.deleteWhere(tx, scope.collection.id, sql`${where} AND id <= ${last}`, this.now());
     return { count, seen: Number(upto?.seen ?? 0), last };
   }
 
@@ -699,7 +704,7 @@ export class ItemWriter {
 
   /** Removes every item of the collection in this environment, drafts included. */
   async truncate(scope: ItemScope): Promise<number> {
-    return this.db.transaction((tx) => this.events.deleteWhere(tx, scopeWhere({ ...scope, includeDrafts: true }), this.now()));
+    return this.db.transaction((tx) => this.events.deleteWhere(tx, scope.collection.id, scopeWhere({ ...scope, includeDrafts: true }), this.now()));
   }
 
   private async existing(tx: Executor, scope: ItemScope, ids: readonly string[], condition?: FilterNode): Promise<Map<string, ExistingRow>> {

@@ -246,6 +246,8 @@ export async function createCairn(options: CairnOptions = {}): Promise<EmbeddedC
       reset: async (resetOptions = {}) => {
         const mode = resetOptions.collections ?? 'keep';
         await emptyStore(db, mode !== 'keep');
+        // The store was emptied behind the services: what they remember of it goes too.
+        cairn.readCache?.reset();
         if (mode !== 'keep') {
           cairn.collections.forgetAll();
           if (mode === 'initial') await createCollections();

@@ -20,6 +20,11 @@ export interface Executor {
    * statement there instead.
    */
   each<T = Row>(query: Sql, rows: readonly Record<string, unknown>[]): Promise<(T | undefined)[]>;
+  /**
+   * Inside a transaction (PostgreSQL): runs `fn` once the transaction has committed, before
+   * `transaction()` resolves. Absent outside transactions and on SQLite.
+   */
+  afterCommit?(fn: () => void): void;
 }
 
 export interface Db extends Executor {
@@ -32,6 +37,11 @@ export interface Db extends Executor {
   /** Runs a multi-statement script (migrations, DDL). */
   exec(script: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * PostgreSQL only: LISTEN on `channel` over a connection of its own, reconnecting until the
+   * returned function (or close) stops it. `onLive(false)` whenever notifications may be missed.
+   */
+  listen?(channel: string, onNotification: (payload: string) => void, onLive: (live: boolean) => void): () => Promise<void>;
   /** A short description for logs: the file or the server, never the password. */
   readonly description: string;
 }

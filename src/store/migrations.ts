@@ -435,7 +435,46 @@ export const MIGRATIONS: readonly Migration[] = [
     postgres: '',
     postgresSteps: rebuildRegularIndexesPostgres,
   },
+  {
+    // PostgreSQL: every committed change to `items`, whoever makes it (any API process, a task
+    // worker, the CLI, plain SQL), notifies ITEM_CHANGES_CHANNEL with the collection's id, for the
+    // read caches of the API processes (src/items/read-cache.ts). Statement triggers over the
+    // statement's rows: one notification per collection a statement touched, and PostgreSQL
+    // folds repeats within a transaction, so a 1,000-item write sends one. An empty payload (a
+    // TRUNCATE) means every collection.
+    version: 12,
+    name: 'item change notifications (PostgreSQL)',
+    sqlite: '',
+    postgres: '',
+    postgresSteps: createItemChangeTriggers,
+  },
 ];
+
+/** The channel migration 12's triggers notify; the payload is a collection id, or '' for all. */
+export const ITEM_CHANGES_CHANNEL = 'cairn_item_changes';
+
+async function createItemChangeTriggers(tx: Executor): Promise<void> {
+  // One statement each: the function body holds semicolons, which splitStatements would cut.
+  await tx.run(
+    raw(`CREATE FUNCTION cairn_items_changed() RETURNS trigger LANGUAGE plpgsql AS $body$
+      DECLARE c text;
+      BEGIN
+        IF TG_OP = 'TRUNCATE' THEN
+          PERFORM pg_notify('${ITEM_CHANGES_CHANNEL}', '');
+        ELSE
+          FOR c IN SELECT DISTINCT collection_id FROM changed_rows LOOP
+            PERFORM pg_notify('${ITEM_CHANGES_CHANNEL}', c);
+          END LOOP;
+        END IF;
+        RETURN NULL;
+      END
+    $body$`),
+  );
+  await tx.run(raw('CREATE TRIGGER items_inserted AFTER INSERT ON items REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION cairn_items_changed()'));
+  await tx.run(raw('CREATE TRIGGER items_updated AFTER UPDATE ON items REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION cairn_items_changed()'));
+  await tx.run(raw('CREATE TRIGGER items_deleted AFTER DELETE ON items REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION cairn_items_changed()'));
+  await tx.run(raw('CREATE TRIGGER items_truncated AFTER TRUNCATE ON items FOR EACH STATEMENT EXECUTE FUNCTION cairn_items_changed()'));
+}
 
 const LOCK_KEY = 0x63616972; // "cair": one advisory lock for Cairn's migrations
 

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 const JSON_TYPE = 'application/json; charset=utf-8';
 import type { ItemService } from '../../items/service.js';
 import type { WriteContext } from '../../items/writer.js';
+import { consistencyToken } from '../consistency.js';
 import { getByIdParams, paramsOf } from '../params.js';
 import { itemSchemas as S } from '../schemas/items.js';
 
@@ -20,26 +21,34 @@ export async function itemRoutes(app: FastifyInstance, opts: ItemRoutesOptions):
   const { items, writeContext } = opts;
   const p = paramsOf;
 
-  app.post('/items', { schema: S.insert }, (req) => items.insert(p(req), writeContext(req)));
-  app.post('/items/update', { schema: S.update }, (req) => items.update(p(req), writeContext(req)));
-  app.put('/items/:dataItemId', { schema: S.updateById }, (req) => items.update(p(req), writeContext(req)));
-  app.post('/items/save', { schema: S.save }, (req) => items.save(p(req), writeContext(req)));
+  // Item writes answer with a consistency token the published client sends back on later calls,
+  // so its reads see its writes on any API process (src/http/consistency.ts).
+  const stamped =
+    (reply: FastifyReply) =>
+    <T>(result: T): T => {
+      reply.header('X-Wix-Consistent', consistencyToken());
+      return result;
+    };
+  app.post('/items', { schema: S.insert }, (req, reply) => items.insert(p(req), writeContext(req)).then(stamped(reply)));
+  app.post('/items/update', { schema: S.update }, (req, reply) => items.update(p(req), writeContext(req)).then(stamped(reply)));
+  app.put('/items/:dataItemId', { schema: S.updateById }, (req, reply) => items.update(p(req), writeContext(req)).then(stamped(reply)));
+  app.post('/items/save', { schema: S.save }, (req, reply) => items.save(p(req), writeContext(req)).then(stamped(reply)));
   // The reply text comes ready-made (ItemService.getJson): the bytes Fastify would have written.
   const sendJson = (reply: FastifyReply) => (text: string) => reply.type(JSON_TYPE).send(text);
   app.post('/items/get', { schema: S.get }, (req, reply) => items.getJson(p(req), writeContext(req)).then(sendJson(reply)));
   app.get('/items/:dataItemId', { schema: S.getById }, (req, reply) => items.getJson(getByIdParams(req), writeContext(req)).then(sendJson(reply)));
-  app.post('/items/remove', { schema: S.remove }, (req) => items.remove(p(req), writeContext(req)));
-  app.delete('/items/:dataItemId', { schema: S.removeById }, (req) => items.remove(p(req), writeContext(req)));
-  app.post('/items/patch', { schema: S.patch }, (req) => items.patch(p(req), writeContext(req)));
-  app.patch('/items/:dataItemId', { schema: S.patchById }, (req) => items.patch(p(req), writeContext(req)));
-  app.post('/items/truncate', { schema: S.truncate }, (req) => items.truncate(p(req), writeContext(req)));
+  app.post('/items/remove', { schema: S.remove }, (req, reply) => items.remove(p(req), writeContext(req)).then(stamped(reply)));
+  app.delete('/items/:dataItemId', { schema: S.removeById }, (req, reply) => items.remove(p(req), writeContext(req)).then(stamped(reply)));
+  app.post('/items/patch', { schema: S.patch }, (req, reply) => items.patch(p(req), writeContext(req)).then(stamped(reply)));
+  app.patch('/items/:dataItemId', { schema: S.patchById }, (req, reply) => items.patch(p(req), writeContext(req)).then(stamped(reply)));
+  app.post('/items/truncate', { schema: S.truncate }, (req, reply) => items.truncate(p(req), writeContext(req)).then(stamped(reply)));
   app.post('/items/query', { schema: S.query }, (req) => items.query(p(req), writeContext(req)));
   app.get('/items/query', { schema: S.queryGet }, (req) => items.query(p(req), writeContext(req)));
   app.post('/items/count', { schema: S.count }, (req) => items.count(p(req), writeContext(req)));
 
-  app.post('/bulk/items/insert', { schema: S.bulkInsert }, (req) => items.bulkInsert(p(req), writeContext(req)));
-  app.post('/bulk/items/update', { schema: S.bulkUpdate }, (req) => items.bulkUpdate(p(req), writeContext(req)));
-  app.post('/bulk/items/save', { schema: S.bulkSave }, (req) => items.bulkSave(p(req), writeContext(req)));
-  app.post('/bulk/items/remove', { schema: S.bulkRemove }, (req) => items.bulkRemove(p(req), writeContext(req)));
-  app.post('/bulk/items/patch', { schema: S.bulkPatch }, (req) => items.bulkPatch(p(req), writeContext(req)));
+  app.post('/bulk/items/insert', { schema: S.bulkInsert }, (req, reply) => items.bulkInsert(p(req), writeContext(req)).then(stamped(reply)));
+  app.post('/bulk/items/update', { schema: S.bulkUpdate }, (req, reply) => items.bulkUpdate(p(req), writeContext(req)).then(stamped(reply)));
+  app.post('/bulk/items/save', { schema: S.bulkSave }, (req, reply) => items.bulkSave(p(req), writeContext(req)).then(stamped(reply)));
+  app.post('/bulk/items/remove', { schema: S.bulkRemove }, (req, reply) => items.bulkRemove(p(req), writeContext(req)).then(stamped(reply)));
+  app.post('/bulk/items/patch', { schema: S.bulkPatch }, (req, reply) => items.bulkPatch(p(req), writeContext(req)).then(stamped(reply)));
 }

@@ -16,6 +16,9 @@ import {
   type JsonSchema,
 } from './common.js';
 
+/** Reads by id on PostgreSQL may come from a cache that lags other processes' writes (read-cache.ts). */
+const ConsistentRead = { type: 'boolean', description: 'Read from the store: see every committed write, including those made through other API processes.' };
+
 const tags = ['Items'];
 const access = 'collection-permissions' as const;
 
@@ -136,7 +139,7 @@ export const itemSchemas = {
     summary: 'Get an item',
     tags,
     access,
-    body: body({ ...common, ...hooks, dataItemId: { type: 'string' }, fields: { type: 'array', items: { type: 'string' } } }, { required: ['dataCollectionId', 'dataItemId'] }),
+    body: body({ ...common, ...hooks, dataItemId: { type: 'string' }, fields: { type: 'array', items: { type: 'string' } }, consistentRead: ConsistentRead }, { required: ['dataCollectionId', 'dataItemId'] }),
     querystring: querystring(),
     reply: itemReply,
   }),
@@ -145,7 +148,7 @@ export const itemSchemas = {
     tags,
     access,
     params: idParam,
-    querystring: querystring({ dataCollectionId: CollectionId, environment: Environment, fields: { type: 'string', description: 'A field to return (repeat for several).' } }),
+    querystring: querystring({ dataCollectionId: CollectionId, environment: Environment, fields: { type: 'string', description: 'A field to return (repeat for several).' }, consistentRead: ConsistentRead }),
     reply: itemReply,
   }),
   remove: route({

@@ -28,7 +28,7 @@ function statementName(text: string): string {
   return name;
 }
 
-function executorFor(client: pg.Pool | pg.PoolClient): Executor {
+function executorFor(client: pg.Pool | pg.PoolClient, afterCommit?: (fn: () => void) => void): Executor {
   const query = async (q: Sql) => {
     const { text, params } = render(q, 'postgres');
     // pg prepares a named statement on each connection the first time it runs there.
@@ -42,6 +42,7 @@ function executorFor(client: pg.Pool | pg.PoolClient): Executor {
     each: async () => {
       throw new Error('Executor.each is SQLite-only: build one set-based statement on PostgreSQL');
     },
+    ...(afterCommit ? { afterCommit } : {}),
   };
 }
 
@@ -73,8 +74,11 @@ export class PostgresDb implements Db {
   readonly description: string;
   readonly pool: pg.Pool;
   private readonly direct: Executor;
+  private readonly connectionString: string;
+  private readonly listeners = new Set<Listener>();
 
   constructor(options: PostgresOptions) {
+    this.connectionString = options.connectionString;
     const jitOff = turnsJitOff(options.connectionString);
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
@@ -105,11 +109,13 @@ export class PostgresDb implements Db {
 
   async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    const committed: (() => void)[] = [];
     try {
       await client.query('BEGIN');
       try {
-        const result = await fn(executorFor(client));
+        const result = await fn(executorFor(client, (f) => committed.push(f)));
         await client.query('COMMIT');
+        for (const f of committed) f();
         return result;
       } catch (e) {
         await client.query('ROLLBACK').catch(() => {});
@@ -124,7 +130,82 @@ export class PostgresDb implements Db {
     await this.pool.query(script);
   }
 
+  /**
+   * Listens on `channel` over a connection of its own (LISTEN holds a session; a pooled one
+   * would be handed to other work). `onLive(false)` whenever the connection is lost, when
+   * notifications may be missed; `onLive(true)` once listening again. Reconnects until closed.
+   */
+  listen(channel: string, onNotification: (payload: string) => void, onLive: (live: boolean) => void): () => Promise<void> {
+    const listener = new Listener(this.connectionString, channel, onNotification, onLive);
+    this.listeners.add(listener);
+    listener.start();
+    return async () => {
+      this.listeners.delete(listener);
+      await listener.stop();
+    };
+  }
+
   async close(): Promise<void> {
+    await Promise.all([...this.listeners].map((l) => l.stop()));
+    this.listeners.clear();
     await this.pool.end();
+  }
+}
+
+/** One LISTEN connection, reconnected with backoff until stopped. */
+class Listener {
+  private client: pg.Client | undefined;
+  private stopped = false;
+  private retryMs = 100;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly connectionString: string,
+    private readonly channel: string,
+    private readonly onNotification: (payload: string) => void,
+    private readonly onLive: (live: boolean) => void,
+  ) {}
+
+  start(): void {
+    void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const client = new pg.Client({ connectionString: this.connectionString });
+    this.client = client;
+    let lost = false;
+    const lose = (): void => {
+      if (lost) return;
+      lost = true;
+      this.onLive(false);
+      client.end().catch(noop);
+      if (this.client === client) this.client = undefined;
+      if (!this.stopped) this.timer = setTimeout(() => void this.connect(), this.retryMs);
+      this.retryMs = Math.min(this.retryMs * 2, 5000);
+    };
+    client.on('error', lose);
+    client.on('end', lose);
+    client.on('notification', (n) => {
+      if (n.channel === this.channel) this.onNotification(n.payload ?? '');
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${pg.escapeIdentifier(this.channel)}`);
+      if (this.stopped || lost) return;
+      this.retryMs = 100;
+      this.onLive(true);
+    } catch {
+      lose();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    const client = this.client;
+    this.client = undefined;
+    this.onLive(false);
+    if (client) await client.end().catch(noop);
   }
 }
