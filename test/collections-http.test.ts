@@ -457,6 +457,45 @@ for (const storeName of STORE_NAMES) {
       assert.equal(put.body.collection.revision, '5');
     });
 
+    test('PATCH changes only the properties given, refuses the others, and checks a revision if sent', async () => {
+      const P = '/wix-data/v2';
+      const permissions = { read: 'ANYONE', insert: 'ADMIN', update: 'ADMIN', remove: 'ADMIN' };
+      const fields = [{ key: 'title', displayName: 'Title', type: 'TEXT' }];
+      assert.equal((await call(s.url, 'POST', `${P}/collections`, { collection: { id: 'patchme', displayName: 'Before', fields, permissions } })).status, 200);
+      const before = (await call(s.url, 'GET', `${P}/collections/patchme`)).body as { collection: Record<string, unknown> };
+
+      const r = await call(s.url, 'PATCH', `${P}/collections/patchme`, { dataCollection: { id: 'patchme', displayName: 'After', displayField: 'title' } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const after = (r.body as { dataCollection: Record<string, unknown> }).dataCollection;
+      assert.equal(after.displayName, 'After');
+      assert.equal(after.displayField, 'title');
+      assert.equal(after.revision, '2');
+      assert.deepEqual(after.fields, before.collection.fields);
+      assert.deepEqual(after.permissions, permissions);
+      assert.deepEqual(((await call(s.url, 'GET', `${P}/collections/patchme`)).body as { collection: unknown }).collection, after);
+
+      const codeOf = (res: { status: number; body: unknown }) => [res.status, (res.body as { details?: { applicationError?: { code?: string } } }).details?.applicationError?.code];
+      // Properties Patch Data Collection cannot change, a path/body id mismatch, bad permissions, a stale revision.
+      assert.deepEqual(codeOf(await call(s.url, 'PATCH', `${P}/collections/patchme`, { dataCollection: { fields: [] } })), [400, 'WDE0075']);
+      assert.deepEqual(codeOf(await call(s.url, 'PATCH', `${P}/collections/patchme`, { dataCollection: { plugins: [] } })), [400, 'WDE0075']);
+      assert.deepEqual(codeOf(await call(s.url, 'PATCH', `${P}/collections/patchme`, { dataCollection: { id: 'other', displayName: 'x' } })), [400, 'WDE0075']);
+      assert.deepEqual(codeOf(await call(s.url, 'PATCH', `${P}/collections/patchme`, { dataCollection: { permissions: { read: 'EVERYONE' } } })), [400, 'WDE0075']);
+      assert.deepEqual(codeOf(await call(s.url, 'PATCH', `${P}/collections/patchme`, { dataCollection: { displayName: 5 } }))[0], 400);
+      assert.deepEqual(codeOf(await call(s.url, 'PATCH', `${P}/collections/patchme`, { dataCollection: { displayName: 'x', revision: '1' } })), [409, 'WDE0079']);
+      assert.deepEqual(codeOf(await call(s.url, 'PATCH', `${P}/collections/nope`, { dataCollection: { displayName: 'x' } })), [404, 'WDE0025']);
+      assert.deepEqual(((await call(s.url, 'GET', `${P}/collections/patchme`)).body as { collection: unknown }).collection, after, 'nothing written');
+      const current = await call(s.url, 'PATCH', `${P}/collections/patchme`, { dataCollection: { displayName: 'Again', revision: '2' } });
+      assert.equal(current.status, 200);
+      assert.equal((current.body as { dataCollection: { revision: string } }).dataCollection.revision, '3');
+
+      // patch-field: the field keeps what the patch does not set; an unknown field is refused.
+      const f = await call(s.url, 'PATCH', `${P}/collections/patchme/patch-field`, { field: { key: 'title', description: 'The title' } });
+      assert.equal(f.status, 200, JSON.stringify(f.body));
+      assert.deepEqual((f.body as { dataCollection: { fields: unknown[] } }).dataCollection.fields.at(-1), { key: 'title', displayName: 'Title', type: 'TEXT', description: 'The title' });
+      assert.deepEqual(codeOf(await call(s.url, 'PATCH', `${P}/collections/patchme/patch-field`, { field: { key: 'nope', description: 'x' } })), [400, 'WDE0075']);
+      assert.deepEqual(codeOf(await call(s.url, 'PATCH', `${P}/collections/patchme/patch-field`, { field: { key: 'title', type: 'NOT_A_TYPE' } }))[0], 400);
+    });
+
     test('concurrent PUTs with the same revision: exactly one wins, the others get WDE0079', async () => {
       const P = PREFIXES[0];
       assert.equal((await call(s.url, 'POST', `${P}/collections`, { collection: { id: 'race' } })).status, 200);
@@ -555,12 +594,25 @@ for (const storeName of STORE_NAMES) {
         assert.equal(noField.dataCollection.fields.some((f: any) => f.key === 'pages'), false);
         assert.equal(noField.dataCollection.revision, '5');
 
+        // Patch: only the properties given change; the field patch keeps the rest of the field.
+        const patched = await c.patchDataCollection('sdkbooks', { displayName: 'Patched', permissions: { read: 'ADMIN', insert: 'ADMIN', update: 'ADMIN', remove: 'ADMIN' } });
+        assert.equal(patched.dataCollection.displayName, 'Patched');
+        assert.equal(patched.dataCollection.permissions.read, 'ADMIN');
+        assert.deepEqual(patched.dataCollection.fields, noField.dataCollection.fields);
+        assert.equal(patched.dataCollection.revision, '6');
+        const fieldPatched = await c.patchDataCollectionField('sdkbooks', { key: 'title', description: 'The title' });
+        assert.deepEqual(fieldPatched.dataCollection.fields.at(-1), { key: 'title', displayName: 'Title', type: 'TEXT', description: 'The title' });
+        assert.equal(fieldPatched.dataCollection.revision, '7');
+        assert.equal((await c.getDataCollection('sdkbooks')).displayName, 'Patched');
+        // Back to what the rest of this test expects.
+        await c.patchDataCollection('sdkbooks', { displayName: 'Renamed', permissions: { read: 'ANYONE', insert: 'SITE_MEMBER', update: 'ADMIN', remove: 'ADMIN' } });
+
         const withPlugin = await c.addDataCollectionPlugin('sdkbooks', { plugin: { type: 'PUBLISH', publishOptions: { defaultStatus: 'PUBLISHED' } } });
         assert.deepEqual(withPlugin.dataCollection.plugins, [{ type: 'PUBLISH', publishOptions: { defaultStatus: 'PUBLISHED' } }]);
         assert.equal(await codeOf(c.addDataCollectionPlugin('sdkbooks', { plugin: { type: 'PUBLISH' } })), 'WDE0075');
         const noPlugin = await c.deleteDataCollectionPlugin('sdkbooks', { pluginType: 'PUBLISH' });
         assert.deepEqual(noPlugin.dataCollection.plugins, []);
-        assert.equal(noPlugin.dataCollection.revision, '7');
+        assert.equal(noPlugin.dataCollection.revision, '10');
 
         assert.equal(await codeOf(c.createDataCollection({ _id: 'sdkbooks', fields: [], permissions: created.permissions })), 'WDE0104');
         assert.equal(await codeOf(c.getDataCollection('nope')), 'WDE0025');

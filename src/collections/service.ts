@@ -208,6 +208,45 @@ export class CollectionService {
     });
   }
 
+  /**
+   * PATCH: changes only the properties given, of those the Patch Data Collection reference lets
+   * it change (displayName, displayField, permissions, dataPermissions); any other property is
+   * refused, not ignored. `revision`, when given, must be the current one; without it the change
+   * applies to whatever the collection is now (retried on a concurrent edit, like field edits).
+   */
+  async patch(pathId: string, raw: unknown): Promise<Collection> {
+    const input = asObject(raw, 'dataCollection', 'WDE0075');
+    const id = validCollectionId(pathId, 'dataCollection.id');
+    const given = input.id ?? input._id;
+    if (given !== undefined && given !== id) {
+      throw new WixError('WDE0075', `dataCollection.id ${JSON.stringify(given)} does not match the collection in the path [${id}]`);
+    }
+    for (const key of Object.keys(input)) {
+      if (!PATCHABLE.has(key) && key !== 'id' && key !== '_id' && key !== 'revision') {
+        throw new WixError('WDE0075', `Patch Data Collection cannot change ${JSON.stringify(key)}: only displayName, displayField, permissions and dataPermissions (fields and plugins have calls of their own)`);
+      }
+    }
+    const displayName = optionalString(input.displayName, 'dataCollection.displayName');
+    const displayField = optionalString(input.displayField, 'dataCollection.displayField');
+    const permissions = input.permissions === undefined ? undefined : validatePermissions(input.permissions);
+    if (input.dataPermissions !== undefined && input.dataPermissions !== null) asObject(input.dataPermissions, 'dataCollection.dataPermissions', 'WDE0075');
+    const change = (c: Collection): Collection => {
+      const extras = { ...c.extras };
+      if (displayField !== undefined) extras.displayField = displayField;
+      if (input.dataPermissions !== undefined) extras.dataPermissions = input.dataPermissions;
+      return { ...c, ...(displayName !== undefined ? { displayName } : {}), ...(permissions ? { permissions } : {}), extras };
+    };
+    const rawRevision = input.revision;
+    if (rawRevision === undefined || rawRevision === null || rawRevision === '') return this.edit(id, change);
+    const current = await this.current(id);
+    if ((typeof rawRevision !== 'string' && typeof rawRevision !== 'number') || String(current.revision) !== String(rawRevision)) {
+      throw new WixError('WDE0079', `Collection [${id}] revision ${JSON.stringify(rawRevision)} is stale; the current revision is ${current.revision}`, {
+        currentRevision: String(current.revision),
+      });
+    }
+    return this.write(current, change(current));
+  }
+
   async remove(id: string): Promise<void> {
     const c = await this.current(id);
     this.forget(c.id);
@@ -239,6 +278,19 @@ export class CollectionService {
       if (i < 0) throw new WixError('WDE0075', `Field [${String(field.key)}] does not exist in collection [${c.id}]`);
       const fields = [...c.fields];
       fields[i] = field;
+      return { ...c, fields };
+    });
+  }
+
+  /** PATCH patch-field: the field named by `key` keeps what `rawField` does not set. */
+  patchField(collectionId: string, rawField: unknown): Promise<Collection> {
+    const patch = asObject(rawField, 'field', 'WDE0075');
+    const key = requireString(patch.key, 'field.key', 'WDE0075');
+    return this.edit(collectionId, (c) => {
+      const i = c.fields.findIndex((f) => f.key === key);
+      if (i < 0) throw new WixError('WDE0075', `Field [${key}] does not exist in collection [${c.id}]`);
+      const fields = [...c.fields];
+      fields[i] = validateField({ ...c.fields[i], ...patch });
       return { ...c, fields };
     });
   }
@@ -330,5 +382,8 @@ export class CollectionService {
     return updated;
   }
 }
+
+/** What Patch Data Collection may change. */
+const PATCHABLE = new Set(['displayName', 'displayField', 'permissions', 'dataPermissions']);
 
 export type { JsonObject };

@@ -45,6 +45,14 @@ export async function collectionRoutes(app: FastifyInstance, opts: CollectionRou
     const c = asObject(params.collection, 'collection', 'WDE0075');
     return { collection: toWire(await collections.replace({ ...c, id: c.id ?? params.id })) };
   });
+  app.patch('/collections/:id', { schema: S.patch }, async (req) => {
+    const params = p(req);
+    return { dataCollection: toWire(await collections.patch(params.id as string, params.dataCollection)) };
+  });
+  app.patch('/collections/:dataCollectionId/patch-field', { schema: S.patchField }, async (req) => {
+    const params = p(req);
+    return { dataCollection: toWire(await collections.patchField(params.dataCollectionId as string, params.field)) };
+  });
   app.delete('/collections/:id', { schema: S.remove }, async (req) => {
     await collections.remove(p(req).id as string);
     return {};
