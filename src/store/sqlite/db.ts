@@ -128,6 +128,15 @@ export interface SqliteOptions {
   readonly file: string;
 }
 
+interface QueuedTransaction {
+  readonly fn: (tx: Executor) => Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** The most transactions one COMMIT ends (group commit, SqliteDb.transaction). */
+const MAX_GROUP = 64;
+
 export class SqliteDb implements Db {
   readonly dialect = 'sqlite' as const;
   readonly description: string;
@@ -195,8 +204,55 @@ export class SqliteDb implements Db {
     return this.transaction((tx) => tx.each<T>(q, rows));
   }
 
-  async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
-    const release = await this.mutex.lock();
+  /**
+   * Transactions waiting for the writer. They commit in groups (group commit): the transactions
+   * queued when the writer comes free run inside one SQLite transaction, each in a savepoint of
+   * its own, and one COMMIT ends them all. A COMMIT writes every page its transaction changed to
+   * the log, and writers that follow each other change many of the same pages (the hot pages of
+   * the table and its indexes, the outbox's last page): a group writes each once, instead of
+   * once per transaction.
+   *
+   * Transaction bodies run to their end without letting the event loop turn (better-sqlite3 is
+   * synchronous), so other requests' transactions only get queued between groups: a group lets
+   * the event loop turn once before it starts, so that requests already received join it. It
+   * never does while its SQLite transaction is open: the write lock is held no longer than the
+   * work takes. Nothing else changes for a caller: its work is all or nothing (a failure rolls
+   * back to its savepoint and leaves the others be), it sees the work of those queued before
+   * it, and `transaction()` resolves only once the COMMIT holding its work is done, so nothing
+   * is acknowledged that is not in the log.
+   */
+  private readonly queued: QueuedTransaction[] = [];
+  private groupScheduled = false;
+
+  transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queued.push({ fn: fn as (tx: Executor) => Promise<unknown>, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.groupScheduled) {
+        this.groupScheduled = true;
+        void this.runGroups();
+      }
+    });
+  }
+
+  private async runGroups(): Promise<void> {
+    try {
+      while (this.queued.length > 0) {
+        // Let the event loop turn once before the group starts: requests already received reach
+        // their transactions and join it.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        const release = await this.mutex.lock();
+        try {
+          await this.runGroup(this.queued.splice(0, MAX_GROUP));
+        } finally {
+          release();
+        }
+      }
+    } finally {
+      this.groupScheduled = false;
+    }
+  }
+
+  private async runGroup(group: readonly QueuedTransaction[]): Promise<void> {
     const w = this.writer;
     const tx: Executor = {
       dialect: 'sqlite',
@@ -205,21 +261,68 @@ export class SqliteDb implements Db {
       run: async (q) => w.run(q),
       each: async (q, rows) => w.each(q, rows),
     };
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    /** Fails every member run so far (nothing of theirs is committed); the rest go back to the queue. */
+    const abandon = (error: unknown, ran: number) => {
+      if (w.db.inTransaction) w.db.exec('ROLLBACK');
+      group.slice(0, ran).forEach((t, i) => {
+        const o = outcomes[i];
+        t.reject(o && !o.ok ? o.error : error);
+      });
+      this.queued.unshift(...group.slice(ran));
+    };
     try {
       w.db.exec('BEGIN IMMEDIATE');
-      try {
-        const result = await fn(tx);
-        w.db.exec('COMMIT');
-        this.endReadSnapshot();
-        this.checkpointer?.written();
-        return result;
-      } catch (e) {
-        if (w.db.inTransaction) w.db.exec('ROLLBACK');
-        throw e;
-      }
-    } finally {
-      release();
+    } catch (e) {
+      // The database is locked by another process for longer than busy_timeout.
+      for (const t of group) t.reject(e);
+      return;
     }
+    // A group of one needs no savepoint: its failure rolls the transaction back.
+    const alone = group.length === 1;
+    for (let j = 0; j < group.length; j++) {
+      const t = group[j] as QueuedTransaction;
+      try {
+        if (!alone) w.db.exec('SAVEPOINT cairn_group');
+      } catch (error) {
+        abandon(error, j);
+        return;
+      }
+      try {
+        const value = await t.fn(tx);
+        if (!alone) w.db.exec('RELEASE cairn_group');
+        outcomes.push({ ok: true, value });
+      } catch (error) {
+        // SQLite may have ended the whole transaction itself (a full disk, an I/O error): the
+        // work of the others before this one is gone too, and none of it is acknowledged.
+        if (!w.db.inTransaction || alone) {
+          outcomes.push({ ok: false, error });
+          abandon(error, j + 1);
+          return;
+        }
+        outcomes.push({ ok: false, error });
+        try {
+          w.db.exec('ROLLBACK TO cairn_group');
+          w.db.exec('RELEASE cairn_group');
+        } catch (rollbackError) {
+          abandon(rollbackError, j + 1);
+          return;
+        }
+      }
+    }
+    try {
+      w.db.exec('COMMIT');
+    } catch (error) {
+      abandon(error, group.length);
+      return;
+    }
+    this.endReadSnapshot();
+    this.checkpointer?.written();
+    group.forEach((t, i) => {
+      const o = outcomes[i] as (typeof outcomes)[number];
+      if (o.ok) t.resolve(o.value);
+      else t.reject(o.error);
+    });
   }
 
   async exec(script: string): Promise<void> {
