@@ -80,6 +80,7 @@ export async function patchSection(opts: BenchOptions, load: LoadGenerator): Pro
   const n = 10_000;
   const runs = opts.quick ? 20 : 60;
   const seconds = opts.quick ? 4 : 10;
+  const warmup = opts.quick ? 1 : 2;
   for (const storeName of opts.stores) {
     log(`[patch] ${storeName}: loading ${n} items`);
     const store = await openBenchStore(storeName);
@@ -110,6 +111,10 @@ export async function patchSection(opts: BenchOptions, load: LoadGenerator): Pro
         const req = { url: server.url, method: 'POST' as const, path: PATH, body };
         await load.run({ ...req, connections: 1, amount: 5 });
         const single = await load.run({ ...req, connections: 1, amount: runs });
+        await check();
+        // Sustained means steady state: a warm-up at the same load first, as the http section
+        // does (the first seconds run slower while V8 sizes its heap).
+        await load.run({ ...req, connections: 4, duration: warmup });
         await check();
         const sustained = await load.run({ ...req, connections: 4, duration: seconds });
         await check();

@@ -179,7 +179,8 @@ export class TaskRunner {
         this.options.onError?.(e);
       }
       if (!worked) {
-        if (this.poked) continue;
+        // Stopped, or poked, while this pass ran (wake() had no sleep to end): no sleep now.
+        if (this.poked || this.stopping) continue;
         for (const w of this.idleWaiters.splice(0)) w();
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, this.pollMs);
