@@ -215,6 +215,31 @@ for (const storeName of STORE_NAMES) {
       assert.equal((await api('GET', `${DATA}/items/x?dataCollectionId=shortlived`)).status, 404);
     });
 
+    test('/metrics shows the read cache on PostgreSQL, and nothing of it on SQLite', async () => {
+      const scrape = async () => {
+        const res = await fetch(`${s.url}/metrics`, { headers: { authorization: TEST_ADMIN_KEY } });
+        assert.equal(res.status, 200);
+        const text = await res.text();
+        const value = (name: string) => {
+          const m = new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text);
+          return m ? Number(m[1]) : undefined;
+        };
+        return { hits: value('cairn_read_cache_lookups_total{result="hit"}'), misses: value('cairn_read_cache_lookups_total{result="miss"}'), live: value('cairn_read_cache_live'), entries: value('cairn_read_cache_entries') };
+      };
+      const before = await scrape();
+      await getN('b1');
+      await getN('b1');
+      const after = await scrape();
+      if (storeName !== 'postgres') {
+        assert.deepEqual(after, { hits: undefined, misses: undefined, live: undefined, entries: undefined });
+        return;
+      }
+      assert.equal(after.live, 1);
+      assert.ok((after.entries ?? 0) >= 1);
+      assert.ok((after.hits ?? 0) + (after.misses ?? 0) === (before.hits ?? 0) + (before.misses ?? 0) + 2, JSON.stringify({ before, after }));
+      assert.ok((after.hits ?? 0) >= (before.hits ?? 0) + 1, 'the second read is a hit');
+    });
+
     if (storeName !== 'postgres') return;
 
     describe('two API processes on one database', () => {

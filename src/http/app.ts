@@ -2,9 +2,6 @@
  * Builds the Fastify application over an open store. `server.ts` listens; tests and the embedded
  * library call buildApp directly.
  */
-import { CONSISTENT_HEADER, needsConsistentRead } from './consistency.js';
-import { ItemReadCache, type ReadCacheOptions } from '../items/read-cache.js';
-import { ITEM_CHANGES_CHANNEL } from '../store/migrations.js';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { installAuthentication } from '../auth/authenticate.js';
 import { actsAsAdmin, memberOf } from '../auth/identity.js';
@@ -40,6 +37,9 @@ import { installMetrics } from './metrics.js';
 import { genReqId, installRequestId } from './request-id.js';
 import { cairnSchemas } from './schemas/cairn.js';
 import { dashboardRoutes } from './static.js';
+import { CONSISTENT_HEADER, needsConsistentRead } from './consistency.js';
+import { ItemReadCache, type ReadCacheOptions } from '../items/read-cache.js';
+import { ITEM_CHANGES_CHANNEL } from '../store/migrations.js';
 
 export interface AppOptions {
   db: Db;
@@ -207,7 +207,7 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
 
   // Before any route: schemas are collected, validated and timed per route as routes register.
   installApiDescription(app);
-  installMetrics(app, { db, clock, public: options.metrics?.public ?? false });
+  installMetrics(app, { db, clock, public: options.metrics?.public ?? false, readCache });
 
   app.get('/healthz', { schema: cairnSchemas.healthz }, async () => ({ status: 'ok' }));
 

@@ -16,6 +16,7 @@
  *
  * The page shows operational data: it needs the admin key unless CAIRN_METRICS_PUBLIC=1.
  */
+import type { ItemReadCache } from '../items/read-cache.js';
 import { statSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler, RouteOptions } from 'fastify';
@@ -170,6 +171,8 @@ export interface MetricsOptions {
   clock: Clock;
   /** CAIRN_METRICS_PUBLIC: serve /metrics to anyone (default: the admin key only). */
   public?: boolean;
+  /** PostgreSQL's read cache, when on. */
+  readCache?: ItemReadCache | undefined;
 }
 
 /**
@@ -208,6 +211,16 @@ export function installMetrics(app: FastifyInstance, options: MetricsOptions): H
         up = 0;
       }
       gauge(out, 'cairn_store_up', 'Whether the last scrape could read the store.', 'gauge', [['', up]]);
+      const cache = options.readCache;
+      if (cache) {
+        gauge(out, 'cairn_read_cache_lookups_total', 'Reads by id looked up in the read cache (PostgreSQL), by result.', 'counter', [
+          ['result="hit"', cache.hits],
+          ['result="miss"', cache.misses],
+        ]);
+        gauge(out, 'cairn_read_cache_entries', 'Replies held in the read cache.', 'gauge', [['', cache.size]]);
+        gauge(out, 'cairn_read_cache_bytes', 'Reply text held in the read cache (UTF-16 code units).', 'gauge', [['', cache.heldBytes]]);
+        gauge(out, 'cairn_read_cache_live', 'Whether the read cache hears changes made elsewhere (1), or serves nothing until it does (0).', 'gauge', [['', cache.isLive ? 1 : 0]]);
+      }
       const mem = process.memoryUsage();
       const cpu = process.cpuUsage();
       gauge(out, 'process_resident_memory_bytes', 'Resident memory size in bytes.', 'gauge', [['', mem.rss]]);

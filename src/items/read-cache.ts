@@ -67,15 +67,23 @@ export class ItemReadCache {
     this.now = options.now ?? Date.now;
   }
 
+  /** Lookups answered from here, and not (for /metrics). */
+  hits = 0;
+  misses = 0;
+
   /** The cached reply for `key` in `collectionId`, if one is still good. */
   lookup(collectionId: string, key: string): string | undefined {
-    if (!this.live) return undefined;
-    const entry = this.entries.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.generation !== this.generationOf(collectionId) || entry.expiresAt <= this.now()) {
-      this.drop(key, entry);
+    const entry = this.live ? this.entries.get(key) : undefined;
+    if (entry === undefined) {
+      this.misses++;
       return undefined;
     }
+    if (entry.generation !== this.generationOf(collectionId) || entry.expiresAt <= this.now()) {
+      this.drop(key, entry);
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
     return entry.json;
   }
 
@@ -134,6 +142,11 @@ export class ItemReadCache {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Reply text held, in UTF-16 code units (about bytes for ASCII). */
+  get heldBytes(): number {
+    return this.bytes;
   }
 
   /** A collection's generation, made unique across resets by folding in the epoch. */

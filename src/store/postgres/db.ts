@@ -115,7 +115,14 @@ export class PostgresDb implements Db {
       try {
         const result = await fn(executorFor(client, (f) => committed.push(f)));
         await client.query('COMMIT');
-        for (const f of committed) f();
+        // The work is committed: a failing notice must not make the caller believe otherwise.
+        for (const f of committed) {
+          try {
+            f();
+          } catch {
+            // nothing to undo
+          }
+        }
         return result;
       } catch (e) {
         await client.query('ROLLBACK').catch(() => {});
@@ -181,7 +188,10 @@ class Listener {
       this.onLive(false);
       client.end().catch(noop);
       if (this.client === client) this.client = undefined;
-      if (!this.stopped) this.timer = setTimeout(() => void this.connect(), this.retryMs);
+      if (!this.stopped) {
+        this.timer = setTimeout(() => void this.connect(), this.retryMs);
+        this.timer.unref();
+      }
       this.retryMs = Math.min(this.retryMs * 2, 5000);
     };
     client.on('error', lose);
