@@ -186,18 +186,11 @@ export class CollectionService {
   async replace(raw: unknown): Promise<Collection> {
     const input = asObject(raw, 'collection', 'WDE0075');
     const id = validCollectionId(input.id ?? input._id, 'collection.id');
-    const rawRevision = input.revision;
-    if (rawRevision === undefined || rawRevision === null || rawRevision === '') {
+    if (!hasRevision(input.revision)) {
       throw new WixError('WDE0075', 'collection.revision is required (the revision of the collection being replaced)');
     }
-    // Only a string or a number can equal the stored revision (String(["1"]) would read as "1").
-    const revision = typeof rawRevision === 'string' || typeof rawRevision === 'number' ? String(rawRevision) : undefined;
     const current = await this.current(id);
-    if (revision === undefined || String(current.revision) !== revision) {
-      throw new WixError('WDE0079', `Collection [${id}] revision ${JSON.stringify(rawRevision)} is stale; the current revision is ${current.revision}`, {
-        currentRevision: String(current.revision),
-      });
-    }
+    requireRevision(current, input.revision);
     return this.write(current, {
       ...current,
       displayName: optionalString(input.displayName, 'collection.displayName') ?? current.displayName,
@@ -236,14 +229,9 @@ export class CollectionService {
       if (input.dataPermissions !== undefined) extras.dataPermissions = input.dataPermissions;
       return { ...c, ...(displayName !== undefined ? { displayName } : {}), ...(permissions ? { permissions } : {}), extras };
     };
-    const rawRevision = input.revision;
-    if (rawRevision === undefined || rawRevision === null || rawRevision === '') return this.edit(id, change);
+    if (!hasRevision(input.revision)) return this.edit(id, change);
     const current = await this.current(id);
-    if ((typeof rawRevision !== 'string' && typeof rawRevision !== 'number') || String(current.revision) !== String(rawRevision)) {
-      throw new WixError('WDE0079', `Collection [${id}] revision ${JSON.stringify(rawRevision)} is stale; the current revision is ${current.revision}`, {
-        currentRevision: String(current.revision),
-      });
-    }
+    requireRevision(current, input.revision);
     return this.write(current, change(current));
   }
 
@@ -380,6 +368,20 @@ export class CollectionService {
       });
     }
     return updated;
+  }
+}
+
+function hasRevision(raw: unknown): boolean {
+  return raw !== undefined && raw !== null && raw !== '';
+}
+
+/** A revision the caller sent must be the stored one (WDE0079 otherwise). */
+function requireRevision(current: Collection, raw: unknown): void {
+  // Only a string or a number can equal the stored revision (String(["1"]) would read as "1").
+  if ((typeof raw !== 'string' && typeof raw !== 'number') || String(current.revision) !== String(raw)) {
+    throw new WixError('WDE0079', `Collection [${current.id}] revision ${JSON.stringify(raw)} is stale; the current revision is ${current.revision}`, {
+      currentRevision: String(current.revision),
+    });
   }
 }
 
