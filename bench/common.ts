@@ -17,6 +17,7 @@ import { BENCH_ADMIN_KEY } from './key.js';
 
 export { BENCH_ADMIN_KEY };
 import { loadConfig } from '../src/config.js';
+import { uuidV7 } from '../src/ids.js';
 import { buildStored } from '../src/items/codec.js';
 import type { Db } from '../src/store/db.js';
 import { openDb } from '../src/store/open.js';
@@ -138,16 +139,24 @@ const PG_ROWS_PER_STATEMENT = 5_000;
 const PG_ROWS_PER_TX = 50_000;
 
 /**
- * Inserts n items (random UUID ids, as Cairn generates) straight into the items table, in the
- * row format ItemWriter writes (buildStored). Setup only: multi-row INSERTs in big transactions.
- * Returns the ids in insertion order.
+ * How loaded items get their ids: `random` (version 4 UUIDs, as a caller that brings its own ids
+ * sends them, for example items imported from Wix) or `time-ordered` (the version 7 UUIDs Cairn
+ * gives an item inserted without `_id`, taken at the item's creation time, so id order is
+ * creation order).
  */
-export async function loadItems(store: BenchStore, collectionId: string, n: number, first = 0): Promise<string[]> {
+export type LoadedIds = 'random' | 'time-ordered';
+
+/**
+ * Inserts n items straight into the items table, in the row format ItemWriter writes
+ * (buildStored). Setup only: multi-row INSERTs in big transactions. Returns the ids in insertion
+ * order.
+ */
+export async function loadItems(store: BenchStore, collectionId: string, n: number, first = 0, idKind: LoadedIds = 'random'): Promise<string[]> {
   const ids: string[] = [];
   // Creation dates one millisecond apart, so the default sort (_createdDate DESC) has an order.
   const base = Date.now() - (first + n);
   const rowAt = (i: number) => {
-    const id = randomUUID();
+    const id = idKind === 'random' ? randomUUID() : uuidV7(base + i, 0);
     ids.push(id);
     const date = new Date(base + i).toISOString();
     const s = buildStored(id, itemFields(i), date, date, OWNER);

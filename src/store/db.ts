@@ -42,6 +42,11 @@ export interface Db extends Executor {
    * returned function (or close) stops it. `onLive(false)` whenever notifications may be missed.
    */
   listen?(channel: string, onNotification: (payload: string) => void, onLive: (live: boolean) => void): () => Promise<void>;
+  /**
+   * SQLite files only: called by long background work between its transactions, waits until a
+   * write-ahead log that has grown long is copied back, so that it starts over.
+   */
+  settleLog?(): Promise<void>;
   /** A short description for logs: the file or the server, never the password. */
   readonly description: string;
 }

@@ -237,6 +237,8 @@ export class TaskRunner {
       }
       if (outcome !== 'lost') await this.options.afterBatch?.(task.id, outcome);
       if (outcome !== 'more') return;
+      // On SQLite, batches back to back would never let the log start over (Db.settleLog).
+      await this.db.settleLog?.();
       // Let requests in between batches (on SQLite the statements run on the event loop), and
       // on SQLite leave the process a share of the time the batch took when requests are
       // coming in: back-to-back batches would keep the CPU for the task alone, and requests

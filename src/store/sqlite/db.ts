@@ -134,6 +134,13 @@ interface QueuedTransaction {
   readonly reject: (error: unknown) => void;
 }
 
+/**
+ * A WAL this long (4 KiB frames: 64 MB) is copied back before background work goes on. Lower
+ * costs mid-sized tasks the wait (a 100,000-item delete writes about 90 MB of log); higher lets
+ * the log grow to where every write slows (docs/benchmarks.md).
+ */
+const LOG_RESTART_FRAMES = 16_384;
+
 /** The most transactions one COMMIT ends (group commit, SqliteDb.transaction). */
 const MAX_GROUP = 64;
 
@@ -333,6 +340,15 @@ export class SqliteDb implements Db {
     } finally {
       release();
     }
+  }
+
+  /**
+   * Between the batches of long background work: once the WAL has grown past 64 MB, waits for
+   * the checkpoint thread to copy all of it, so the next batch starts the log over
+   * (Checkpointer.catchUp says why). The event loop stays free meanwhile.
+   */
+  async settleLog(): Promise<void> {
+    await this.checkpointer?.catchUp(LOG_RESTART_FRAMES);
   }
 
   /** Synchronous access for the rare caller that needs it (benchmarks' raw baselines). */
