@@ -38,6 +38,9 @@ parentPort.on('message', (message) => {
 });
 `;
 
+/** How long a catch-up may wait for the thread before the writes go on (ms). */
+const CATCH_UP_BUDGET_MS = 250;
+
 /** What the thread's last checkpoint saw: frames in the log, and how many it had copied. */
 interface CheckpointReport {
   log: number;
@@ -51,6 +54,8 @@ export class Checkpointer {
   private busy = false;
   private closed = false;
   private last: CheckpointReport = { log: 0, checkpointed: 0 };
+  /** After a catch-up that ran out of time: the log length at which to try again. */
+  private retryAtFrames = 0;
   /** Called when the checkpoint in flight ends (catchUp waits on it). */
   private ended: (() => void)[] = [];
 
@@ -60,7 +65,11 @@ export class Checkpointer {
     // A checkpoint error (the file busy for longer than busy_timeout) is not a data problem: the
     // next round, or the writer's own checkpoint, catches up.
     this.worker.on('message', (m: { ok: boolean } & Partial<CheckpointReport>) => {
-      if (m.ok && typeof m.log === 'number' && typeof m.checkpointed === 'number') this.last = { log: m.log, checkpointed: m.checkpointed };
+      if (m.ok && typeof m.log === 'number' && typeof m.checkpointed === 'number') {
+        // A shorter log than last time: it started over, and catch-ups may wait again.
+        if (m.log < this.last.log) this.retryAtFrames = 0;
+        this.last = { log: m.log, checkpointed: m.checkpointed };
+      }
       this.checkpointEnded();
     });
     this.worker.on('error', () => this.checkpointEnded());
@@ -105,30 +114,50 @@ export class Checkpointer {
    * log then grows for as long as they last (about 1 GB for a million deleted items) and every
    * write gets slower as it grows (a task deleting a million items: 6.2 µs per item while the
    * log was at 200 MB, 9.5 µs at 900 MB; docs/benchmarks.md). The thread copies most of the log
-   * while the writes go on; the wait is for the last part only. Gives up after a few rounds (a reader in another process may hold
-   * old frames): the log is then only longer, never wrong.
+   * while the writes go on; the wait is for the last part only, and at most `budgetMs` (a
+   * reader in another process may hold old frames; random writes may leave too much to copy):
+   * the log is then only longer, never wrong.
    */
-  async catchUp(maxFrames: number): Promise<void> {
-    for (let round = 0; round < 3 && !this.closed; round++) {
-      if (this.last.log < maxFrames || (round > 0 && this.last.checkpointed >= this.last.log)) return;
-      if (this.busy) {
-        this.worker.ref();
-        await new Promise<void>((resolve) => this.ended.push(resolve)).finally(() => this.unrefUnlessClosing());
-      }
-      // A checkpoint that starts now copies every frame written so far.
-      this.dirty = false;
-      this.busy = true;
-      const done = new Promise<void>((resolve) => this.ended.push(resolve));
+  async catchUp(maxFrames: number, budgetMs = CATCH_UP_BUDGET_MS): Promise<void> {
+    if (this.last.log < Math.max(maxFrames, this.retryAtFrames)) return;
+    const deadline = performance.now() + budgetMs;
+    // Waits for the checkpoint in flight to end, or for the deadline; true if it ended.
+    const ended = async (): Promise<boolean> => {
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
       // The thread is unreferenced (it must not keep the process alive), so while something
       // waits on it, it has to be.
       this.worker.ref();
       try {
-        this.worker.postMessage('checkpoint');
-        await done;
+        return await Promise.race([
+          new Promise<boolean>((resolve) => this.ended.push(() => resolve(true))),
+          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), left))),
+        ]);
       } finally {
+        clearTimeout(timer);
         this.unrefUnlessClosing();
       }
+    };
+    let caughtUp = false;
+    for (let round = 0; round < 3 && !this.closed; round++) {
+      if (this.busy && !(await ended())) break;
+      if (round > 0 && this.last.checkpointed >= this.last.log) {
+        caughtUp = true;
+        break;
+      }
+      // A checkpoint that starts now copies every frame written so far.
+      this.dirty = false;
+      this.busy = true;
+      this.worker.postMessage('checkpoint');
     }
+    // The thread could not copy the log within the budget (writes that change pages all over
+    // the file make a long log to copy): the writes go on, and the next attempt waits until the
+    // log has doubled, so that waiting never costs more than a small share of the work.
+    this.retryAtFrames = caughtUp ? 0 : this.last.log * 2;
+    // Copied to the end: the next write starts the log over, so what was reported is gone (the
+    // thread's next report says otherwise if a reader kept the log from starting over).
+    if (caughtUp) this.last = { log: 0, checkpointed: 0 };
   }
 
   async close(): Promise<void> {
