@@ -48,6 +48,11 @@ const PROBE = 'probe';
  */
 type Dataset = LoadedIds;
 const DATASETS: Dataset[] = ['time-ordered', 'random'];
+/** Where each dataset's task runs, and the copy its hand-written statement changes. */
+const COLLECTIONS: Record<Dataset, { work: string; copy: string }> = {
+  'time-ordered': { work: WORK, copy: COPY },
+  random: { work: RANDOM, copy: RANDOM_COPY },
+};
 
 type Kind = 'EDIT_FIELD_DATA' | 'DELETE_BY_QUERY';
 const KINDS: Kind[] = ['EDIT_FIELD_DATA', 'DELETE_BY_QUERY'];
@@ -164,7 +169,8 @@ async function runSize(storeName: StoreName, n: number, large: boolean, load: Lo
     log(`[tasks] ${storeName} ${size}: loaded ${size} items twice (time-ordered and random ids) and three copies in ${fmt((performance.now() - t) / 1000)} s`);
 
     // Throughput: the task alone, then the same change (and its events) as one statement each on the copy.
-    for (const [dataset, work, copy] of [['time-ordered', WORK, COPY], ['random', RANDOM, RANDOM_COPY]] as const) {
+    for (const dataset of DATASETS) {
+      const { work, copy } = COLLECTIONS[dataset];
       for (const kind of KINDS) {
         await settle(store);
         const sampler = rssSampler();

@@ -87,6 +87,11 @@ export class Checkpointer {
 
   private tick(): void {
     if (!this.dirty || this.busy || this.closed) return;
+    this.startCheckpoint();
+  }
+
+  /** A checkpoint that starts now copies every frame written so far. */
+  private startCheckpoint(): void {
     this.dirty = false;
     this.busy = true;
     this.worker.postMessage('checkpoint');
@@ -146,10 +151,7 @@ export class Checkpointer {
         caughtUp = true;
         break;
       }
-      // A checkpoint that starts now copies every frame written so far.
-      this.dirty = false;
-      this.busy = true;
-      this.worker.postMessage('checkpoint');
+      this.startCheckpoint();
     }
     // The thread could not copy the log within the budget (writes that change pages all over
     // the file make a long log to copy): the writes go on, and the next attempt waits until the
