@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Checkpointer } from '../src/store/sqlite/checkpointer.js';
+import { openDb } from '../src/store/open.js';
+import { sql } from '../src/store/sql.js';
 
 describe('SQLite checkpoint catch-up', () => {
   let dir: string;
@@ -82,6 +84,39 @@ describe('SQLite checkpoint catch-up', () => {
       reader.exec('COMMIT');
     } finally {
       reader.close();
+    }
+  });
+});
+
+describe('SQLite WAL file after the log starts over', () => {
+  test('a log grown past 64 MB is cut back to 64 MB, and the data is all there', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-wal-limit-'));
+    const file = join(dir, 'w.db');
+    const db = await openDb({ sqliteFile: file });
+    try {
+      await db.exec('CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT NOT NULL)');
+      const limit = 64 * 1024 * 1024;
+      // About 80 MB of log: more than the limit, less than the runner's catch-up threshold.
+      const row = 'x'.repeat(3000);
+      for (let t = 0; t < 25; t++) {
+        await db.transaction(async (tx) => {
+          for (let i = 0; i < 1000; i++) await tx.run(sql`INSERT INTO big (v) VALUES (${row})`);
+        });
+      }
+      const grown = statSync(`${file}-wal`).size;
+      assert.ok(grown > limit, `the log grew to ${grown} bytes`);
+      // A checkpoint that copies every frame (RESTART waits for the checkpoint thread's own, if
+      // one is running), then a write: the write starts the log over, and its commit cuts the
+      // file back.
+      await db.exec('PRAGMA wal_checkpoint(RESTART)');
+      await db.run(sql`INSERT INTO big (v) VALUES ('after')`);
+      const after = statSync(`${file}-wal`).size;
+      assert.ok(after <= limit, `${after} <= ${limit}`);
+      const count = await db.get<{ n: number }>(sql`SELECT count(*) AS n FROM big`);
+      assert.equal(count?.n, 25 * 1000 + 1);
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

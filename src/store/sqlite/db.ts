@@ -135,11 +135,20 @@ interface QueuedTransaction {
 }
 
 /**
- * A WAL this long (4 KiB frames: 64 MB) is copied back before background work goes on. Lower
- * costs mid-sized tasks the wait (a 100,000-item delete writes about 90 MB of log); higher lets
- * the log grow to where every write slows (docs/benchmarks.md).
+ * A WAL this long (4 KiB frames: 512 MB) is copied back before background work goes on, so that
+ * a long task starts the log over before the writer's own checkpoint (1 GiB, which runs on the
+ * event loop) would. Each time costs the task a wait for one checkpoint, about 0.1 s, or the
+ * whole 250 ms budget when the batches change pages all over the file. At 64 MB a million-item
+ * delete on its own waited about 1 s in all, and ran slower than with no waits in every one of
+ * seven A/B pairs (docs/benchmarks.md, third session of 2026-12-04).
  */
-const LOG_RESTART_FRAMES = 16_384;
+const LOG_RESTART_FRAMES = 131_072;
+
+/**
+ * Once the log starts over, SQLite cuts the WAL file back to this size (`journal_size_limit`):
+ * a long task's log does not keep its disk space after the task.
+ */
+const WAL_FILE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /** The most transactions one COMMIT ends (group commit, SqliteDb.transaction). */
 const MAX_GROUP = 64;
@@ -162,6 +171,7 @@ export class SqliteDb implements Db {
     this.description = memory ? 'sqlite (memory)' : `sqlite ${options.file}`;
     if (!memory) {
       this.writer.db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
+      this.writer.db.pragma(`journal_size_limit = ${WAL_FILE_LIMIT_BYTES}`);
       this.checkpointer = new Checkpointer(options.file);
     }
   }
@@ -343,7 +353,7 @@ export class SqliteDb implements Db {
   }
 
   /**
-   * Between the batches of long background work: once the WAL has grown past 64 MB, waits for
+   * Between the batches of long background work: once the WAL has grown past 512 MB, waits for
    * the checkpoint thread to copy all of it, so the next batch starts the log over
    * (Checkpointer.catchUp says why). The event loop stays free meanwhile.
    */
