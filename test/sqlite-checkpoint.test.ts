@@ -96,7 +96,7 @@ describe('SQLite WAL file after the log starts over', () => {
     try {
       await db.exec('CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT NOT NULL)');
       const limit = 64 * 1024 * 1024;
-      // About 80 MB of log: more than the limit, less than the runner's catch-up threshold.
+      // About 100 MB of log: more than the limit, less than the runner's catch-up threshold.
       const row = 'x'.repeat(3000);
       for (let t = 0; t < 25; t++) {
         await db.transaction(async (tx) => {

@@ -116,9 +116,10 @@ export class Checkpointer {
    *
    * Why: SQLite only starts the log again when a write begins after a checkpoint copied every
    * frame, and writes that follow each other closely never leave the thread that moment: the
-   * log then grows for as long as they last (about 1 GB for a million deleted items) and every
-   * write gets slower as it grows (a task deleting a million items: 6.2 µs per item while the
-   * log was at 200 MB, 9.5 µs at 900 MB; docs/benchmarks.md). The thread copies most of the log
+   * log then grows for as long as they last (about 1 GB for a million deleted items), takes its
+   * disk space, and reaches the writer's own checkpoint, which runs on the event loop. (One
+   * session measured writes slowing as the log grew; later A/B runs did not, docs/benchmarks.md.)
+   * The thread copies most of the log
    * while the writes go on; the wait is for the last part only, and at most `budgetMs` (a
    * reader in another process may hold old frames; random writes may leave too much to copy):
    * the log is then only longer, never wrong.
