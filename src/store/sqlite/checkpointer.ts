@@ -119,10 +119,9 @@ export class Checkpointer {
    * log then grows for as long as they last (about 1 GB for a million deleted items), takes its
    * disk space, and reaches the writer's own checkpoint, which runs on the event loop. (One
    * session measured writes slowing as the log grew; later A/B runs did not, docs/benchmarks.md.)
-   * The thread copies most of the log
-   * while the writes go on; the wait is for the last part only, and at most `budgetMs` (a
-   * reader in another process may hold old frames; random writes may leave too much to copy):
-   * the log is then only longer, never wrong.
+   * The thread copies most of the log while the writes go on; the wait is for the last part
+   * only, and at most `budgetMs` (a reader in another process may hold old frames; random writes
+   * may leave too much to copy): the log is then only longer, never wrong.
    */
   async catchUp(maxFrames: number, budgetMs = CATCH_UP_BUDGET_MS): Promise<void> {
     if (this.last.log < Math.max(maxFrames, this.retryAtFrames)) return;
