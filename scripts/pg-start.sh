@@ -15,15 +15,34 @@ if ! command -v pg_ctlcluster >/dev/null 2>&1; then
   echo "PostgreSQL is not installed (pg_ctlcluster missing); install postgresql-15" >&2
   exit 1
 fi
-if ! pg_lsclusters -h | awk '$1=="15" && $2=="main" {print $4}' | grep -q online; then
-  pg_ctlcluster 15 main start
-fi
-wait_ready() {
-  for _ in $(seq 1 50); do
-    as_postgres "psql -qAtc 'select 1'" >/dev/null 2>&1 && return 0
-    sleep 0.2
-  done
+# A cluster that was not shut down cleanly (a machine stopped mid-benchmark) replays its WAL
+# before it accepts connections: up to max_wal_size of it, which took over a minute on a cold
+# disk, longer than pg_ctl's default 60 s wait. So give pg_ctl up to 15 minutes, and if it still
+# gives up while the server is starting, keep waiting for the server rather than failing.
+PG_START_WAIT_SECONDS="${CAIRN_PG_START_WAIT:-900}"
+start_cluster() {
+  pg_ctlcluster 15 main "$1" -- -t "$PG_START_WAIT_SECONDS" ||
+    echo "pg_ctlcluster 15 main $1 returned $?; waiting for the server" >&2
 }
+wait_ready() {
+  local deadline=$(( $(date +%s) + PG_START_WAIT_SECONDS ))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    as_postgres "psql -qAtc 'select 1'" >/dev/null 2>&1 && return 0
+    # A server that exited (bad settings, a broken data directory) will not come up: say so now.
+    if pg_lsclusters -h | awk '$1=="15" && $2=="main" {print $4}' | grep -q down; then
+      echo "PostgreSQL is not running; its log:" >&2
+      tail -n 20 /var/log/postgresql/postgresql-15-main.log >&2 || true
+      return 1
+    fi
+    sleep 0.5
+  done
+  echo "PostgreSQL did not accept connections within ${PG_START_WAIT_SECONDS} s; its log:" >&2
+  tail -n 20 /var/log/postgresql/postgresql-15-main.log >&2 || true
+  return 1
+}
+if ! pg_lsclusters -h | awk '$1=="15" && $2=="main" {print $4}' | grep -q online; then
+  start_cluster start
+fi
 wait_ready
 
 # PostgreSQL's stock memory settings (128 MB of shared buffers, 1 GB of WAL between checkpoints)
@@ -36,13 +55,13 @@ if [ "${CAIRN_PG_TUNE:-1}" != 0 ] && [ "$(as_postgres "psql -qAtc 'show shared_b
   mem_mb=$(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo)
   buffers_mb=$(( mem_mb / 4 > 8192 ? 8192 : mem_mb / 4 ))
   as_postgres "psql -qAt -c \"ALTER SYSTEM SET shared_buffers = '${buffers_mb}MB'\" -c \"ALTER SYSTEM SET max_wal_size = '8GB'\"" >/dev/null
-  if ! pg_ctlcluster 15 main restart; then
+  if ! pg_ctlcluster 15 main restart -- -t "$PG_START_WAIT_SECONDS"; then
     # Not enough memory for those buffers (a small machine, a container limit): drop the two
     # settings again and start with the cluster's own.
     echo "PostgreSQL did not start with shared_buffers=${buffers_mb}MB; starting it with its own settings" >&2
     data_dir=$(pg_lsclusters -h | awk '$1=="15" && $2=="main" {print $6}')
     as_postgres "sed -i -e '/^shared_buffers/d' -e '/^max_wal_size/d' '${data_dir}/postgresql.auto.conf'"
-    pg_ctlcluster 15 main start
+    start_cluster start
   fi
   wait_ready
 fi
