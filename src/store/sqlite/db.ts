@@ -126,6 +126,8 @@ class Mutex {
 export interface SqliteOptions {
   /** A file path, or ':memory:' for a private in-memory database. */
   readonly file: string;
+  /** The WAL file's size once the log starts over (default WAL_FILE_LIMIT_BYTES, 1 GiB). */
+  readonly walFileLimitBytes?: number;
 }
 
 interface QueuedTransaction {
@@ -145,10 +147,16 @@ interface QueuedTransaction {
 const LOG_RESTART_FRAMES = 131_072;
 
 /**
- * Once the log starts over, SQLite cuts the WAL file back to this size (`journal_size_limit`):
- * a long task's log does not keep its disk space after the task.
+ * Once the log starts over, SQLite cuts the WAL file back to this size (`journal_size_limit`).
+ * Not lower: a log that starts over is written from the file's start again, and writing over
+ * space the file already has is cheaper than growing it. With the file cut back to 64 MB at every
+ * restart, million-item tasks grew it again each time and ran slower (EDIT then DELETE, seven
+ * A/B pairs; docs/benchmarks.md, fourth session of 2026-12-04). The log starts over at
+ * LOG_RESTART_FRAMES when the checkpoint thread keeps up, and at the writer's own checkpoint
+ * (1 GiB, the same size) when it does not, so the limit only gives back the space of a log that a
+ * long read kept from starting over.
  */
-const WAL_FILE_LIMIT_BYTES = 64 * 1024 * 1024;
+const WAL_FILE_LIMIT_BYTES = WRITER_AUTOCHECKPOINT_PAGES * 4096;
 
 /** The most transactions one COMMIT ends (group commit, SqliteDb.transaction). */
 const MAX_GROUP = 64;
@@ -171,7 +179,7 @@ export class SqliteDb implements Db {
     this.description = memory ? 'sqlite (memory)' : `sqlite ${options.file}`;
     if (!memory) {
       this.writer.db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
-      this.writer.db.pragma(`journal_size_limit = ${WAL_FILE_LIMIT_BYTES}`);
+      this.writer.db.pragma(`journal_size_limit = ${options.walFileLimitBytes ?? WAL_FILE_LIMIT_BYTES}`);
       this.checkpointer = new Checkpointer(options.file);
     }
   }
