@@ -151,7 +151,9 @@ async function storeMetrics(db: Db, clock: Clock, out: string[]): Promise<void> 
     gauge(out, 'cairn_store_pool_max', 'Largest number of PostgreSQL connections the pool opens.', 'gauge', [['', pool.options.max ?? 10]]);
     gauge(out, 'cairn_store_pool_waiting', 'Queries waiting for a free PostgreSQL connection.', 'gauge', [['', pool.waitingCount]]);
   } else if (db instanceof SqliteDb) {
-    // SQLite has no pool (one writer, one reader); the WAL's size shows checkpoints keeping up.
+    // SQLite has no pool (one writer, one reader). The WAL file's size: the file keeps up to
+    // 1 GiB after the log starts over (db.ts, WAL_FILE_LIMIT_BYTES), so only a file past that
+    // says the log could not start over.
     // description is `sqlite <file>` for a file database (`sqlite (memory)` otherwise).
     const file = db.description.startsWith('sqlite ') && !db.description.endsWith('(memory)') ? db.description.slice('sqlite '.length) : undefined;
     let wal = 0;
@@ -162,7 +164,7 @@ async function storeMetrics(db: Db, clock: Clock, out: string[]): Promise<void> 
         wal = 0;
       }
     }
-    gauge(out, 'cairn_sqlite_wal_bytes', 'Size of the SQLite write-ahead log file (0 in memory or right after a truncating checkpoint).', 'gauge', [['', wal]]);
+    gauge(out, 'cairn_sqlite_wal_bytes', 'Size of the SQLite write-ahead log file (0 in memory). The file keeps up to 1 GiB of space after the log starts over; more means the log could not start over (a long read, or one very large transaction).', 'gauge', [['', wal]]);
   }
 }
 
