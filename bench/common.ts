@@ -225,22 +225,16 @@ export async function analyze(store: BenchStore): Promise<void> {
  * the database file first (Cairn checkpoints in a background thread; without this, loading a few
  * hundred thousand items leaves it busy for seconds into whatever is measured next). RESTART, not
  * TRUNCATE: the next write starts the log over in the file's space, as on a server that has been
- * writing for a while; a file cut to nothing made each phase pay for growing it again. The
- * checkpoint is tried again while the checkpoint thread runs one of its own (SQLite answers
- * "busy" at once then, without copying anything).
+ * writing for a while; a file cut to nothing made each phase pay for growing it again
+ * (SqliteDb.checkpointAll).
  * PostgreSQL: the items are vacuumed (loading a million rows, or changing them, sets off
  * autovacuum, which would otherwise scan the whole table, every copy of the items, in the middle
  * of the next measurement), and a checkpoint writes out what the phase before left dirty.
  */
 export async function settle(store: BenchStore): Promise<void> {
   if (store.name === 'sqlite') {
-    const writer = (store.db as SqliteDb).raw;
-    for (let attempt = 0; attempt < 600; attempt++) {
-      const [r] = writer.pragma('wal_checkpoint(RESTART)') as { busy: number; log: number; checkpointed: number }[];
-      if (r && r.busy === 0 && r.checkpointed === r.log) return;
-      await sleep(50);
-    }
-    throw new Error('settle: the SQLite log could not be checkpointed in 30 s');
+    await (store.db as SqliteDb).checkpointAll();
+    return;
   }
   await store.db.exec('VACUUM (ANALYZE) items');
   await store.db.exec('VACUUM events');

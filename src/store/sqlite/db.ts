@@ -369,6 +369,32 @@ export class SqliteDb implements Db {
     await this.checkpointer?.catchUp(LOG_RESTART_FRAMES);
   }
 
+  /**
+   * Copies the whole log into the database file now (`wal_checkpoint(RESTART)`), so the next
+   * write starts the log over; rejects if that has not happened within `timeoutMs`. While the
+   * checkpoint thread runs a checkpoint, SQLite answers another one "busy" at once and copies
+   * nothing (one checkpoint at a time; the busy handler is not called for that), so this tries
+   * again every 50 ms. For benchmarks and tests: the running server leaves this to the thread.
+   */
+  async checkpointAll(timeoutMs = 30_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const release = await this.mutex.lock();
+      let done: boolean;
+      try {
+        // This process's own read snapshot would hold the checkpoint up (RESTART waits for readers).
+        this.endReadSnapshot();
+        const [r] = this.writer.db.pragma('wal_checkpoint(RESTART)') as { busy: number; log: number; checkpointed: number }[];
+        done = r !== undefined && r.busy === 0 && r.checkpointed === r.log;
+      } finally {
+        release();
+      }
+      if (done) return;
+      if (performance.now() > deadline) throw new Error(`the SQLite log could not be checkpointed in ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** Synchronous access for the rare caller that needs it (benchmarks' raw baselines). */
   get raw(): Database.Database {
     return this.writer.db;
