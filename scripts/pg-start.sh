@@ -20,6 +20,12 @@ fi
 # disk, longer than pg_ctl's default 60 s wait. So give pg_ctl up to 15 minutes, and if it still
 # gives up while the server is starting, keep waiting for the server rather than failing.
 PG_START_WAIT_SECONDS="${CAIRN_PG_START_WAIT:-900}"
+# The cluster's status as pg_lsclusters prints it (online, down, ...).
+cluster_status() { pg_lsclusters -h | awk '$1=="15" && $2=="main" {print $4}'; }
+print_log() {
+  echo "$1; its log:" >&2
+  tail -n 20 /var/log/postgresql/postgresql-15-main.log >&2 || true
+}
 start_cluster() {
   pg_ctlcluster 15 main "$1" -- -t "$PG_START_WAIT_SECONDS" ||
     echo "pg_ctlcluster 15 main $1 returned $?; waiting for the server" >&2
@@ -29,18 +35,16 @@ wait_ready() {
   while [ "$(date +%s)" -lt "$deadline" ]; do
     as_postgres "psql -qAtc 'select 1'" >/dev/null 2>&1 && return 0
     # A server that exited (bad settings, a broken data directory) will not come up: say so now.
-    if pg_lsclusters -h | awk '$1=="15" && $2=="main" {print $4}' | grep -q down; then
-      echo "PostgreSQL is not running; its log:" >&2
-      tail -n 20 /var/log/postgresql/postgresql-15-main.log >&2 || true
+    if cluster_status | grep -q down; then
+      print_log "PostgreSQL is not running"
       return 1
     fi
     sleep 0.5
   done
-  echo "PostgreSQL did not accept connections within ${PG_START_WAIT_SECONDS} s; its log:" >&2
-  tail -n 20 /var/log/postgresql/postgresql-15-main.log >&2 || true
+  print_log "PostgreSQL did not accept connections within ${PG_START_WAIT_SECONDS} s"
   return 1
 }
-if ! pg_lsclusters -h | awk '$1=="15" && $2=="main" {print $4}' | grep -q online; then
+if ! cluster_status | grep -q online; then
   start_cluster start
 fi
 wait_ready
