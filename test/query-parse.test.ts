@@ -271,6 +271,41 @@ describe('parseFilter accepts every documented form and lowers it', () => {
     // Without the option nothing is renamed.
     assert.deepEqual(parseFilter({ id: 'x' }), { kind: 'eq', field: { segments: ['id'] }, value: { type: 'string', value: 'x' } });
   });
+
+  test('task filters: a Date sent as its ISO string matches the string or the date on a user field', () => {
+    const iso = '2024-05-06T07:08:09.010Z';
+    const str = { type: 'string', value: iso };
+    const date = { type: 'date', value: iso };
+    const f = (...segments: string[]) => ({ segments });
+    const task = (raw: unknown) => parseFilter(raw, { taskRenaming: true });
+    assert.deepEqual(task({ due: iso }), { kind: 'in', field: f('due'), values: [str, date] });
+    assert.deepEqual(task({ 'a.due': { $ne: iso } }), { kind: 'not', child: { kind: 'in', field: f('a', 'due'), values: [str, date] } });
+    assert.deepEqual(task({ due: { $lt: iso } }), {
+      kind: 'or',
+      children: [
+        { kind: 'cmp', field: f('due'), op: 'lt', value: str },
+        { kind: 'cmp', field: f('due'), op: 'lt', value: date },
+      ],
+    });
+    assert.deepEqual(task({ due: { $in: [iso, 'x', 3] } }), { kind: 'in', field: f('due'), values: [str, date, { type: 'string', value: 'x' }, { type: 'number', value: 3 }] });
+    assert.deepEqual(task({ due: { $hasAll: [iso, 'x'] } }), {
+      kind: 'and',
+      children: [
+        { kind: 'in', field: f('due'), values: [str, date] },
+        { kind: 'eq', field: f('due'), value: { type: 'string', value: 'x' } },
+      ],
+    });
+    // Only the exact form a Date is sent in: other date-like strings stay strings.
+    for (const other of ['2024-05-06', '2024-05-06T07:08:09Z', '2024-05-06T07:08:09.010+00:00']) {
+      assert.deepEqual(task({ due: other }), { kind: 'eq', field: f('due'), value: { type: 'string', value: other } });
+    }
+    // System fields other than the dates, and filters outside tasks, read strings as strings.
+    assert.deepEqual(task({ id: iso }), { kind: 'eq', field: f('_id'), value: str });
+    assert.deepEqual(task({ _owner: iso }), { kind: 'eq', field: f('_owner'), value: str });
+    assert.deepEqual(parseFilter({ due: iso }), { kind: 'eq', field: f('due'), value: str });
+    // {$date} is a date everywhere.
+    assert.deepEqual(task({ due: { $date: iso } }), { kind: 'eq', field: f('due'), value: date });
+  });
 });
 
 describe('parseSort and parseFields', () => {

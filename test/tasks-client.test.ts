@@ -170,6 +170,54 @@ for (const storeName of STORE_NAMES) {
       ]);
     });
 
+    test('a Date on a user field in a task (sent as its ISO string) matches stored dates, and ISO text', async () => {
+      await collection('cdates');
+      const d = (day: number) => new Date(Date.UTC(2024, 0, day, 12, 30, 0, 250));
+      await insert('cdates', [
+        { _id: 'a', due: d(1), when: [d(1), d(2), 'x'] },
+        { _id: 'b', due: d(2), when: [d(2), d(3)] },
+        { _id: 'c', due: d(3), when: d(1) },
+        { _id: 'd', due: d(2).toISOString() }, // the same instant, held as text
+        { _id: 'e', due: 5 },
+        { _id: 'f' },
+      ]);
+      // The client sends every Date below as `d(n).toISOString()`.
+      const edit = await run({
+        type: 'EDIT_FIELD_DATA',
+        editFieldDataOptions: {
+          dataCollectionId: 'cdates',
+          fieldKey: 'when',
+          filter: { due: { $gte: d(2) } },
+          operations: { removeItems: [d(3)], replaceItems: [{ from: d(2), to: d(9) }] },
+        },
+      });
+      // b, c and d match: a date after, a date after, the same instant as text (e and f do not);
+      // c's `when` is not an array, so removeItems fails it; d has no `when`, nothing to do.
+      assert.equal(edit.done.estimatedItemCount, 3);
+      assert.equal(edit.done.itemsSucceeded, 2);
+      assert.equal(edit.done.itemsFailed, 1);
+      const replaceScalar = await run({
+        type: 'EDIT_FIELD_DATA',
+        editFieldDataOptions: { dataCollectionId: 'cdates', fieldKey: 'when', filter: { _id: 'c' }, operations: { replaceItems: [{ from: d(1), to: d(8) }] } },
+      });
+      assert.equal(replaceScalar.done.itemsSucceeded, 1);
+      const byId = Object.fromEntries((await items('cdates')).map((i: any) => [i._id, i]));
+      // Stored dates stay dates: the client reads them back as Date objects.
+      assert.deepEqual(byId.a.when, [d(1), d(2), 'x']);
+      assert.deepEqual(byId.b.when, [d(9)]);
+      assert.ok(byId.b.when[0] instanceof Date);
+      assert.deepEqual(byId.c.when, d(8));
+      assert.ok(byId.c.when instanceof Date);
+      assert.equal(byId.d.when, undefined);
+
+      const ne = await run({ type: 'DELETE_BY_QUERY', deleteByQueryOptions: { dataCollectionId: 'cdates', filter: { due: { $ne: d(2) }, _id: { $ne: 'f' } } } });
+      assert.equal(ne.done.itemsSucceeded, 3); // a, c and e; b (date) and d (text) equal d(2)
+      assert.deepEqual((await items('cdates')).map((i: any) => i._id), ['b', 'd', 'f']);
+      const before = await run({ type: 'DELETE_BY_QUERY', deleteByQueryOptions: { dataCollectionId: 'cdates', filter: { due: { $in: [d(2)] } } } });
+      assert.equal(before.done.itemsSucceeded, 2);
+      assert.deepEqual((await items('cdates')).map((i: any) => i._id), ['f']);
+    });
+
     test('UPDATE_PUBLISH_STATUS: drafts disappear from visitors\' reads and come back when published', async () => {
       await collection('cpub', { plugins: [{ type: 'PUBLISH' }] });
       await insert('cpub', ['a', 'b', 'c'].map((id, n) => ({ _id: id, n })));

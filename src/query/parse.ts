@@ -14,6 +14,7 @@ import {
   type Scalar,
   type SortSpec,
   type StringOp,
+  systemFieldOf,
 } from './ast.js';
 import { foldCase } from './fold.js';
 import { normalise } from './normalise.js';
@@ -87,6 +88,24 @@ export interface ParseFilterOptions {
   readonly taskRenaming?: boolean;
 }
 
+/**
+ * How a plain string operand is read on one field:
+ * - `string`: as the string (every filter outside tasks);
+ * - `date`: as a date when it parses as one (task filters, on `_createdDate`/`_updatedDate`);
+ * - `either`: a string in the exact form `Date.toISOString()` writes matches that string or that
+ *   date (task filters, on user fields). The SDK's tasks module sends a `Date` as that string and
+ *   cannot say which it was, and a field holds one kind of value or the other, so matching both
+ *   finds what the caller meant: without it `{releaseDate: {$lt: new Date()}}` matches nothing.
+ */
+type StringMode = 'string' | 'date' | 'either';
+
+function stringModeOf(field: FieldPath, options: ParseFilterOptions): StringMode {
+  if (options.taskRenaming !== true) return 'string';
+  const system = systemFieldOf(field);
+  if (system === '_createdDate' || system === '_updatedDate') return 'date';
+  return system === undefined ? 'either' : 'string';
+}
+
 /** Parses and normalises a Wix filter. `undefined`, `null` and `{}` match everything. */
 export function parseFilter(raw: unknown, options: ParseFilterOptions = {}): FilterNode {
   if (raw === undefined || raw === null) return TRUE;
@@ -142,7 +161,7 @@ function renameTaskField(key: string): string {
 
 function parseFieldCondition(key: string, value: unknown, depth: number, budget: Budget, options: ParseFilterOptions): FilterNode {
   const field = parseFieldPath(options.taskRenaming ? renameTaskField(key) : key);
-  const taskDate = options.taskRenaming === true && (field.segments[0] === '_createdDate' || field.segments[0] === '_updatedDate');
+  const mode = stringModeOf(field, options);
   if (isPlainObject(value) && !isDateValue(value)) {
     const keys = Object.keys(value);
     const operators = keys.filter((k) => k.startsWith('$'));
@@ -152,42 +171,44 @@ function parseFieldCondition(key: string, value: unknown, depth: number, budget:
     if (operators.length > 0) {
       const parts = operators.map((op) => {
         budget.take(depth + 1);
-        return parseOperator(field, op, value[op], taskDate);
+        return parseOperator(field, op, value[op], mode);
       });
       return parts.length === 1 ? (parts[0] as FilterNode) : { kind: 'and', children: parts };
     }
   }
   budget.take(depth + 1);
-  return equality(field, value, '$eq', taskDate);
+  return equality(field, value, '$eq', mode);
 }
 
-function parseOperator(field: FieldPath, op: string, operand: unknown, taskDate: boolean): FilterNode {
+function parseOperator(field: FieldPath, op: string, operand: unknown, mode: StringMode): FilterNode {
   switch (op) {
     case '$eq':
-      return equality(field, operand, op, taskDate);
+      return equality(field, operand, op, mode);
     case '$ne':
-      return { kind: 'not', child: equality(field, operand, op, taskDate) };
+      return { kind: 'not', child: equality(field, operand, op, mode) };
     case '$gt':
     case '$gte':
     case '$lt':
     case '$lte': {
-      const value = scalar(operand, op, taskDate, 'WDE0058');
-      if (value === null || value.type === 'boolean') {
+      const values = scalars(operand, op, mode, 'WDE0058');
+      if (values === null || values.some((v) => v.type === 'boolean')) {
         throw new WixError('WDE0058', `${op} should be a Date, Number or String. Got ${describe(operand)} instead`);
       }
-      return { kind: 'cmp', field, op: op.slice(1) as CompareOp, value: value as OrderedScalar };
+      const cmpOp = op.slice(1) as CompareOp;
+      const nodes = values.map((value): FilterNode => ({ kind: 'cmp', field, op: cmpOp, value: value as OrderedScalar }));
+      return nodes.length === 1 ? (nodes[0] as FilterNode) : { kind: 'or', children: nodes };
     }
     case '$in':
     case '$nin':
     case '$hasSome': {
-      const values = scalarList(operand, op, taskDate);
+      const values = scalarList(operand, op, mode).flat();
       const node: FilterNode = values.length === 0 ? FALSE : { kind: 'in', field, values };
       return op === '$nin' ? { kind: 'not', child: node } : node;
     }
     case '$hasAll': {
-      const values = scalarList(operand, op, taskDate);
+      const values = scalarList(operand, op, mode);
       if (values.length === 0) return FALSE;
-      return { kind: 'and', children: values.map((value) => ({ kind: 'eq', field, value }) as FilterNode) };
+      return { kind: 'and', children: values.map((forms) => elementOf(field, forms)) };
     }
     case '$exists': {
       const b = bool(operand, op);
@@ -215,14 +236,19 @@ function parseOperator(field: FieldPath, op: string, operand: unknown, taskDate:
 }
 
 /** `{f: v}` and `{f: {$eq: v}}`: null -> isNull, scalar -> eq, array/object -> exact equality. */
-function equality(field: FieldPath, operand: unknown, op: string, taskDate: boolean): FilterNode {
+function equality(field: FieldPath, operand: unknown, op: string, mode: StringMode): FilterNode {
   if (operand === null) return { kind: 'isNull', field };
   if (Array.isArray(operand) || (isPlainObject(operand) && !isDateValue(operand))) {
     return { kind: 'eqJson', field, json: canonicalJson(normaliseJson(operand, op)) };
   }
-  const value = scalar(operand, op, taskDate, 'WDE0058');
-  if (value === null) throw new WixError('WDE0058', `${op} should be a Date, Number, String, or Boolean. Got ${describe(operand)} instead`);
-  return { kind: 'eq', field, value };
+  const forms = scalars(operand, op, mode, 'WDE0058');
+  if (forms === null) throw new WixError('WDE0058', `${op} should be a Date, Number, String, or Boolean. Got ${describe(operand)} instead`);
+  return elementOf(field, forms);
+}
+
+/** Element match of one operand, read in one form or (mode `either`) two. */
+function elementOf(field: FieldPath, forms: readonly Scalar[]): FilterNode {
+  return forms.length === 1 ? { kind: 'eq', field, value: forms[0] as Scalar } : { kind: 'in', field, values: forms };
 }
 
 /**
@@ -256,27 +282,27 @@ function normaliseJson(v: unknown, op: string, depth = 0): JsonValue {
 }
 
 /**
- * A scalar operand. In task filters (taskRenaming) a plain string on a system date field is a
- * date, because the SDK's task module sends dates that way.
+ * A scalar operand, in the forms it is read in (see StringMode): one, or for a date string in
+ * mode `either`, the string and the date. Null when the operand is not a scalar.
  */
-function scalar(v: unknown, op: string, taskDate: boolean, code: 'WDE0058' | 'WDE0060'): Scalar | null {
+function scalars(v: unknown, op: string, mode: StringMode, code: 'WDE0058' | 'WDE0060'): Scalar[] | null {
   if (typeof v === 'string') {
     noNul(v, op, code);
-    if (taskDate) {
-      const iso = normaliseDateString(v);
-      if (iso) return { type: 'date', value: iso };
-    }
-    return { type: 'string', value: v };
+    if (mode === 'string') return [{ type: 'string', value: v }];
+    const iso = normaliseDateString(v);
+    if (iso === undefined) return [{ type: 'string', value: v }];
+    if (mode === 'date') return [{ type: 'date', value: iso }];
+    return iso === v ? [{ type: 'string', value: v }, { type: 'date', value: iso }] : [{ type: 'string', value: v }];
   }
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) throw new WixError(code, `${op}: numbers must be finite`);
-    return { type: 'number', value: v };
+    return [{ type: 'number', value: v }];
   }
-  if (typeof v === 'boolean') return { type: 'boolean', value: v };
+  if (typeof v === 'boolean') return [{ type: 'boolean', value: v }];
   if (isDateValue(v)) {
     const iso = normaliseDateString(v.$date);
     if (!iso) throw new WixError(code, `${op}: invalid date ${clip(v.$date)}`);
-    return { type: 'date', value: iso };
+    return [{ type: 'date', value: iso }];
   }
   return null;
 }
@@ -290,11 +316,12 @@ function noNul(s: string, op: string, code: 'WDE0058' | 'WDE0059' | 'WDE0060'): 
   return s;
 }
 
-function scalarList(v: unknown, op: string, taskDate: boolean): Scalar[] {
+/** Each operand of a list operator, in the forms it is read in. */
+function scalarList(v: unknown, op: string, mode: StringMode): Scalar[][] {
   if (!Array.isArray(v)) throw new WixError('WDE0057', `${op} should be an Array. Got ${describe(v)} instead`);
   if (v.length > LIMITS.maxListLength) throw new WixError('WDE0080', `${op} holds more than ${LIMITS.maxListLength} values`);
   return v.map((x) => {
-    const s = scalar(x, op, taskDate, 'WDE0060');
+    const s = scalars(x, op, mode, 'WDE0060');
     if (s === null) {
       throw new WixError('WDE0060', `${op} Array should only contain values of types Date, Number, String, and Boolean. Got ${describe(x)} instead`);
     }

@@ -8,15 +8,18 @@
  *   2. removeItems: every element equal to a listed value is removed;
  *   3. addItems: the values are appended in order (a missing or null field becomes an array);
  *   4. removeDuplicates: later duplicates are dropped, the first of each stays.
- * Equality is deep JSON equality with object key order ignored. addItems/removeItems on a field
- * that holds a non-array value are a per-item WDE0075 failure; the item is left unchanged.
+ * Equality is deep JSON equality with object key order ignored, with one addition: a stored date
+ * also equals its ISO string, because the published client sends a `Date` in these lists as that
+ * string (and a replacement `to` in the same form then stays a date). addItems are stored as sent.
+ * addItems/removeItems on a field that holds a non-array value are a per-item WDE0075 failure;
+ * the item is left unchanged.
  */
 import { WixError } from '../errors.js';
 import { getPath } from '../query/evaluate.js';
 import { applyModifications } from '../items/patch.js';
 import { compileArrayAppend } from '../items/patch-sql.js';
 import type { SqlEdit } from '../items/writer.js';
-import { canonicalJson, type JsonObject, type JsonValue } from '../wire/json.js';
+import { canonicalJson, dateValue, isDateValue, normaliseDateString, type JsonObject, type JsonValue } from '../wire/json.js';
 import type { TaskPlan } from './model.js';
 
 const pathOf = (segments: string[]) => ({ segments });
@@ -33,6 +36,16 @@ export function copyField(plan: Extract<TaskPlan, { type: 'COPY_FIELD_DATA' }>) 
   };
 }
 
+/** The keys a value is matched by: its canonical JSON, and for a date its ISO string's too. */
+function matchKeys(v: JsonValue): string[] {
+  return isDateValue(v) ? [canonicalJson(v), JSON.stringify(v.$date)] : [canonicalJson(v)];
+}
+
+/** A replacement for a stored date: an ISO string in the form a `Date` is sent in becomes a date. */
+function asDateIfSent(to: JsonValue): JsonValue {
+  return typeof to === 'string' && normaliseDateString(to) === to ? dateValue(to) : to;
+}
+
 export function editField(plan: Extract<TaskPlan, { type: 'EDIT_FIELD_DATA' }>) {
   const replace = plan.replaceItems.map((r) => ({ from: canonicalJson(r.from), to: r.to }));
   const remove = new Set(plan.removeItems.map(canonicalJson));
@@ -41,13 +54,14 @@ export function editField(plan: Extract<TaskPlan, { type: 'EDIT_FIELD_DATA' }>) 
     const before = current === undefined ? undefined : canonicalJson(current);
     let value: JsonValue | undefined = current;
     const replaced = (v: JsonValue): JsonValue => {
-      const key = canonicalJson(v);
-      const rule = replace.find((r) => r.from === key);
-      return rule ? rule.to : v;
+      const [key, iso] = matchKeys(v);
+      const rule = replace.find((r) => r.from === key || r.from === iso);
+      if (!rule) return v;
+      return rule.from === key ? rule.to : asDateIfSent(rule.to);
     };
     if (Array.isArray(value)) {
       value = value.map(replaced);
-      if (remove.size) value = value.filter((e) => !remove.has(canonicalJson(e)));
+      if (remove.size) value = value.filter((e) => !matchKeys(e).some((k) => remove.has(k)));
       value.push(...plan.addItems);
       if (plan.removeDuplicates) {
         const seen = new Set<string>();
