@@ -12,6 +12,7 @@ import { buildApp, type AppOptions, type Cairn } from '../src/http/app.js';
 import { ManualClock } from '../src/clock.js';
 import { sql } from '../src/store/sql.js';
 import { secretKey, sign } from '../src/events/sign.js';
+import { oldEvents } from '../src/events/delivery.js';
 import { STORE_NAMES, openTestStore, type StoreName, type TestStore } from './helpers/stores.js';
 import { call, TEST_ADMIN_KEY } from './helpers/server.js';
 
@@ -545,6 +546,34 @@ for (const storeName of STORE_NAMES) {
         assert.equal(list.length, 0);
       } finally {
         await last.close();
+      }
+    });
+
+    test('the retention sweep looks for old events through the event_time index, not a scan of every event', async () => {
+      const own = await openTestStore(storeName as StoreName);
+      try {
+        const rows = 20_000;
+        // Events of today: none older than the cutoff. In seq order the sweep's query read all of them.
+        await own.db.run(
+          own.db.dialect === 'postgres'
+            ? sql`INSERT INTO events (id, type, entity_id, event_time, data)
+                SELECT 'e' || g, 'wix.data.v2.data_item_created', 'i' || g, '2030-01-01T00:00:00.000Z', jsonb_build_object('x', repeat('x', 200)) FROM generate_series(1, ${rows}) g`
+            : sql`WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ${rows})
+                INSERT INTO events (id, type, entity_id, event_time, data)
+                SELECT 'e' || n, 'wix.data.v2.data_item_created', 'i' || n, '2030-01-01T00:00:00.000Z', json_object('x', printf('%.200c', 'x')) FROM g`,
+        );
+        const query = oldEvents('2029-12-31T00:00:00.000Z', sql` AND seq < ${rows * 2}`);
+        if (own.db.dialect === 'postgres') {
+          await own.db.exec('ANALYZE events');
+          const plan = (await own.db.all<{ 'QUERY PLAN': string }>(sql`EXPLAIN ${query}`)).map((r) => r['QUERY PLAN']).join('\n');
+          assert.match(plan, /Index (Only )?Scan using events_time/, plan);
+        } else {
+          const plan = (await own.db.all<{ detail: string }>(sql`EXPLAIN QUERY PLAN ${query}`)).map((r) => r.detail).join('\n');
+          assert.match(plan, /SEARCH events USING (COVERING )?INDEX events_time \(event_time<\?\)/, plan);
+        }
+        assert.deepEqual(await own.db.all(query), []);
+      } finally {
+        await own.close();
       }
     });
 

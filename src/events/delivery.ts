@@ -667,13 +667,23 @@ export class DeliveryWorker {
     const below: Sql = pinned.length > 0 ? sql` AND seq < ${Math.min(...pinned)}` : sql``;
     let events = 0;
     for (;;) {
-      const n = await this.db.run(sql`DELETE FROM events WHERE seq IN (
-        SELECT seq FROM events WHERE event_time < ${cutoff}${below} ORDER BY seq LIMIT ${SWEEP_CHUNK})`);
+      const n = await this.db.run(sql`DELETE FROM events WHERE seq IN (${oldEvents(cutoff, below)})`);
       events += n;
       if (n < SWEEP_CHUNK || this.stopping) break;
     }
     return { deliveries, events };
   }
+}
+
+/**
+ * The next chunk of events the sweep may delete: older than the cutoff and below every pin.
+ * Read in `event_time` order, through the `events_time` index: in `seq` order SQLite scanned
+ * the whole table for the old ones (the primary key gives the order, the filter is on the time),
+ * even when none was old: 643 ms once in a million-item task, with one to two million events,
+ * holding the writer and the event loop. Which old events go first does not matter.
+ */
+export function oldEvents(cutoff: string, below: Sql = sql``): Sql {
+  return sql`SELECT seq FROM events WHERE event_time < ${cutoff}${below} ORDER BY event_time LIMIT ${SWEEP_CHUNK}`;
 }
 
 function clip(s: string): string {
