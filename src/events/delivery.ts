@@ -679,8 +679,8 @@ export class DeliveryWorker {
  * The next chunk of events the sweep may delete: older than the cutoff and below every pin.
  * Read in `event_time` order, through the `events_time` index: in `seq` order SQLite scanned
  * the whole table for the old ones (the primary key gives the order, the filter is on the time),
- * even when none was old: 643 ms once in a million-item task, with one to two million events,
- * holding the writer and the event loop. Which old events go first does not matter.
+ * even when none was old: about 0.4 s per million events, every sweep, holding the writer and the
+ * event loop (docs/benchmarks.md). Which old events go first does not matter.
  */
 export function oldEvents(cutoff: string, below: Sql = sql``): Sql {
   return sql`SELECT seq FROM events WHERE event_time < ${cutoff}${below} ORDER BY event_time LIMIT ${SWEEP_CHUNK}`;
