@@ -3,7 +3,7 @@
  * error codes: nothing downstream (compilers, evaluator) ever sees an unvalidated value or path.
  */
 import { WixError } from '../errors.js';
-import { canonicalJson, isDateValue, isPlainObject, normaliseDateString, setOwn, type JsonValue } from '../wire/json.js';
+import { canonicalJson, isDateValue, isPlainObject, isSentDateString, normaliseDateString, setOwn, type JsonValue } from '../wire/json.js';
 import {
   FALSE,
   TRUE,
@@ -288,11 +288,12 @@ function normaliseJson(v: unknown, op: string, depth = 0): JsonValue {
 function scalars(v: unknown, op: string, mode: StringMode, code: 'WDE0058' | 'WDE0060'): Scalar[] | null {
   if (typeof v === 'string') {
     noNul(v, op, code);
-    if (mode === 'string') return [{ type: 'string', value: v }];
-    const iso = normaliseDateString(v);
-    if (iso === undefined) return [{ type: 'string', value: v }];
-    if (mode === 'date') return [{ type: 'date', value: iso }];
-    return iso === v ? [{ type: 'string', value: v }, { type: 'date', value: iso }] : [{ type: 'string', value: v }];
+    const text: Scalar = { type: 'string', value: v };
+    if (mode === 'date') {
+      const iso = normaliseDateString(v);
+      return [iso === undefined ? text : { type: 'date', value: iso }];
+    }
+    return mode === 'either' && isSentDateString(v) ? [text, { type: 'date', value: v }] : [text];
   }
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) throw new WixError(code, `${op}: numbers must be finite`);

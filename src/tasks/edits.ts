@@ -19,7 +19,7 @@ import { getPath } from '../query/evaluate.js';
 import { applyModifications } from '../items/patch.js';
 import { compileArrayAppend } from '../items/patch-sql.js';
 import type { SqlEdit } from '../items/writer.js';
-import { canonicalJson, dateValue, isDateValue, normaliseDateString, type JsonObject, type JsonValue } from '../wire/json.js';
+import { canonicalJson, dateValue, isDateValue, isSentDateString, type JsonObject, type JsonValue } from '../wire/json.js';
 import type { TaskPlan } from './model.js';
 
 const pathOf = (segments: string[]) => ({ segments });
@@ -43,7 +43,7 @@ function matchKeys(v: JsonValue): string[] {
 
 /** A replacement for a stored date: an ISO string in the form a `Date` is sent in becomes a date. */
 function asDateIfSent(to: JsonValue): JsonValue {
-  return typeof to === 'string' && normaliseDateString(to) === to ? dateValue(to) : to;
+  return typeof to === 'string' && isSentDateString(to) ? dateValue(to) : to;
 }
 
 export function editField(plan: Extract<TaskPlan, { type: 'EDIT_FIELD_DATA' }>) {

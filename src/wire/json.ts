@@ -37,6 +37,12 @@ export function normaliseDateString(s: string): string | undefined {
   return iso.length === 24 && iso[4] === '-' ? iso : undefined;
 }
 
+/**
+ * Whether `s` is a date in exactly the form Cairn stores and `Date.toISOString()` writes: how the
+ * published client's tasks module sends a `Date`, which it cannot mark as one.
+ */
+export const isSentDateString = (s: string): boolean => normaliseDateString(s) === s;
+
 export const dateValue = (iso: string): { $date: string } => ({ $date: iso });
 
 /**
