@@ -419,10 +419,13 @@ for (const storeName of STORE_NAMES) {
       });
       await insertedLate;
       const others = insert('late', [{ _id: 'l-a' }, { _id: 'l-b' }]);
+      let resumed: SseClient | undefined;
       try {
         if (storeName === 'postgres') {
           await others;
           await c.waitFor('the later events', hasEntity(CREATED, 'l-b'));
+          // A client that reconnects now, above the later events, has not had the late one either.
+          resumed = await connect(`${STREAM}?dataCollectionId=late&after=${Math.max(...ids(c.frames))}`);
         }
       } finally {
         // Never leave the transaction open, whatever failed.
@@ -434,6 +437,11 @@ for (const storeName of STORE_NAMES) {
       await c.waitFor('the other events', hasEntity(CREATED, 'l-b'));
       assert.deepEqual(c.frames.map((f) => f.data.data.entityId).sort(), ['l-a', 'l-b', 'late-one']);
       assert.equal(new Set(ids(c.frames)).size, 3, 'no event twice');
+      if (resumed) {
+        await resumed.waitFor('the late event', hasEntity(CREATED, 'late-one'));
+        assert.deepEqual(resumed.frames.map((f) => f.data.data.entityId), ['late-one']);
+        resumed.close();
+      }
       // A client resuming from before it gets it in seq order.
       const replay = await connect(`${STREAM}?dataCollectionId=late&after=${Math.min(...ids(c.frames)) - 1}`);
       await replay.waitFor('the replay', (x) => x.frames.length >= 3);
@@ -549,13 +557,24 @@ for (const storeName of STORE_NAMES) {
         const all = (await srv.store.db.all<{ seq: number }>(sql`SELECT seq FROM events WHERE collection_id = 'storm' ORDER BY seq`)).map((r) => Number(r.seq));
         assert.ok(all.length > 4 * 12 * 16);
         const allSet = new Set(all);
+        // Events the base client (after=0, so it gets everything) received after a higher id.
+        const lateInBase = new Set<number>();
+        let highest = 0;
+        for (const x of ids(base.frames)) {
+          if (x < highest) lateInBase.add(x);
+          highest = Math.max(highest, x);
+        }
+        if (storeName === 'sqlite') assert.equal(lateInBase.size, 0, 'SQLite commits ids in order');
         for (const { c, after } of clients) {
           const got = ids(c.frames);
           assert.equal(new Set(got).size, got.length, 'no event twice');
           assert.ok(got.every((x) => allSet.has(x)));
           if (after !== undefined) {
-            // A resumed client gets exactly the events above its resume point.
-            assert.deepEqual([...got].sort((a, b) => a - b), all.filter((x) => x > after), `resumed after ${after}`);
+            // A resumed client gets exactly the events above its resume point...
+            assert.deepEqual(got.filter((x) => x > after).sort((a, b) => a - b), all.filter((x) => x > after), `resumed after ${after}`);
+            // ...and, on PostgreSQL, an event below it whose transaction committed late, after the
+            // client had joined (it never had it: the base client got it after higher ids too).
+            for (const x of got.filter((y) => y <= after)) assert.ok(lateInBase.has(x), `resumed after ${after} but got ${x}, which was not a late commit`);
           }
         }
       } finally {
