@@ -20,7 +20,11 @@
  * Delivery is at most once per connection and in `seq` order, except that an event that commits
  * late (above) arrives after events with higher ids. After a reconnect with Last-Event-ID the
  * replay starts above that id, so an event that committed late after the client had already
- * received a higher id (and that it missed when the connection dropped) is not replayed.
+ * received a higher id (and that it missed when the connection dropped) is not replayed; one
+ * that commits after the client rejoined is a gap fill (`fanOut(…, false)`), which reaches every
+ * client whatever its resume point: while the poller still sees a gap there, its fan-out has
+ * sent that event to no one (a catch-up read that sent it marks it in `sentGaps`, so one
+ * connection never gets it twice).
  *
  * Slow clients. The poller never waits for a client. A live client that still has more than
  * `maxBufferedBytes` waiting in its socket buffers when the next batch is fanned out leaves the
