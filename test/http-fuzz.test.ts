@@ -1,7 +1,8 @@
 /**
  * Every route in Cairn's own API description (/openapi.json), on both stores, sent random and
- * mutated request bodies, ids and query strings (fast-check): the answer is never a 5xx, and
- * every 4xx carries the Wix error envelope (message and details.applicationError.code). Bodies
+ * mutated request bodies, ids and query strings (fast-check): the answer is never a 5xx, every
+ * 4xx carries the Wix error envelope (message and details.applicationError.code), and a 4xx
+ * changed nothing (items, events, tasks and collections are compared before and after). Bodies
  * are either random JSON built from the API's own field names and values, or a valid request
  * with one or two of its parts replaced or removed, so many get past the first check.
  * The seed is fixed so a failure reproduces; CAIRN_FUZZ_SEED and CAIRN_FUZZ_RUNS explore more.
@@ -11,6 +12,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { STORE_NAMES } from './helpers/stores.js';
 import { startServer, call, type TestServer } from './helpers/server.js';
+import { sql } from '../src/store/sql.js';
 
 const DATA = '/wix-data/v2';
 const SEED = Number(process.env.CAIRN_FUZZ_SEED ?? 20261204);
@@ -128,7 +130,8 @@ for (const storeName of STORE_NAMES) {
   describe(`HTTP fuzz (${storeName})`, () => {
     let s: TestServer;
     before(async () => {
-      s = await startServer(storeName);
+      // No runner: tasks the fuzz creates stay queued, so nothing changes the data but requests.
+      s = await startServer(storeName, { runner: false });
     });
     after(async () => {
       await s.close();
@@ -160,6 +163,21 @@ for (const storeName of STORE_NAMES) {
       }
       assert.ok(routes.length > 40, `the API description lists ${routes.length} routes`);
 
+      /** Everything a refused request must leave as it was, as one string. */
+      const state = async () =>
+        JSON.stringify(
+          await s.store.db.all(
+            s.store.db.dialect === 'postgres'
+              ? sql`SELECT (SELECT count(*) FROM items) AS items,
+                      (SELECT string_agg(collection_id || ':' || env || ':' || id || ':' || data::text, '|' ORDER BY collection_id, env, id) FROM items) AS item_rows,
+                      (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM tasks) AS tasks,
+                      (SELECT string_agg(doc::text, '|' ORDER BY id) FROM collections) AS collections`
+              : sql`SELECT (SELECT count(*) FROM items) AS items,
+                      (SELECT group_concat(collection_id || ':' || env || ':' || id || ':' || data, '|') FROM (SELECT * FROM items ORDER BY collection_id, env, id)) AS item_rows,
+                      (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM tasks) AS tasks,
+                      (SELECT group_concat(doc, '|') FROM (SELECT doc FROM collections ORDER BY id)) AS collections`,
+          ),
+        );
       const statuses = new Map<number, number>();
       const problems: string[] = [];
       await fc.assert(
@@ -167,11 +185,15 @@ for (const storeName of STORE_NAMES) {
           const qs = new URLSearchParams(query).toString();
           const path = route.path.replace(/\{[^}]+\}/g, encodeURIComponent(value)) + (qs ? `?${qs}` : '');
           const withBody = route.method !== 'GET' && route.method !== 'DELETE';
+          const before = await state();
           const r = await call(s.url, route.method, path, withBody ? sent : undefined);
           statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
           const what = () => `${route.method} ${path} ${withBody ? JSON.stringify(sent).slice(0, 400) : ''} → ${r.status} ${JSON.stringify(r.body).slice(0, 400)}`;
           if (r.status >= 500) problems.push(what());
-          else if (r.status >= 400 && !(typeof r.body?.message === 'string' && typeof r.body?.details?.applicationError?.code === 'string')) problems.push(`no envelope: ${what()}`);
+          else if (r.status >= 400) {
+            if (!(typeof r.body?.message === 'string' && typeof r.body?.details?.applicationError?.code === 'string')) problems.push(`no envelope: ${what()}`);
+            if ((await state()) !== before) problems.push(`changed data: ${what()}`);
+          }
         }),
         { seed: SEED, numRuns: RUNS_PER_ROUTE * routes.length },
       );
