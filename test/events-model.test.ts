@@ -2,7 +2,8 @@
  * Item writes and their events, by model: random sequences of single and bulk inserts, updates,
  * saves, patches and removes (ids from a small pool, so they collide, repeat within a request and
  * hit missing items; updates, patches and removes sometimes with a condition) and truncates, sent over HTTP on both stores, beside a model of the
- * collection in JS (patches applied with the writer's own exact function). After every request:
+ * collection in JS (patches applied with the writer's own exact function), on a plain collection
+ * and on one whose before-hooks change every item they see. After every request:
  * each item's success is the model's, the stored items are the model's, and the events recorded
  * since the request before are exactly one per successful item change, of the right type, each
  * carrying the item as that change left it.
@@ -80,11 +81,25 @@ function userFields(doc: JsonObject): JsonObject {
   return out;
 }
 
-for (const storeName of STORE_NAMES) {
-  describe(`item writes and their events follow the model (${storeName})`, () => {
+/**
+ * Two collections: a plain one, and one whose data hooks stamp each written item with how it was
+ * written (before-hooks take another path through the writer: the item is read, hooked, then
+ * written, never by the SQL fast paths).
+ */
+const SETUPS = [
+  { label: 'no hooks', hooked: false },
+  { label: 'before-hooks that change the item', hooked: true },
+] as const;
+const stamp = (item: JsonObject, via: 'insert' | 'update') => ({ ...item, via });
+
+for (const storeName of STORE_NAMES) for (const setup of SETUPS) {
+  describe(`item writes and their events follow the model (${storeName}, ${setup.label})`, () => {
     let s: TestServer;
     before(async () => {
-      s = await startServer(storeName, { runner: false });
+      s = await startServer(storeName, {
+        runner: false,
+        ...(setup.hooked ? { hooks: { hooks: { [C]: { beforeInsert: (item: JsonObject) => stamp(item, 'insert'), beforeUpdate: (item: JsonObject) => stamp(item, 'update') } } } } : {}),
+      });
       assert.equal((await call(s.url, 'POST', `${DATA}/collections`, { collection: { id: C } })).status, 200);
     });
     after(() => s.close());
@@ -120,7 +135,8 @@ for (const storeName of STORE_NAMES) {
             seen.add(id);
             if (repeated || (op.kind === 'insert' && exists) || (op.kind === 'update' && !exists)) return { success: false };
             if (op.kind === 'update' && !holds(op.condition, model.get(id))) return { success: false };
-            const doc = JSON.parse(JSON.stringify({ ...fields, _id: id })) as JsonObject; // fast-check's records have no prototype
+            const sent = JSON.parse(JSON.stringify({ ...fields, _id: id })) as JsonObject; // fast-check's records have no prototype
+            const doc = setup.hooked ? stamp(sent, exists ? 'update' : 'insert') : sent;
             model.set(id, doc);
             return { success: true, event: { type: exists ? TYPE.updated : TYPE.created, id, data: doc } };
           });
@@ -131,9 +147,9 @@ for (const storeName of STORE_NAMES) {
           const outcomes: Expected[] = op.patches.map(([id, mods]) => {
             const before = model.get(id);
             if (!before || !holds(op.condition, before)) return { success: false };
-            const after = applyModifications(before, parseModifications(mods, 'patch'));
-            if (after instanceof WixError) return { success: false };
-            model.set(id, after);
+            const patched = applyModifications(before, parseModifications(mods, 'patch'));
+            if (patched instanceof WixError) return { success: false };
+            model.set(id, setup.hooked ? stamp(patched, 'update') : patched);
             return { success: true };
           });
           const written = [...new Set(op.patches.filter((_, i) => outcomes[i]?.success).map(([id]) => id))];
