@@ -158,6 +158,47 @@ for (const storeName of STORE_NAMES) {
       assert.deepEqual(rows.map((r) => (eventPayload(r).updatedEvent as any)?.currentEntity.data.n ?? 0), [0, 1, 2, 3, 4, 5]);
     });
 
+    test('with the Publish plugin an item event carries _publishStatus, as reads show it; without, it does not', async () => {
+      await ok('POST', `${DATA}/collections`, { collection: { id: 'pub', plugins: [{ type: 'PUBLISH', publishOptions: { defaultStatus: 'DRAFT' } }] } });
+      await ok('POST', `${DATA}/collections`, { collection: { id: 'nopub' } });
+      await newEvents();
+      const entityOf = (r: EventRow) => {
+        const p = eventPayload(r) as any;
+        return (p.createdEvent?.entity ?? p.updatedEvent?.currentEntity).data;
+      };
+      // Every write path: insert, bulk insert, update, save, patch (SQL and JS forms), a status task, the sandbox copy.
+      await ok('POST', `${DATA}/items`, { dataCollectionId: 'pub', dataItem: { data: { _id: 'a', n: 1 } } });
+      await ok('POST', `${DATA}/bulk/items/insert`, { dataCollectionId: 'pub', dataItems: [{ data: { _id: 'b', n: 2 } }] });
+      await ok('POST', `${DATA}/items/update`, { dataCollectionId: 'pub', publishPluginOptions: { includeDraftItems: true }, dataItem: { id: 'a', data: { _id: 'a', n: 3 } } });
+      await ok('POST', `${DATA}/items/save`, { dataCollectionId: 'pub', dataItem: { id: 'b', data: { _id: 'b', n: 4 } } });
+      await ok('POST', `${DATA}/bulk/items/patch`, {
+        dataCollectionId: 'pub',
+        publishPluginOptions: { includeDraftItems: true },
+        patches: ['a', 'b'].map((dataItemId) => ({ dataItemId, fieldModifications: [{ fieldPath: 'n', action: 'INCREMENT_FIELD', incrementFieldOptions: { value: 1 } }] })),
+      });
+      await ok('POST', `${DATA}/items/patch`, { dataCollectionId: 'pub', publishPluginOptions: { includeDraftItems: true }, patch: { dataItemId: 'a', fieldModifications: [{ fieldPath: 'n', action: 'INCREMENT_FIELD', incrementFieldOptions: { value: 0.5 } }] } });
+      const drafts = (await newEvents()).filter((r) => r.type.startsWith('wix.data.v2.data_item'));
+      assert.equal(drafts.length, 7);
+      for (const r of drafts) assert.equal(entityOf(r)._publishStatus, 'DRAFT', `${r.type} ${r.entity_id}`);
+
+      const task = await ok('POST', '/cms/v1/tasks', { task: { type: 'UPDATE_PUBLISH_STATUS', updatePublishStatusOptions: { dataCollectionId: 'pub', filter: { _id: 'a' }, operation: 'SET_PUBLISHED_STATUS' } } });
+      await waitTask(task.task.id);
+      const [published] = (await newEvents()).filter((r) => r.type.startsWith('wix.data.v2.data_item'));
+      assert.ok(published);
+      assert.equal(published.type, UPDATED);
+      assert.deepEqual({ ...entityOf(published), _createdDate: undefined, _updatedDate: undefined }, { ...(await ok('POST', `${DATA}/items/get`, { dataCollectionId: 'pub', dataItemId: 'a' })).dataItem.data, _createdDate: undefined, _updatedDate: undefined });
+      assert.equal(entityOf(published)._publishStatus, 'PUBLISHED');
+
+      await ok('POST', `/cairn/v1/collections/pub/sandbox`, { enabled: true });
+      const copies = (await newEvents()).filter((r) => r.type === CREATED);
+      assert.deepEqual(copies.map((r) => [r.entity_id, entityOf(r)._publishStatus]).sort(), [['a', 'PUBLISHED'], ['b', 'DRAFT']]);
+
+      await ok('POST', `${DATA}/items`, { dataCollectionId: 'nopub', dataItem: { data: { _id: 'c' } } });
+      const [plain] = await newEvents();
+      assert.ok(plain);
+      assert.equal('_publishStatus' in entityOf(plain), false);
+    });
+
     test('collection updates and deletion, sandbox copies', async () => {
       await ok('POST', `${DATA}/collections`, { collection: { id: 'col' } });
       await ok('POST', `${DATA}/items`, { dataCollectionId: 'col', dataItem: { data: { _id: 'k' } } });

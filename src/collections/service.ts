@@ -323,7 +323,7 @@ export class CollectionService {
         await tx.run(sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon)
           SELECT collection_id, 'SANDBOX', id, data, created_date, updated_date, owner, publish_status, canon
           FROM items WHERE collection_id = ${current.id} AND env = 'LIVE'`);
-        await this.events.itemsWrittenWhere(tx, current.id, 'created', sql`collection_id = ${current.id} AND env = 'SANDBOX'`, now);
+        await this.events.itemsWrittenWhere(tx, current, 'created', sql`collection_id = ${current.id} AND env = 'SANDBOX'`, now);
       }
       const changed = await tx.run(sql`UPDATE collections SET sandbox_enabled = ${enabled}, revision = revision + 1, updated_date = ${now}
         WHERE id = ${current.id}`);
