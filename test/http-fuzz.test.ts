@@ -1,6 +1,7 @@
 /**
  * Every route in Cairn's own API description (/openapi.json), on both stores, sent random and
- * mutated request bodies, ids and query strings (fast-check): the answer is never a 5xx, every
+ * mutated request bodies, ids and query strings (fast-check), by the admin, a member's key, a
+ * read-only key, an anonymous caller or an unknown key: the answer is never a 5xx, every
  * 4xx carries the Wix error envelope (message and details.applicationError.code), and a 4xx
  * changed nothing (items, events, tasks and collections are compared before and after). Bodies
  * are either random JSON built from the API's own field names and values, or a valid request
@@ -11,10 +12,11 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { STORE_NAMES } from './helpers/stores.js';
-import { startServer, call, type TestServer } from './helpers/server.js';
+import { startServer, call, TEST_ADMIN_KEY, type TestServer } from './helpers/server.js';
 import { sql } from '../src/store/sql.js';
 
 const DATA = '/wix-data/v2';
+type JsonObjectLike = Record<string, unknown>;
 const SEED = Number(process.env.CAIRN_FUZZ_SEED ?? 20261204);
 const RUNS_PER_ROUTE = Number(process.env.CAIRN_FUZZ_RUNS ?? 40);
 
@@ -153,6 +155,20 @@ for (const storeName of STORE_NAMES) {
       const items = Array.from({ length: 20 }, (_, i) => ({ data: { _id: `i${i}`, title: `t${i}`, n: i, tags: ['a', 'b'], d: { $date: new Date(Date.UTC(2020, 0, i + 1)).toISOString() }, o: { x: i } } }));
       assert.equal((await call(s.url, 'POST', `${DATA}/bulk/items/insert`, { dataCollectionId: 'fz', dataItems: items })).status, 200);
 
+      // Callers: the admin key, an API key acting as a site member, a read-only key, anonymous,
+      // and an unknown key, so the permission paths are fuzzed too.
+      const key = async (body: JsonObjectLike) => {
+        const r = await call(s.url, 'POST', '/cairn/v1/keys', body);
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        return r.body.apiKey as string;
+      };
+      const callers = [
+        TEST_ADMIN_KEY,
+        await key({ name: 'member', scopes: ['SCOPE.DC-DATA.READ', 'SCOPE.DC-DATA.WRITE'], memberId: 'member-a' }),
+        await key({ name: 'reader', scopes: ['SCOPE.DC-DATA.READ'] }),
+        '',
+        'not-a-key',
+      ];
       const description = await call(s.url, 'GET', '/openapi.json');
       assert.equal(description.status, 200);
       const routes: { method: string; path: string }[] = [];
@@ -181,14 +197,14 @@ for (const storeName of STORE_NAMES) {
       const statuses = new Map<number, number>();
       const problems: string[] = [];
       await fc.assert(
-        fc.asyncProperty(fc.constantFrom(...routes), body, pathValue, queryString, async (route, sent, value, query) => {
+        fc.asyncProperty(fc.constantFrom(...routes), body, pathValue, queryString, fc.oneof({ weight: 3, arbitrary: fc.constant(TEST_ADMIN_KEY) }, { weight: 2, arbitrary: fc.constantFrom(...callers) }), async (route, sent, value, query, caller) => {
           const qs = new URLSearchParams(query).toString();
           const path = route.path.replace(/\{[^}]+\}/g, encodeURIComponent(value)) + (qs ? `?${qs}` : '');
           const withBody = route.method !== 'GET' && route.method !== 'DELETE';
           const before = await state();
-          const r = await call(s.url, route.method, path, withBody ? sent : undefined);
+          const r = await call(s.url, route.method, path, withBody ? sent : undefined, { authorization: caller });
           statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
-          const what = () => `${route.method} ${path} ${withBody ? JSON.stringify(sent).slice(0, 400) : ''} → ${r.status} ${JSON.stringify(r.body).slice(0, 400)}`;
+          const what = () => `${caller === TEST_ADMIN_KEY ? 'admin' : caller.slice(0, 8) || 'anonymous'} ${route.method} ${path} ${withBody ? JSON.stringify(sent).slice(0, 400) : ''} → ${r.status} ${JSON.stringify(r.body).slice(0, 400)}`;
           if (r.status >= 500) problems.push(what());
           else if (r.status >= 400) {
             if (!(typeof r.body?.message === 'string' && typeof r.body?.details?.applicationError?.code === 'string')) problems.push(`no envelope: ${what()}`);
