@@ -16,7 +16,6 @@ import { startServer, call, TEST_ADMIN_KEY, type TestServer } from './helpers/se
 import { sql } from '../src/store/sql.js';
 
 const DATA = '/wix-data/v2';
-type JsonObjectLike = Record<string, unknown>;
 const SEED = Number(process.env.CAIRN_FUZZ_SEED ?? 20261204);
 const RUNS_PER_ROUTE = Number(process.env.CAIRN_FUZZ_RUNS ?? 40);
 
@@ -157,7 +156,7 @@ for (const storeName of STORE_NAMES) {
 
       // Callers: the admin key, an API key acting as a site member, a read-only key, anonymous,
       // and an unknown key, so the permission paths are fuzzed too.
-      const key = async (body: JsonObjectLike) => {
+      const key = async (body: Record<string, unknown>) => {
         const r = await call(s.url, 'POST', '/cairn/v1/keys', body);
         assert.equal(r.status, 200, JSON.stringify(r.body));
         return r.body.apiKey as string;
