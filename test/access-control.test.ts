@@ -168,6 +168,14 @@ for (const storeName of STORE_NAMES) {
           return r.status === 200 ? (r.body.totalCount === 1 ? 'ok' : 'hidden') : outcome(r);
         },
       },
+      {
+        name: 'distinct',
+        kind: 'read',
+        run: async (c, id, auth) => {
+          const r = await api('POST', `${DATA}/items/query-distinct-values`, { dataCollectionId: c, fieldName: '_id', filter: { _id: id } }, auth);
+          return r.status === 200 ? (r.body.distinctValues.length === 1 ? 'ok' : 'hidden') : outcome(r);
+        },
+      },
       { name: 'insert', kind: 'write', run: async (c, _id, auth) => outcome(await api('POST', `${DATA}/items`, { dataCollectionId: c, dataItem: { data: { title: 'new' } } }, auth)) },
       {
         name: 'bulkInsert',
@@ -247,6 +255,7 @@ for (const storeName of STORE_NAMES) {
           await check('get', expected(caller, role, 'read', true, 'get'), () => client.items.get(c, own), (v) => v === null);
           await check('query', expected(caller, role, 'read', true, 'query'), () => client.items.query(c).eq('_id', own).find(), (v: any) => v.items.length === 0);
           await check('count', expected(caller, role, 'read', true, 'count'), () => client.items.query(c).eq('_id', own).count(), (v) => v === 0);
+          await check('distinct', expected(caller, role, 'read', true, 'distinct'), () => client.items.query(c).eq('_id', own).distinct('_id'), (v: any) => v.items.length === 0);
           await check('update', expected(caller, role, 'write', true, 'update'), () => client.items.update(c, { _id: own, title: 'u' }));
           await check('save', expected(caller, role, 'write', true, 'save'), () => client.items.save(c, { _id: own, title: 's' }));
           await check('remove', expected(caller, role, 'write', true, 'remove'), () => client.items.remove(c, own));
@@ -263,6 +272,7 @@ for (const storeName of STORE_NAMES) {
             const before = await snapshot(c);
             await check('get other', expected(caller, role, 'read', false, 'get'), () => client.items.get(c, 'b1'), (v) => v === null);
             await check('query other', expected(caller, role, 'read', false, 'query'), () => client.items.query(c).eq('_id', 'b1').find(), (v: any) => v.items.length === 0);
+            await check('distinct other', expected(caller, role, 'read', false, 'distinct'), () => client.items.distinct(c, 'title'), (v: any) => !v.values.includes('B'));
             const wantWrite = expected(caller, role, 'write', false, 'update');
             if (wantWrite === 'denied') {
               assert.equal(await codeOf(client.items.update(c, { _id: 'b1', title: 'x' })), 'WDE0027');

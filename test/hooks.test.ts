@@ -83,6 +83,8 @@ const DEFS: Def[] = [
   { collection: 'hk', hook: 'afterQuery', params: 'item, context', body: `rec('afterQuery', item, context); return { ...item, seenBy: 'afterQuery' };` },
   { collection: 'hk', hook: 'beforeCount', params: 'query, context', body: `rec('beforeCount', query, context); return { filter: ${HIDE} };` },
   { collection: 'hk', hook: 'afterCount', params: 'count, context', body: `rec('afterCount', count, context); return count + 1000;` },
+  { collection: 'hk', hook: 'beforeDistinct', params: 'distinct, context', body: `rec('beforeDistinct', distinct, context); return { ...distinct, filter: ${HIDE.replaceAll('query.', 'distinct.')} };` },
+  { collection: 'hk', hook: 'afterDistinct', params: 'value, context', body: `rec('afterDistinct', value, context); return typeof value === 'string' ? value.toUpperCase() : value;` },
   {
     collection: 'hk',
     hook: 'beforeRemove',
@@ -139,7 +141,6 @@ function veloModule(): string {
     `const rec = (name, arg, context) => { H()?.log.push({ name, arg: arg === undefined ? null : JSON.parse(JSON.stringify(arg)), context: { ...context } }); };`,
     `const sleep = (ms) => new Promise((r) => setTimeout(r, ms));`,
     `export function format_title(t) { return t; }`,
-    `export function hk_beforeDistinct() { throw new Error('never called'); }`,
     ...DEFS.map((d) => `export ${d.async ? 'async ' : ''}function ${d.collection}_${d.hook}(${d.params}) {${d.body}\n}`),
   ].join('\n');
 }
@@ -387,6 +388,39 @@ for (const storeName of STORE_NAMES) {
         assert.equal(await items.query('hk').eq('group', 'c').count(), 1002);
         const raw = await api('POST', `${DATA}/items/count`, { dataCollectionId: 'hk', filter: { group: 'c' }, suppressHooks: true });
         assert.deepEqual(raw.body, { totalCount: 3 });
+      });
+
+      test('beforeDistinct rewrites the request; afterDistinct replaces each value', async () => {
+        await seed('hk', [
+          { _id: 'v1', group: 'v', colour: 'red' },
+          { _id: 'v2', group: 'v', colour: 'blue', hidden: true },
+          { _id: 'v3', group: 'v', colour: 'green' },
+          { _id: 'v4', group: 'v', colour: 'red' },
+        ]);
+        const r = await items.query('hk').eq('group', 'v').distinct('colour');
+        assert.deepEqual(r.items, ['GREEN', 'RED']);
+        const asked = calls('beforeDistinct')[0]?.arg;
+        assert.equal(asked.fieldName, 'colour');
+        assert.deepEqual(asked.filter, { group: 'v' });
+        assert.deepEqual(calls('afterDistinct').map((c) => c.arg), ['green', 'red']);
+        assert.equal(calls('beforeDistinct')[0]?.context.collectionName, 'hk');
+
+        // Cursor pages: the follow-up's cursor holds the rewritten filter.
+        const D = `${DATA}/items/query-distinct-values`;
+        const values: unknown[] = [];
+        let page = await api('POST', D, { dataCollectionId: 'hk', fieldName: 'colour', filter: { group: 'v' }, cursorPaging: { limit: 1 } });
+        for (;;) {
+          assert.equal(page.status, 200, JSON.stringify(page.body));
+          values.push(...page.body.distinctValues);
+          const next = page.body.pagingMetadata.cursors.next;
+          if (!next) break;
+          page = await api('POST', D, { dataCollectionId: 'hk', cursorPaging: { limit: 1, cursor: next } });
+        }
+        assert.deepEqual(values, ['GREEN', 'RED']);
+
+        // suppressHooks: the stored values, the hidden item's included.
+        const raw = await api('POST', D, { dataCollectionId: 'hk', fieldName: 'colour', filter: { group: 'v' }, suppressHooks: true });
+        assert.deepEqual(raw.body.distinctValues, ['blue', 'green', 'red']);
       });
 
       test('beforeRemove may refuse or replace the id; afterRemove changes the reply', async () => {
@@ -711,9 +745,9 @@ describe('loading hooks modules', () => {
     assert.deepEqual([...reg.collections.keys()].sort(), ['my_big_items', 'products']);
     assert.equal(reg.collections.get('my_big_items')?.afterGet, fn);
     assert.equal(reg.collections.get('products')?.beforeInsert, other);
-    assert.deepEqual(Object.keys(reg.collections.get('products') ?? {}), ['beforeInsert']);
-    assert.equal(reg.warnings.length, 1);
-    assert.match(reg.warnings[0] as string, /products_beforeDistinct/);
+    assert.equal(reg.collections.get('products')?.beforeDistinct, fn);
+    assert.deepEqual(Object.keys(reg.collections.get('products') ?? {}), ['beforeInsert', 'beforeDistinct']);
+    assert.deepEqual(reg.warnings, []);
   });
 
   test('the hooks object, also on the default export, is called on its object', async () => {

@@ -23,6 +23,7 @@ import { canonicalise, isPlainObject, type JsonObject, type JsonValue } from '..
 import { buildStored, newItemId, readDataItem, readItemData, validItemId, type IncomingItem, type WireItem } from '../items/codec.js';
 import { applyModifications, type ItemPatch } from '../items/patch.js';
 import { notFound, planQuery, type PagingMetadata, type QueryPlan } from '../items/query.js';
+import { planDistinct } from '../items/distinct.js';
 import type { ItemScope } from '../items/scope.js';
 import { bulkResponse, single, type BulkResponse, type ItemService } from '../items/service.js';
 import type { ItemOutcome, WriteContext } from '../items/writer.js';
@@ -34,6 +35,8 @@ type AfterHook = 'afterInsert' | 'afterUpdate' | 'afterRemove' | 'afterGet' | 'a
 
 const ID: FieldPath = { segments: ['_id'] };
 const UPDATED: FieldPath = { segments: ['_updatedDate'] };
+/** The parts of a distinct-values request that beforeDistinct sees and may replace. */
+const DISTINCT_KEYS = ['fieldName', 'filter', 'order', 'paging', 'cursorPaging'] as const;
 const SYSTEM_KEYS = ['_id', '_createdDate', '_updatedDate', '_owner', '_publishStatus'];
 
 /**
@@ -145,6 +148,37 @@ export class HookedCall {
         }
       }
       return { totalCount };
+    });
+  }
+
+  /**
+   * beforeDistinct gets what the request asked (`fieldName`, `filter`, `order` and the paging, as
+   * sent) and returns what to run instead; afterDistinct gets each value of the page and returns
+   * the value the caller sees.
+   */
+  distinct(p: JsonObject): Promise<{ distinctValues: JsonValue[]; pagingMetadata: PagingMetadata }> {
+    return this.run(async () => {
+      const scope = await this.svc.scope(p, this.write, 'read');
+      let request = p;
+      if (this.hooks.beforeDistinct) {
+        const asked: JsonObject = {};
+        for (const key of DISTINCT_KEYS) if (p[key] !== undefined) asked[key] = p[key] as JsonValue;
+        const changed = this.object('beforeDistinct', await this.call('beforeDistinct', asked));
+        request = { ...p };
+        for (const key of DISTINCT_KEYS) {
+          if (changed[key] === undefined) delete request[key];
+          else request[key] = changed[key] as JsonValue;
+        }
+      }
+      const result = await this.svc.reader.distinct(scope, planDistinct(request, scope));
+      if (this.hooks.afterDistinct) {
+        for (let i = 0; i < result.distinctValues.length; i++) {
+          const value = toJson(await this.call('afterDistinct', result.distinctValues[i]));
+          if (value === undefined) throw hookResultError('afterDistinct', this.context.collectionName, 'returned a value that is not JSON');
+          result.distinctValues[i] = canonicalise(value);
+        }
+      }
+      return result;
     });
   }
 
@@ -483,6 +517,7 @@ export class HookedCall {
       const chunk = ids.slice(i, i + size);
       const byId: FilterNode = { kind: 'in', field: ID, values: chunk.map((value) => ({ type: 'string', value })) };
       const plan: QueryPlan = {
+        kind: 'query',
         filter: normalise(condition ? { kind: 'and', children: [byId, condition] } : byId),
         sort: [{ field: ID, order: 'ASC' }],
         fields: [],

@@ -17,7 +17,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { HOOK_NAMES, isHookName, UNSUPPORTED_HOOK_NAMES, type CollectionHooks, type HookFunction, type HookName, type HookRegistry, type HooksSource } from './model.js';
+import { HOOK_NAMES, isHookName, type CollectionHooks, type HookFunction, type HookName, type HookRegistry, type HooksSource } from './model.js';
 
 type Obj = Record<string, unknown>;
 
@@ -67,7 +67,6 @@ export function hooksFromModule(mod: Obj, where: string): HookRegistry {
       const name = key.slice(at + 1);
       const collectionId = key.slice(0, at);
       if (isHookName(name)) add(collectionId, name, value as HookFunction, undefined, `${what}${key}`);
-      else if (UNSUPPORTED_HOOK_NAMES.has(name)) warnings.push(`hooks: ${where}: ${key} is never called (Cairn has no ${name} hook)`);
     }
   };
 

@@ -17,6 +17,8 @@ export const HOOK_NAMES = [
   'afterQuery',
   'beforeCount',
   'afterCount',
+  'beforeDistinct',
+  'afterDistinct',
   'onFailure',
 ] as const;
 
@@ -24,9 +26,6 @@ export type HookName = (typeof HOOK_NAMES)[number];
 
 const KNOWN: ReadonlySet<string> = new Set(HOOK_NAMES);
 export const isHookName = (s: string): s is HookName => KNOWN.has(s);
-
-/** Velo hooks Cairn has no operation for (there is no distinct endpoint): reported, never fired. */
-export const UNSUPPORTED_HOOK_NAMES: ReadonlySet<string> = new Set(['beforeDistinct', 'afterDistinct']);
 
 /**
  * What every hook receives as its second argument. Built in one place (HookRunner.context) from

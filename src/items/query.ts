@@ -8,11 +8,12 @@
  * next page starts (a keyset; docs/ARCHITECTURE.md, Cursors).
  */
 import { WixError } from '../errors.js';
-import { compilerFor, type KeyValue } from '../query/compile.js';
+import { compilerFor, type FilterCompiler, type KeyValue, type OrderTerm } from '../query/compile.js';
 import { fieldName, type FieldPath, type FilterNode, type SortSpec } from '../query/ast.js';
 import { describe, parseFields, parseFilter, parseSort } from '../query/parse.js';
 import type { Db } from '../store/db.js';
-import { join, raw, sql } from '../store/sql.js';
+import { join, raw, sql, type Sql } from '../store/sql.js';
+import { distinctSource, distinctValue } from './distinct.js';
 import { asObject, optionalBoolean, optionalInt } from '../validate.js';
 import { isPlainObject, setOwn, type JsonObject, type JsonValue } from '../wire/json.js';
 import { toWireItem, wireItemJson, type WireItem } from './codec.js';
@@ -29,7 +30,11 @@ interface ItemRowWithForm extends ItemRow {
   canon: number;
 }
 
+/** What a plan (and its cursors) reads: items, or one field's distinct values (distinct.ts). */
+export type PlanKind = 'query' | 'distinct';
+
 export interface QueryPlan {
+  kind: PlanKind;
   filter: FilterNode;
   sort: SortSpec[];
   fields: FieldPath[];
@@ -45,6 +50,8 @@ export interface QueryPlan {
 
 interface CursorState {
   v: 1;
+  /** 'distinct' in a distinct-values cursor; absent in a query's. */
+  t?: 'distinct';
   c: string;
   e: string;
   f: unknown;
@@ -79,7 +86,7 @@ function encodeCursor(state: CursorState): string {
   return Buffer.from(JSON.stringify(state)).toString('base64url');
 }
 
-function decodeCursor(cursor: string, scope: ItemScope): CursorState {
+function decodeCursor(cursor: string, scope: ItemScope, kind: PlanKind): CursorState {
   let state: unknown;
   try {
     state = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -95,11 +102,15 @@ function decodeCursor(cursor: string, scope: ItemScope): CursorState {
   if (state.c !== scope.collection.id || state.e !== scope.env) {
     throw new WixError('WDE0165', 'The cursor belongs to another collection or environment');
   }
+  if ((state.t ?? 'query') !== kind) throw new WixError('WDE0165', `Invalid cursor: not a ${kind === 'query' ? 'query' : 'distinct values'} cursor`);
   return state as unknown as CursorState;
 }
 
-/** Reads a Wix `query` object ({filter, sort, fields, paging | cursorPaging}). */
-export function planQuery(rawQuery: unknown, returnTotalCount: unknown, scope: ItemScope): QueryPlan {
+/**
+ * Reads a Wix `query` object ({filter, sort, fields, paging | cursorPaging}). A distinct-values
+ * request comes here in the same shape (distinct.ts), with `kind` 'distinct'.
+ */
+export function planQuery(rawQuery: unknown, returnTotalCount: unknown, scope: ItemScope, kind: PlanKind = 'query'): QueryPlan {
   const q = rawQuery === undefined || rawQuery === null ? {} : asObject(rawQuery, 'query');
   const total = optionalBoolean(returnTotalCount, 'returnTotalCount') ?? false;
   if (q.paging !== undefined && q.paging !== null && q.cursorPaging !== undefined && q.cursorPaging !== null) {
@@ -112,8 +123,9 @@ export function planQuery(rawQuery: unknown, returnTotalCount: unknown, scope: I
       throw new WixError('WDE0080', `cursorPaging.cursor must be a string, got ${describe(cp.cursor)}`);
     }
     if (typeof cp.cursor === 'string' && cp.cursor.length > 0) {
-      const state = decodeCursor(cp.cursor, scope);
+      const state = decodeCursor(cp.cursor, scope, kind);
       return {
+        kind,
         filter: parseFilter(state.f),
         sort: parseSort(state.s),
         fields: parseFields(state.p),
@@ -126,6 +138,7 @@ export function planQuery(rawQuery: unknown, returnTotalCount: unknown, scope: I
       };
     }
     return {
+      kind,
       filter: parseFilter(q.filter),
       sort: parseSort(q.sort),
       fields: parseFields(q.fields),
@@ -138,6 +151,7 @@ export function planQuery(rawQuery: unknown, returnTotalCount: unknown, scope: I
   }
   const paging = q.paging === undefined || q.paging === null ? {} : asObject(q.paging, 'query.paging');
   return {
+    kind,
     filter: parseFilter(q.filter),
     sort: parseSort(q.sort),
     fields: parseFields(q.fields),
@@ -238,38 +252,71 @@ export class ItemReader {
 
   async query(scope: ItemScope, plan: QueryPlan): Promise<{ dataItems: WireItem[]; pagingMetadata: PagingMetadata }> {
     const compiler = compilerFor(this.db.dialect);
-    const sort = plan.sort.length ? plan.sort : DEFAULT_SORT;
-    const terms = compiler.orderTerms(sort);
-    let where = this.where(scope, plan.filter);
+    const terms = compiler.orderTerms(plan.sort.length ? plan.sort : DEFAULT_SORT);
+    const { rows, pagingMetadata } = await this.page<ItemRow>(compiler, scope, plan, terms, {
+      select: sql`id, data, publish_status`,
+      from: sql`items`,
+      where: this.where(scope, plan.filter),
+      count: () => this.count(scope, plan.filter),
+    });
+    return { dataItems: rows.map((r) => this.toWire(scope, r, plan.fields)), pagingMetadata };
+  }
+
+  /** One field's distinct values among the matching items (distinct.ts says how they are read). */
+  async distinct(scope: ItemScope, plan: QueryPlan): Promise<{ distinctValues: JsonValue[]; pagingMetadata: PagingMetadata }> {
+    const compiler = compilerFor(this.db.dialect);
+    const { source, sort } = distinctSource(this.db.dialect, plan, this.where(scope, plan.filter));
+    const { rows, pagingMetadata } = await this.page<{ id: string }>(compiler, scope, plan, compiler.orderTerms(sort), {
+      select: sql`id`,
+      from: sql`(${source}) AS d`,
+      count: async () => Number((await this.db.get<{ n: number }>(sql`SELECT count(*) AS n FROM (${source}) AS d`))?.n ?? 0),
+    });
+    return { distinctValues: rows.map((r) => distinctValue(r.id)), pagingMetadata };
+  }
+
+  /**
+   * One page of `from` in the order of `terms`, and its paging metadata: offset pages with
+   * `LIMIT n+1 OFFSET k`, cursor pages after a keyset (the cursor carries the previous page's last
+   * sort values). `from` is `items` for a query, the derived table of distinct values for those.
+   */
+  private async page<R>(
+    compiler: FilterCompiler,
+    scope: ItemScope,
+    plan: QueryPlan,
+    terms: readonly OrderTerm[],
+    src: { select: Sql; from: Sql; where?: Sql; count: () => Promise<number> },
+  ): Promise<{ rows: R[]; pagingMetadata: PagingMetadata }> {
+    let where = src.where;
     // A keyset cursor starts its page right after the previous page's last row, found by its sort
     // values: no OFFSET, so page n costs what page 1 does, and items removed or added before the
     // cursor meanwhile shift nothing.
     const after = plan.after;
     if (after !== undefined) {
       if (after.length !== terms.length) throw new WixError('WDE0165', 'Invalid cursor');
-      where = sql`${where} AND ${compiler.keysetAfter(terms, after)}`;
+      const keyset = compiler.keysetAfter(terms, after);
+      where = where ? sql`${where} AND ${keyset}` : keyset;
     }
     // Cursor pages also read each row's sort values, for the next cursor.
     const keyColumns = plan.mode === 'cursor' ? sql`, ${join(terms.map((t, i) => sql`${t.expr} AS ${raw(`k${i}`)}`), ', ')}` : sql``;
     // One row more than the page tells whether there is a next page without counting.
-    const rows = await this.db.all<ItemRow & Record<string, unknown>>(
-      sql`SELECT id, data, publish_status${keyColumns} FROM items WHERE ${where} ORDER BY ${compiler.renderOrder(terms)} LIMIT ${plan.limit + 1} OFFSET ${after === undefined ? plan.offset : 0}`,
+    const rows = await this.db.all<R & Record<string, unknown>>(
+      sql`SELECT ${src.select}${keyColumns} FROM ${src.from}${where ? sql` WHERE ${where}` : sql``} ORDER BY ${compiler.renderOrder(terms)} LIMIT ${plan.limit + 1} OFFSET ${after === undefined ? plan.offset : 0}`,
     );
     // A page of 0 items can never move a pager forward: answer it with no next page (and no
     // cursors), so a client that loops on hasNext/cursors.next stops.
     const hasNext = plan.limit > 0 && rows.length > plan.limit;
     const page = rows.length > plan.limit ? rows.slice(0, plan.limit) : rows;
-    const dataItems = page.map((r) => this.toWire(scope, r, plan.fields));
-    const meta: PagingMetadata = { count: dataItems.length, hasNext, cursors: {} };
+    const meta: PagingMetadata = { count: page.length, hasNext, cursors: {} };
     if (plan.mode === 'offset') {
       meta.offset = plan.offset;
       if (plan.returnTotalCount) {
-        meta.total = await this.count(scope, plan.filter);
+        meta.total = await src.count();
         meta.tooManyToCount = false;
       }
     } else {
       const state = (o: number, k?: KeyValue[]): CursorState => ({
         v: 1,
+        ...(plan.kind === 'distinct' ? { t: 'distinct' as const } : {}),
         c: scope.collection.id,
         e: scope.env,
         f: plan.raw.filter,
@@ -283,7 +330,7 @@ export class ItemReader {
       // Going back is by offset: the previous page's first row is not known here.
       if (plan.offset > 0 && plan.limit > 0) meta.cursors.prev = encodeCursor(state(Math.max(0, plan.offset - plan.limit)));
     }
-    return { dataItems, pagingMetadata: meta };
+    return { rows: page, pagingMetadata: meta };
   }
 
   async count(scope: ItemScope, filter: FilterNode): Promise<number> {

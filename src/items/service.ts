@@ -12,7 +12,8 @@ import { WixError } from '../errors.js';
 import { parseFields, parseFilter } from '../query/parse.js';
 import type { FilterNode } from '../query/ast.js';
 import { asArray, optionalBoolean, optionalObject } from '../validate.js';
-import { isPlainObject, type JsonObject } from '../wire/json.js';
+import { isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js';
+import { planDistinct } from './distinct.js';
 import { readDataItem, readItemData, validItemId, type IncomingItem, type WireItem } from './codec.js';
 import { ItemReader, planQuery, type PagingMetadata } from './query.js';
 import { makeScope, type ItemScope } from './scope.js';
@@ -76,6 +77,7 @@ const REMOVE_HOOKS: readonly HookName[] = ['beforeRemove', 'afterRemove'];
 const GET_HOOKS: readonly HookName[] = ['beforeGet', 'afterGet'];
 const QUERY_HOOKS: readonly HookName[] = ['beforeQuery', 'afterQuery'];
 const COUNT_HOOKS: readonly HookName[] = ['beforeCount', 'afterCount'];
+const DISTINCT_HOOKS: readonly HookName[] = ['beforeDistinct', 'afterDistinct'];
 
 export class ItemService {
   readonly reader: ItemReader;
@@ -214,6 +216,13 @@ export class ItemService {
     const filter = parseFilter(p.filter);
     const scope = await this.scope(p, ctx, 'read');
     return { totalCount: await this.reader.count(scope, filter) };
+  }
+
+  async distinct(p: JsonObject, ctx: WriteContext): Promise<{ distinctValues: JsonValue[]; pagingMetadata: PagingMetadata }> {
+    const hooked = this.hooked(p, DISTINCT_HOOKS, ctx);
+    if (hooked) return hooked.distinct(p);
+    const scope = await this.scope(p, ctx, 'read');
+    return this.reader.distinct(scope, planDistinct(p, scope));
   }
 
   /** The items of a bulk insert, update or save request. */

@@ -26,7 +26,7 @@ import {
 
 const SEGMENT = /^[\p{L}\p{N}_-]+$/u;
 
-function checkedSegments(path: FieldPath): readonly string[] {
+export function checkedSegments(path: FieldPath): readonly string[] {
   for (const s of path.segments) {
     // parse.ts already enforces this; checked again because a path becomes SQL text.
     if (!SEGMENT.test(s)) throw new WixError('WDE0147', 'Invalid field path');

@@ -45,6 +45,7 @@ export async function itemRoutes(app: FastifyInstance, opts: ItemRoutesOptions):
   app.post('/items/query', { schema: S.query }, (req) => items.query(p(req), writeContext(req)));
   app.get('/items/query', { schema: S.queryGet }, (req) => items.query(p(req), writeContext(req)));
   app.post('/items/count', { schema: S.count }, (req) => items.count(p(req), writeContext(req)));
+  app.post('/items/query-distinct-values', { schema: S.distinct }, (req) => items.distinct(p(req), writeContext(req)));
 
   app.post('/bulk/items/insert', { schema: S.bulkInsert }, (req, reply) => items.bulkInsert(p(req), writeContext(req)).then(stamped(reply)));
   app.post('/bulk/items/update', { schema: S.bulkUpdate }, (req, reply) => items.bulkUpdate(p(req), writeContext(req)).then(stamped(reply)));

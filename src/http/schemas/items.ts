@@ -217,6 +217,28 @@ export const itemSchemas = {
     querystring: querystring(),
     reply: { type: 'object', required: ['totalCount'], properties: { totalCount: { type: 'integer' } } },
   }),
+  distinct: route({
+    summary: 'Distinct values of a field',
+    tags,
+    access,
+    description:
+      'Each value the matching items hold at `fieldName`, once (missing and null values left out), ordered as a query sorts that field (`order`, default ASC). Paging at the root: `paging` (offset) or `cursorPaging`; a cursor carries the field, filter and order.',
+    body: body(
+      {
+        ...common,
+        ...hooks,
+        fieldName: { type: 'string', description: 'The field, in dot notation.' },
+        filter: Filter,
+        order: { enum: ['ASC', 'DESC'] },
+        paging: Paging,
+        cursorPaging: { type: 'object', properties: { limit: { type: 'integer' }, cursor: { type: 'string' } } },
+        returnTotalCount: { type: 'boolean' },
+      },
+      { required: ['dataCollectionId'] },
+    ),
+    querystring: querystring(),
+    reply: { type: 'object', required: ['distinctValues', 'pagingMetadata'], properties: { distinctValues: { type: 'array', items: {} }, pagingMetadata: PagingMetadata } },
+  }),
   bulkInsert: route({
     summary: 'Insert items',
     tags,
