@@ -176,6 +176,14 @@ for (const storeName of STORE_NAMES) {
           return r.status === 200 ? (r.body.distinctValues.length === 1 ? 'ok' : 'hidden') : outcome(r);
         },
       },
+      {
+        name: 'aggregate',
+        kind: 'read',
+        run: async (c, id, auth) => {
+          const r = await api('POST', `${DATA}/items/aggregate`, { dataCollectionId: c, initialFilter: { _id: id }, aggregation: { operations: [{ resultFieldName: 'n', itemCount: {} }] } }, auth);
+          return r.status === 200 ? (r.body.results.length === 1 ? 'ok' : 'hidden') : outcome(r);
+        },
+      },
       { name: 'insert', kind: 'write', run: async (c, _id, auth) => outcome(await api('POST', `${DATA}/items`, { dataCollectionId: c, dataItem: { data: { title: 'new' } } }, auth)) },
       {
         name: 'bulkInsert',
@@ -256,6 +264,7 @@ for (const storeName of STORE_NAMES) {
           await check('query', expected(caller, role, 'read', true, 'query'), () => client.items.query(c).eq('_id', own).find(), (v: any) => v.items.length === 0);
           await check('count', expected(caller, role, 'read', true, 'count'), () => client.items.query(c).eq('_id', own).count(), (v) => v === 0);
           await check('distinct', expected(caller, role, 'read', true, 'distinct'), () => client.items.query(c).eq('_id', own).distinct('_id'), (v: any) => v.items.length === 0);
+          await check('aggregate', expected(caller, role, 'read', true, 'aggregate'), () => client.items.aggregate(c).filter(client.items.filter().eq('_id', own)).count().run(), (v: any) => v.items.length === 0);
           await check('update', expected(caller, role, 'write', true, 'update'), () => client.items.update(c, { _id: own, title: 'u' }));
           await check('save', expected(caller, role, 'write', true, 'save'), () => client.items.save(c, { _id: own, title: 's' }));
           await check('remove', expected(caller, role, 'write', true, 'remove'), () => client.items.remove(c, own));
@@ -273,6 +282,7 @@ for (const storeName of STORE_NAMES) {
             await check('get other', expected(caller, role, 'read', false, 'get'), () => client.items.get(c, 'b1'), (v) => v === null);
             await check('query other', expected(caller, role, 'read', false, 'query'), () => client.items.query(c).eq('_id', 'b1').find(), (v: any) => v.items.length === 0);
             await check('distinct other', expected(caller, role, 'read', false, 'distinct'), () => client.items.distinct(c, 'title'), (v: any) => !v.values.includes('B'));
+            await check('aggregate other', expected(caller, role, 'read', false, 'aggregate'), () => client.items.aggregate(c).group('title').count().run(), (v: any) => !v.items.some((r: any) => r.title === 'B'));
             const wantWrite = expected(caller, role, 'write', false, 'update');
             if (wantWrite === 'denied') {
               assert.equal(await codeOf(client.items.update(c, { _id: 'b1', title: 'x' })), 'WDE0027');

@@ -14,6 +14,7 @@ import { describe, parseFields, parseFilter, parseSort } from '../query/parse.js
 import type { Db } from '../store/db.js';
 import { join, raw, sql, type Sql } from '../store/sql.js';
 import { distinctSource, distinctValue } from './distinct.js';
+import { aggregateResult, aggregateSource, type AggregatePlan } from './aggregate.js';
 import { asObject, optionalBoolean, optionalInt } from '../validate.js';
 import { isPlainObject, setOwn, type JsonObject, type JsonValue } from '../wire/json.js';
 import { toWireItem, wireItemJson, type WireItem } from './codec.js';
@@ -30,8 +31,8 @@ interface ItemRowWithForm extends ItemRow {
   canon: number;
 }
 
-/** What a plan (and its cursors) reads: items, or one field's distinct values (distinct.ts). */
-export type PlanKind = 'query' | 'distinct';
+/** What a plan (and its cursors) reads: items, one field's distinct values (distinct.ts), or aggregation results (aggregate.ts). */
+export type PlanKind = 'query' | 'distinct' | 'aggregate';
 
 export interface QueryPlan {
   kind: PlanKind;
@@ -50,8 +51,8 @@ export interface QueryPlan {
 
 interface CursorState {
   v: 1;
-  /** 'distinct' in a distinct-values cursor; absent in a query's. */
-  t?: 'distinct';
+  /** 'distinct' or 'aggregate' in those endpoints' cursors; absent in a query's. */
+  t?: 'distinct' | 'aggregate';
   c: string;
   e: string;
   f: unknown;
@@ -82,6 +83,11 @@ function keyValues(row: Record<string, unknown>, n: number): KeyValue[] | undefi
   return values;
 }
 
+const CURSOR_NAMES: Record<PlanKind, string> = { query: 'a query cursor', distinct: 'a distinct values cursor', aggregate: 'an aggregation cursor' };
+
+/** An aggregation's `fields` slot carries its aggregation and finalFilter (aggregate.ts), not a projection. */
+const fieldsOf = (raw: unknown, kind: PlanKind): FieldPath[] => (kind === 'aggregate' ? [] : parseFields(raw));
+
 function encodeCursor(state: CursorState): string {
   return Buffer.from(JSON.stringify(state)).toString('base64url');
 }
@@ -102,7 +108,7 @@ function decodeCursor(cursor: string, scope: ItemScope, kind: PlanKind): CursorS
   if (state.c !== scope.collection.id || state.e !== scope.env) {
     throw new WixError('WDE0165', 'The cursor belongs to another collection or environment');
   }
-  if ((state.t ?? 'query') !== kind) throw new WixError('WDE0165', `Invalid cursor: not a ${kind === 'query' ? 'query' : 'distinct values'} cursor`);
+  if ((state.t ?? 'query') !== kind) throw new WixError('WDE0165', `Invalid cursor: not ${CURSOR_NAMES[kind]}`);
   return state as unknown as CursorState;
 }
 
@@ -128,7 +134,7 @@ export function planQuery(rawQuery: unknown, returnTotalCount: unknown, scope: I
         kind,
         filter: parseFilter(state.f),
         sort: parseSort(state.s),
-        fields: parseFields(state.p),
+        fields: fieldsOf(state.p, kind),
         limit: limitArg ?? optionalInt(state.l, 'cursor limit', 0, PAGING.maxCursorLimit) ?? PAGING.defaultLimit,
         offset: optionalInt(state.o, 'cursor offset', 0, Number.MAX_SAFE_INTEGER) ?? 0,
         mode: 'cursor',
@@ -141,7 +147,7 @@ export function planQuery(rawQuery: unknown, returnTotalCount: unknown, scope: I
       kind,
       filter: parseFilter(q.filter),
       sort: parseSort(q.sort),
-      fields: parseFields(q.fields),
+      fields: fieldsOf(q.fields, kind),
       limit: limitArg ?? PAGING.defaultLimit,
       offset: 0,
       mode: 'cursor',
@@ -154,7 +160,7 @@ export function planQuery(rawQuery: unknown, returnTotalCount: unknown, scope: I
     kind,
     filter: parseFilter(q.filter),
     sort: parseSort(q.sort),
-    fields: parseFields(q.fields),
+    fields: fieldsOf(q.fields, kind),
     limit: optionalInt(paging.limit, 'paging.limit', 0, PAGING.maxOffsetLimit) ?? PAGING.defaultLimit,
     offset: optionalInt(paging.offset, 'paging.offset', 0, Number.MAX_SAFE_INTEGER) ?? 0,
     mode: 'offset',
@@ -274,6 +280,20 @@ export class ItemReader {
     return { distinctValues: rows.map((r) => distinctValue(r.id)), pagingMetadata };
   }
 
+  /** Aggregation results (aggregate.ts says how they are computed). */
+  async aggregate(scope: ItemScope, a: AggregatePlan): Promise<{ results: JsonValue[]; pagingMetadata: PagingMetadata }> {
+    const compiler = compilerFor(this.db.dialect);
+    const { source, finalWhere, sort } = aggregateSource(this.db.dialect, a, this.where(scope, a.plan.filter));
+    const filtered = finalWhere ? sql`(${source}) AS d WHERE ${finalWhere}` : sql`(${source}) AS d`;
+    const { rows, pagingMetadata } = await this.page<{ data: string }>(compiler, scope, a.plan, compiler.orderTerms(sort), {
+      select: sql`data`,
+      from: sql`(${source}) AS d`,
+      ...(finalWhere ? { where: finalWhere } : {}),
+      count: async () => Number((await this.db.get<{ n: number }>(sql`SELECT count(*) AS n FROM ${filtered}`))?.n ?? 0),
+    });
+    return { results: rows.map((r) => aggregateResult(r.data)), pagingMetadata };
+  }
+
   /**
    * One page of `from` in the order of `terms`, and its paging metadata: offset pages with
    * `LIMIT n+1 OFFSET k`, cursor pages after a keyset (the cursor carries the previous page's last
@@ -316,7 +336,7 @@ export class ItemReader {
     } else {
       const state = (o: number, k?: KeyValue[]): CursorState => ({
         v: 1,
-        ...(plan.kind === 'distinct' ? { t: 'distinct' as const } : {}),
+        ...(plan.kind === 'query' ? {} : { t: plan.kind }),
         c: scope.collection.id,
         e: scope.env,
         f: plan.raw.filter,

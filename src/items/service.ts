@@ -14,6 +14,7 @@ import type { FilterNode } from '../query/ast.js';
 import { asArray, optionalBoolean, optionalObject } from '../validate.js';
 import { isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js';
 import { planDistinct } from './distinct.js';
+import { planAggregate } from './aggregate.js';
 import { readDataItem, readItemData, validItemId, type IncomingItem, type WireItem } from './codec.js';
 import { ItemReader, planQuery, type PagingMetadata } from './query.js';
 import { makeScope, type ItemScope } from './scope.js';
@@ -223,6 +224,12 @@ export class ItemService {
     if (hooked) return hooked.distinct(p);
     const scope = await this.scope(p, ctx, 'read');
     return this.reader.distinct(scope, planDistinct(p, scope));
+  }
+
+  /** Aggregation: no data hooks fire (Velo has none for it). */
+  async aggregate(p: JsonObject, ctx: WriteContext): Promise<{ results: JsonValue[]; pagingMetadata: PagingMetadata }> {
+    const scope = await this.scope(p, ctx, 'read');
+    return this.reader.aggregate(scope, planAggregate(p, scope));
   }
 
   /** The items of a bulk insert, update or save request. */

@@ -239,6 +239,47 @@ export const itemSchemas = {
     querystring: querystring(),
     reply: { type: 'object', required: ['distinctValues', 'pagingMetadata'], properties: { distinctValues: { type: 'array', items: {} }, pagingMetadata: PagingMetadata } },
   }),
+  aggregate: route({
+    summary: 'Aggregate items',
+    tags,
+    access,
+    description:
+      'The items matching `initialFilter` in groups of equal `aggregation.groupingFields` values; one result per group with the grouping fields (also under `_id`) and each operation (`sum`, `average`, `min`, `max` of an `itemFieldName`, or `itemCount`) under its `resultFieldName`; then `finalFilter`, `sort` and paging over the results (docs/query-language.md).',
+    body: body(
+      {
+        ...common,
+        initialFilter: Filter,
+        aggregation: {
+          type: 'object',
+          properties: {
+            groupingFields: { type: 'array', items: { type: 'string' } },
+            operations: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  resultFieldName: { type: 'string' },
+                  sum: { type: 'object', properties: { itemFieldName: { type: 'string' } } },
+                  average: { type: 'object', properties: { itemFieldName: { type: 'string' } } },
+                  min: { type: 'object', properties: { itemFieldName: { type: 'string' } } },
+                  max: { type: 'object', properties: { itemFieldName: { type: 'string' } } },
+                  itemCount: { type: 'object' },
+                },
+              },
+            },
+          },
+        },
+        finalFilter: Filter,
+        sort: { type: 'array', items: { type: 'object', properties: { fieldName: { type: 'string' }, order: { enum: ['ASC', 'DESC'] } } } },
+        paging: Paging,
+        cursorPaging: { type: 'object', properties: { limit: { type: 'integer' }, cursor: { type: 'string' } } },
+        returnTotalCount: { type: 'boolean' },
+      },
+      { required: ['dataCollectionId'] },
+    ),
+    querystring: querystring(),
+    reply: { type: 'object', required: ['results', 'pagingMetadata'], properties: { results: { type: 'array', items: { type: 'object', additionalProperties: true } }, pagingMetadata: PagingMetadata } },
+  }),
   bulkInsert: route({
     summary: 'Insert items',
     tags,
