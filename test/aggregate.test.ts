@@ -324,6 +324,24 @@ for (const storeName of STORE_NAMES) {
       assert.deepEqual(seen, ['FL', 'NY', 'CA']);
     });
 
+    test('the largest aggregation: 10 grouping fields and 100 operations', async () => {
+      const groupingFields = Array.from({ length: 10 }, (_, i) => `g${i}`);
+      const operations = Array.from({ length: 100 }, (_, i) => ({ resultFieldName: `r${i}`, [['sum', 'average', 'min', 'max', 'itemCount'][i % 5] as string]: i % 5 === 4 ? {} : { itemFieldName: 'population' } }));
+      const r = await api('POST', AGGREGATE, { dataCollectionId: 'pop', aggregation: { groupingFields, operations } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.results.length, 1);
+      const [only] = r.body.results;
+      assert.deepEqual(only._id, Object.fromEntries(groupingFields.map((g) => [g, null])));
+      assert.equal(Object.keys(only).length, 1 + 10 + 100);
+      assert.equal(only.r0, 26685000);
+      assert.ok(Math.abs(only.r1 - 26685000 / 11) < 1e-6);
+      assert.ok(Math.abs(only.r96 - 26685000 / 11) < 1e-6);
+      assert.equal(only.r2, 195000);
+      assert.equal(only.r3, 8192000);
+      assert.equal(only.r4, 11);
+      assert.equal(only.r99, 11);
+    });
+
     test('environments and drafts: each environment aggregates its own items; drafts only with includeDraftItems', async () => {
       await collection('agg_env');
       await insert('agg_env', [{ k: 'a' }]);

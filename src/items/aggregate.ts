@@ -167,9 +167,29 @@ interface Flavour {
   valueText(segments: readonly string[]): Sql;
 }
 
+/**
+ * Key-value pairs per object-building call: PostgreSQL takes at most 100 arguments a function,
+ * SQLite 127 by default; larger objects are built in parts.
+ */
+const PAIRS_PER_CALL = 40;
+
+function chunks<T>(list: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += PAIRS_PER_CALL) out.push(list.slice(i, i + PAIRS_PER_CALL));
+  return out.length ? out : [[]];
+}
+
 const SQLITE: Flavour = {
   groupValue: (s) => sql`COALESCE(cairn_canon(data -> ${SqliteFilterCompiler.path(s)}), 'null')`,
-  object: (entries) => sql`json_object(${join(entries.map(([k, v]) => sql`${k}, ${v}`), ', ')})`,
+  // json_set, not json_patch, adds the later parts: a merge patch would drop null values.
+  object: (entries) =>
+    chunks(entries).reduce<Sql | undefined>(
+      (acc, part) =>
+        acc === undefined
+          ? sql`json_object(${join(part.map(([k, v]) => sql`${k}, ${v}`), ', ')})`
+          : sql`json_set(${acc}, ${join(part.map(([k, v]) => sql`${`$."${k}"`}, ${v}`), ', ')})`,
+      undefined,
+    ) as Sql,
   asJson: (c) => sql`json(${c})`,
   key: (cols) => sql`json_array(${join(cols.map((c) => sql`json(${c})`), ', ')})`,
   sum: (s) => sql`total(CASE WHEN json_type(data, ${SqliteFilterCompiler.path(s)}) IN ('integer', 'real') THEN json_extract(data, ${SqliteFilterCompiler.path(s)}) END)`,
@@ -181,7 +201,7 @@ const SQLITE: Flavour = {
 
 const POSTGRES: Flavour = {
   groupValue: (s) => sql`COALESCE(${PostgresFilterCompiler.path(s)}, 'null'::jsonb)`,
-  object: (entries) => sql`jsonb_build_object(${join(entries.map(([k, v]) => sql`${k}::text, ${v}`), ', ')})`,
+  object: (entries) => join(chunks(entries).map((part) => sql`jsonb_build_object(${join(part.map(([k, v]) => sql`${k}::text, ${v}`), ', ')})`), ' || '),
   asJson: (c) => c,
   key: (cols) => sql`jsonb_build_array(${join(cols, ', ')})::text COLLATE "C"`,
   sum: (s) => {
