@@ -88,7 +88,7 @@ export async function startServer(storeName: StoreName, options: StartOptions = 
   try {
     lib = await createCairn({
       ...where,
-      logLevel: 'silent',
+      logLevel: (process.env.CAIRN_TEST_LOG as 'error' | undefined) ?? 'silent',
       adminKey: TEST_ADMIN_KEY,
       ...(options.auth ? { auth: options.auth } : {}),
       ...(options.events === false ? { events: false } : {}),
