@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { STORE_NAMES } from './helpers/stores.js';
 import { startServer, call, type TestServer } from './helpers/server.js';
+import { createCollection, insertItems, readAllData } from './helpers/store-items.js';
 import { ADMIN_CONTEXT } from '../src/items/service.js';
 import { parseFieldPath, parseFilter } from '../src/query/parse.js';
 import { compareItems, evaluate, getPath, sortRank } from '../src/query/evaluate.js';
@@ -72,20 +73,9 @@ for (const storeName of STORE_NAMES) {
     after(() => s.close());
 
     const api = (method: string, path: string, body?: unknown) => call(s.url, method, path, body);
-    const collection = async (id: string, extra: Record<string, unknown> = {}) => {
-      const r = await api('POST', `${DATA}/collections`, { collection: { id, ...extra } });
-      assert.equal(r.status, 200, JSON.stringify(r.body));
-    };
-    const insert = async (c: string, list: JsonObject[]) => {
-      for (let i = 0; i < list.length; i += 1000) {
-        const r = await s.cairn.items.bulkInsert({ dataCollectionId: c, dataItems: list.slice(i, i + 1000).map((data) => ({ data })) }, { ...ADMIN_CONTEXT, ownerId: 'owner-ctx' });
-        assert.equal(r.bulkActionMetadata.totalFailures, 0, JSON.stringify(r.results.filter((x) => !x.itemMetadata.success)));
-      }
-    };
-    const readAll = async (c: string): Promise<JsonObject[]> => {
-      const r = await s.cairn.items.query({ dataCollectionId: c, query: { paging: { limit: 1000 } } }, ADMIN_CONTEXT);
-      return r.dataItems.map((it) => it.data);
-    };
+    const collection = (id: string, extra: Record<string, unknown> = {}) => createCollection(s, id, extra);
+    const insert = (c: string, list: JsonObject[]) => insertItems(s, c, list);
+    const readAll = (c: string) => readAllData(s, c);
 
     const PEOPLE: Item[] = [
       { _id: 'p1', city: 'Oslo', age: 30, tags: ['x'], address: { zip: '0150', street: 'A' }, born: new Date('1990-05-01T00:00:00.000Z'), member: true },

@@ -16,7 +16,7 @@ import { describe, parseFieldPath, parseFilter } from '../query/parse.js';
 import { join, raw, sql, type Dialect, type Sql } from '../store/sql.js';
 import { asObject } from '../validate.js';
 import { canonicalise, isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js';
-import { planQuery, type QueryPlan } from './query.js';
+import { planQuery, rootPaging, type QueryPlan } from './query.js';
 import type { ItemScope } from './scope.js';
 
 export type AggregateKind = 'sum' | 'average' | 'min' | 'max' | 'itemCount';
@@ -48,11 +48,7 @@ const invalid = (message: string): WixError => new WixError('WDE0080', message);
  * aggregation and `finalFilter` in the cursor's `fields` slot, parsed again on every page.
  */
 export function planAggregate(p: JsonObject, scope: ItemScope): AggregatePlan {
-  const cursorPaging = p.cursorPaging === undefined || p.cursorPaging === null ? undefined : asObject(p.cursorPaging, 'cursorPaging');
-  const resumes = typeof cursorPaging?.cursor === 'string' && cursorPaging.cursor.length > 0;
-  const query: JsonObject = {};
-  if (p.paging !== undefined) query.paging = p.paging;
-  if (p.cursorPaging !== undefined) query.cursorPaging = p.cursorPaging;
+  const { query, resumes } = rootPaging(p);
   if (!resumes) {
     if (p.initialFilter !== undefined) query.filter = p.initialFilter;
     if (p.sort !== undefined) query.sort = p.sort;

@@ -14,9 +14,8 @@ import { fieldName, type SortSpec } from '../query/ast.js';
 import { parseFieldPath } from '../query/parse.js';
 import type { Dialect, Sql } from '../store/sql.js';
 import { sql } from '../store/sql.js';
-import { asObject } from '../validate.js';
 import { canonicalise, type JsonObject, type JsonValue } from '../wire/json.js';
-import { planQuery, type QueryPlan } from './query.js';
+import { planQuery, rootPaging, type QueryPlan } from './query.js';
 import type { ItemScope } from './scope.js';
 
 /** The field of the derived table's `data` that holds the value. */
@@ -29,11 +28,7 @@ const VALUE_FIELD = { segments: ['v'] } as const;
  * cursors checked, as queries are.
  */
 export function planDistinct(p: JsonObject, scope: ItemScope): QueryPlan {
-  const cursorPaging = p.cursorPaging === undefined || p.cursorPaging === null ? undefined : asObject(p.cursorPaging, 'cursorPaging');
-  const resumes = typeof cursorPaging?.cursor === 'string' && cursorPaging.cursor.length > 0;
-  const query: JsonObject = {};
-  if (p.paging !== undefined) query.paging = p.paging;
-  if (p.cursorPaging !== undefined) query.cursorPaging = p.cursorPaging;
+  const { query, resumes } = rootPaging(p);
   if (!resumes) {
     const field = parseFieldPath(p.fieldName, 'fieldName');
     query.fields = [fieldName(field)];

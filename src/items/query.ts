@@ -169,6 +169,19 @@ export function planQuery(rawQuery: unknown, returnTotalCount: unknown, scope: I
   };
 }
 
+/**
+ * The start of a request whose paging sits at its root beside its other parts (distinct values,
+ * aggregation): that paging as a query object's, and whether the request resumes from a cursor,
+ * which then carries the rest (the SDK's follow-up sends only `cursorPaging`).
+ */
+export function rootPaging(p: JsonObject): { query: JsonObject; resumes: boolean } {
+  const cursorPaging = p.cursorPaging === undefined || p.cursorPaging === null ? undefined : asObject(p.cursorPaging, 'cursorPaging');
+  const query: JsonObject = {};
+  if (p.paging !== undefined) query.paging = p.paging;
+  if (p.cursorPaging !== undefined) query.cursorPaging = p.cursorPaging;
+  return { query, resumes: typeof cursorPaging?.cursor === 'string' && cursorPaging.cursor.length > 0 };
+}
+
 /** Keeps only the projected paths (and `_id`); nested paths keep their parent objects. */
 export function project(data: JsonObject, fields: readonly FieldPath[]): JsonObject {
   if (fields.length === 0) return data;
