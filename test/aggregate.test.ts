@@ -179,7 +179,7 @@ function sumsAgree(got: readonly JsonObject[], want: readonly Expected[], req: R
 // Random aggregations over the fields of the item generator.
 
 const GROUPABLE = ['a', 'b', 's', 'n', 'tags', 'd', 'obj.x', 'obj.deep.z', 'Größe', 'first-name'];
-const MEASURED = ['a', 'b', 's', 'n', 'tags', 'd', 'obj', 'obj.x', 'Größe', '_createdDate', '_owner', 'missing'];
+const MEASURED = ['a', 'b', 's', 'n', 'tags', 'd', 'obj', 'obj.x', 'Größe', '_id', '_createdDate', '_owner', 'missing'];
 
 const operationArb: fc.Arbitrary<{ kind: (typeof KINDS)[number]; field: string }> = fc.record({ kind: fc.constantFrom(...KINDS), field: fc.constantFrom(...MEASURED) });
 

@@ -235,8 +235,10 @@ export function aggregateSource(dialect: Dialect, a: AggregatePlan, where: Sql):
   a.operations.forEach((op, i) => {
     if (op.kind !== 'min' && op.kind !== 'max') return;
     const segments = checkedSegments(op.field as FieldPath);
-    // The field's own sort terms (rank, then value), without the trailing `id`.
-    const terms = compiler.orderTerms([{ field: op.field as FieldPath, order: op.kind === 'min' ? 'ASC' : 'DESC' }]).slice(0, -1);
+    // The field's own sort terms (rank, then value), without the `id` tie-break that ends them,
+    // unless the field is `_id` itself (its one term is that column).
+    const all = compiler.orderTerms([{ field: op.field as FieldPath, order: op.kind === 'min' ? 'ASC' : 'DESC' }]);
+    const terms = systemFieldOf(op.field as FieldPath) === '_id' ? all : all.slice(0, -1);
     const order = join([sql`CASE WHEN ${f.isMissing(segments)} THEN 1 ELSE 0 END`, compiler.renderOrder(terms), f.valueText(segments)], ', ');
     inner.push(sql`first_value(${f.value(segments)}) OVER (${partition}ORDER BY ${order}) AS ${raw(`m${i}`)}`);
   });
