@@ -230,8 +230,12 @@ export function aggregateSource(dialect: Dialect, a: AggregatePlan, where: Sql):
   const f = dialect === 'sqlite' ? SQLITE : POSTGRES;
   const compiler = compilerFor(dialect);
   const groupSegments = a.groups.map((g) => checkedSegments(g));
-  const partition = groupSegments.length ? sql`PARTITION BY ${join(groupSegments.map((s) => f.groupValue(s)), ', ')} ` : sql``;
-  const inner: Sql[] = [...groupSegments.map((s, i) => sql`${f.groupValue(s)} AS ${raw(`g${i}`)}`), raw('data')];
+  const groupValue = (i: number) => raw(`g${i}`);
+  // Each row's group values are computed once, below the windows that partition by them. The
+  // columns a system field's sort terms read (min or max of `_createdDate`, say) come along.
+  const rows = sql`SELECT ${join([...groupSegments.map((s, i) => sql`${f.groupValue(s)} AS ${groupValue(i)}`), raw('data, id, created_date, updated_date, owner')], ', ')} FROM items WHERE ${where}`;
+  const partition = groupSegments.length ? sql`PARTITION BY ${join(groupSegments.map((_, i) => groupValue(i)), ', ')} ` : sql``;
+  const inner: Sql[] = [...groupSegments.map((_, i) => groupValue(i)), raw('data')];
   a.operations.forEach((op, i) => {
     if (op.kind !== 'min' && op.kind !== 'max') return;
     const segments = checkedSegments(op.field as FieldPath);
@@ -242,7 +246,6 @@ export function aggregateSource(dialect: Dialect, a: AggregatePlan, where: Sql):
     const order = join([sql`CASE WHEN ${f.isMissing(segments)} THEN 1 ELSE 0 END`, compiler.renderOrder(terms), f.valueText(segments)], ', ');
     inner.push(sql`first_value(${f.value(segments)}) OVER (${partition}ORDER BY ${order}) AS ${raw(`m${i}`)}`);
   });
-  const groupValue = (i: number) => raw(`g${i}`);
   const treeSql = (tree: PathTree): Sql =>
     f.object([...tree].map(([k, v]) => [k, v instanceof Map ? treeSql(v) : f.asJson(groupValue(v))] as const));
   const entries: (readonly [string, Sql])[] = [
@@ -271,7 +274,7 @@ export function aggregateSource(dialect: Dialect, a: AggregatePlan, where: Sql):
   // does (an aggregate without GROUP BY would answer one row of empty results).
   const groupBy = a.groups.length ? join(a.groups.map((_, i) => groupValue(i)), ', ') : raw('(1 = 1)');
   const key = a.groups.length ? f.key(a.groups.map((_, i) => groupValue(i))) : sql`'[]'`;
-  const grouped = sql`SELECT ${key} AS id, ${f.object(entries)} AS data FROM (SELECT ${join(inner, ', ')} FROM items WHERE ${where}) AS ag GROUP BY ${groupBy}`;
+  const grouped = sql`SELECT ${key} AS id, ${f.object(entries)} AS data FROM (SELECT ${join(inner, ', ')} FROM (${rows}) AS it) AS ag GROUP BY ${groupBy}`;
   const finalWhere = a.finalFilter.kind === 'true' ? undefined : compiler.compile(a.finalFilter);
   const sort: SortSpec[] = [...a.plan.sort, ...a.groups.map((field) => ({ field, order: 'ASC' as const }))];
   return { source: grouped, finalWhere, sort };
