@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   WDE0009: { status: 400, title: 'Document is too large' },
   WDE0014: { status: 429, title: 'Request rate quota exceeded' },
   WDE0016: { status: 400, title: 'Filter must be an object' },
+  WDE0019: { status: 400, title: 'A reference must name an item by its id' },
+  WDE0020: { status: 400, title: 'Not a multi-reference field' },
   WDE0025: { status: 404, title: 'Collection not found' },
   WDE0027: { status: 403, title: 'Permission denied' },
   WDE0036: { status: 400, title: 'Parameter exceeds its maximum' },

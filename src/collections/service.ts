@@ -23,6 +23,7 @@ import {
 import { dropAllIndexes } from './indexes.js';
 import { COLLECTION_EVENTS, EventRecorder } from '../events/outbox.js';
 import { SYSTEM_FIELDS, type SystemField } from '../query/ast.js';
+import { clearCollectionReferences, clearReferencesWhere, copyReferencesToSandbox } from '../items/references.js';
 
 interface CollectionRow {
   id: string;
@@ -242,6 +243,7 @@ export class CollectionService {
       await dropAllIndexes(tx, c.id);
       // One collection event, not one per item: the items go with their collection.
       await tx.run(sql`DELETE FROM items WHERE collection_id = ${c.id}`);
+      await clearCollectionReferences(tx, c.id);
       this.events.itemsChanged(tx, c.id);
       await tx.run(sql`DELETE FROM collections WHERE id = ${c.id}`);
       await this.collectionEvent(tx, COLLECTION_EVENTS.deleted, c, this.clock.now().toISOString(), { id: c.id });
@@ -318,12 +320,15 @@ export class CollectionService {
     const now = this.clock.now().toISOString();
     return this.db.transaction(async (tx) => {
       // The sandbox's items come and go as item events in the SANDBOX environment.
-      await this.events.deleteWhere(tx, current.id, sql`collection_id = ${current.id} AND env = 'SANDBOX'`, now);
+      const sandbox = sql`collection_id = ${current.id} AND env = 'SANDBOX'`;
+      await clearReferencesWhere(tx, current.id, sandbox);
+      await this.events.deleteWhere(tx, current.id, sandbox, now);
       if (enabled) {
         await tx.run(sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon)
           SELECT collection_id, 'SANDBOX', id, data, created_date, updated_date, owner, publish_status, canon
           FROM items WHERE collection_id = ${current.id} AND env = 'LIVE'`);
         await this.events.itemsWrittenWhere(tx, current, 'created', sql`collection_id = ${current.id} AND env = 'SANDBOX'`, now);
+        await copyReferencesToSandbox(tx, current.id);
       }
       const changed = await tx.run(sql`UPDATE collections SET sandbox_enabled = ${enabled}, revision = revision + 1, updated_date = ${now}
         WHERE id = ${current.id}`);

@@ -26,7 +26,7 @@ import { notFound, planQuery, type PagingMetadata, type QueryPlan } from '../ite
 import { planDistinct } from '../items/distinct.js';
 import type { ItemScope } from '../items/scope.js';
 import { bulkResponse, single, type BulkResponse, type ItemService } from '../items/service.js';
-import type { ItemOutcome, WriteContext } from '../items/writer.js';
+import type { InTransaction, ItemOutcome, WriteContext } from '../items/writer.js';
 import type { CollectionHooks, HookContext, HookName } from './model.js';
 import { hookResultError, type HookRunner } from './runner.js';
 
@@ -64,7 +64,7 @@ export class HookedCall {
     return this.run(async () => {
       const item = readDataItem(p.dataItem);
       const scope = await this.svc.scope(p, this.write, 'insert');
-      return { dataItem: single(await this.insertItems(scope, [item])).item };
+      return this.svc.withIncluded(p, scope, this.write, { dataItem: single(await this.insertItems(scope, [item], p)).item });
     });
   }
 
@@ -73,7 +73,7 @@ export class HookedCall {
       const item = this.svc.updateItem(p);
       const condition = this.svc.condition(p);
       const scope = await this.svc.scope(p, this.write, 'update');
-      return { dataItem: single(await this.updateItems(scope, [item], condition)).item };
+      return this.svc.withIncluded(p, scope, this.write, { dataItem: single(await this.updateItems(scope, [item], condition, p)).item });
     });
   }
 
@@ -81,8 +81,8 @@ export class HookedCall {
     return this.run(async () => {
       const item = readDataItem(p.dataItem);
       const scope = await this.svc.scope(p, this.write, 'save');
-      const o = single(await this.saveItems(scope, [item]));
-      return { action: o.saved ?? 'INSERTED', dataItem: o.item };
+      const o = single(await this.saveItems(scope, [item], p));
+      return this.svc.withIncluded(p, scope, this.write, { action: o.saved ?? 'INSERTED', dataItem: o.item });
     });
   }
 
@@ -110,7 +110,8 @@ export class HookedCall {
       const fields = parseFields(p.fields);
       const scope = await this.svc.scope(p, this.write, 'read');
       if (this.hooks.beforeGet) id = this.idFrom('beforeGet', await this.call('beforeGet', id), id);
-      return { dataItem: await this.after('afterGet', await this.svc.reader.get(scope, id, fields)) };
+      const found = await this.svc.withIncluded(p, scope, this.write, { dataItem: await this.svc.reader.get(scope, id, fields) });
+      return { dataItem: await this.after('afterGet', found.dataItem) };
     });
   }
 
@@ -124,6 +125,7 @@ export class HookedCall {
         raw = this.object('beforeQuery', await this.call('beforeQuery', query));
       }
       const result = await this.svc.reader.query(scope, planQuery(raw, p.returnTotalCount, scope));
+      await this.svc.includeInto(p, scope, this.write, result.dataItems);
       if (this.hooks.afterQuery) {
         for (let i = 0; i < result.dataItems.length; i++) result.dataItems[i] = await this.after('afterQuery', result.dataItems[i] as WireItem);
       }
@@ -189,7 +191,7 @@ export class HookedCall {
       const items = this.svc.bulkItems(p);
       const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
       const scope = await this.svc.scope(p, this.write, 'insert');
-      return bulkResponse('INSERT', await this.failures(await this.insertItems(scope, items)), returnEntity);
+      return bulkResponse('INSERT', await this.failures(await this.insertItems(scope, items, p)), returnEntity);
     });
   }
 
@@ -199,7 +201,7 @@ export class HookedCall {
       const condition = this.svc.condition(p);
       const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
       const scope = await this.svc.scope(p, this.write, 'update');
-      return bulkResponse('UPDATE', await this.failures(await this.updateItems(scope, items, condition)), returnEntity);
+      return bulkResponse('UPDATE', await this.failures(await this.updateItems(scope, items, condition, p)), returnEntity);
     });
   }
 
@@ -208,7 +210,7 @@ export class HookedCall {
       const items = this.svc.bulkItems(p);
       const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
       const scope = await this.svc.scope(p, this.write, 'save');
-      const outcomes = await this.failures(await this.saveItems(scope, items));
+      const outcomes = await this.failures(await this.saveItems(scope, items, p));
       const response = bulkResponse('UPDATE', outcomes, returnEntity);
       response.results.forEach((r, i) => {
         const o = outcomes[i];
@@ -240,17 +242,31 @@ export class HookedCall {
 
   // ---- the pipelines: before-hooks per item, the writer's call, after-hooks per written item
 
-  private async insertItems(scope: ItemScope, items: IncomingItem[]): Promise<ItemOutcome[]> {
+  /**
+   * The writer's call for the items the before-hooks passed (as the hooks left them), with their
+   * reference values taken out and, under `saveReferences`, saved in the write's transaction.
+   */
+  private writeReferenced(
+    p: JsonObject,
+    scope: ItemScope,
+    passed: readonly { value: IncomingItem }[],
+    write: (items: IncomingItem[], refs: InTransaction | undefined) => Promise<ItemOutcome[]>,
+  ): Promise<ItemOutcome[]> {
+    const items = passed.map((x) => x.value);
+    return write(items, this.svc.savedReferences(p, scope, items));
+  }
+
+  private async insertItems(scope: ItemScope, items: IncomingItem[], p: JsonObject): Promise<ItemOutcome[]> {
     // The id is given before the hook runs, so beforeInsert sees the `_id` the item will have.
     if (this.hooks.beforeInsert) for (const item of items) item.id ??= newItemId();
     const { outcomes, passed } = await this.beforeEach(items, (item) => item.id, (item) => this.beforeItem('beforeInsert', item, false));
-    if (passed.length) place(outcomes, passed, await this.svc.writer.insert(scope, passed.map((x) => x.value), this.writeContext()));
+    if (passed.length) place(outcomes, passed, await this.writeReferenced(p, scope, passed, (items, refs) => this.svc.writer.insert(scope, items, this.writeContext(), refs)));
     return this.afterEach(outcomes, () => 'afterInsert');
   }
 
-  private async updateItems(scope: ItemScope, items: IncomingItem[], condition: FilterNode | undefined): Promise<ItemOutcome[]> {
+  private async updateItems(scope: ItemScope, items: IncomingItem[], condition: FilterNode | undefined, p: JsonObject): Promise<ItemOutcome[]> {
     const { outcomes, passed } = await this.beforeEach(items, (item) => item.id, (item) => this.beforeItem('beforeUpdate', item, true));
-    if (passed.length) place(outcomes, passed, await this.svc.writer.update(scope, passed.map((x) => x.value), condition));
+    if (passed.length) place(outcomes, passed, await this.writeReferenced(p, scope, passed, (items, refs) => this.svc.writer.update(scope, items, condition, refs)));
     return this.afterEach(outcomes, () => 'afterUpdate');
   }
 
@@ -259,7 +275,7 @@ export class HookedCall {
    * before the write: an item another call inserts or removes between that read and the write
    * gets the other before-hook. The after-hook follows what the write did (`saved`).
    */
-  private async saveItems(scope: ItemScope, items: IncomingItem[]): Promise<ItemOutcome[]> {
+  private async saveItems(scope: ItemScope, items: IncomingItem[], p: JsonObject): Promise<ItemOutcome[]> {
     for (const item of items) item.id ??= newItemId();
     const exists = this.hooks.beforeInsert || this.hooks.beforeUpdate ? await this.current({ ...scope, includeDrafts: true }, items.map((i) => i.id as string)) : new Map();
     const { outcomes, passed } = await this.beforeEach(
@@ -267,7 +283,7 @@ export class HookedCall {
       (item) => item.id,
       (item) => this.beforeItem(exists.has(item.id as string) ? 'beforeUpdate' : 'beforeInsert', item, true),
     );
-    if (passed.length) place(outcomes, passed, await this.svc.writer.save(scope, passed.map((x) => x.value), this.writeContext()));
+    if (passed.length) place(outcomes, passed, await this.writeReferenced(p, scope, passed, (items, refs) => this.svc.writer.save(scope, items, this.writeContext(), refs)));
     return this.afterEach(outcomes, (o) => (o.saved === 'UPDATED' ? 'afterUpdate' : 'afterInsert'));
   }
 

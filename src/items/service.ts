@@ -26,6 +26,22 @@ import type { HookRunner } from '../hooks/runner.js';
 import { HookedCall } from '../hooks/items.js';
 import { itemAccess, requireAdmin, type ItemOperation } from '../auth/permissions.js';
 import { ADMIN } from '../auth/identity.js';
+import type { Executor } from '../store/db.js';
+import {
+  anyReferenceField,
+  bulkReferenceResponse,
+  bulkReferences,
+  multiReferenceField,
+  readIncludes,
+  readReference,
+  referenceId,
+  REFERENCE_BULK_LIMIT,
+  takeReferenceValues,
+  type DataItemReference,
+  type QueryReferencedResult,
+  type ReferenceBulkResponse,
+  References,
+} from './references.js';
 
 export const BULK_LIMIT = 1000;
 
@@ -83,6 +99,7 @@ const DISTINCT_HOOKS: readonly HookName[] = ['beforeDistinct', 'afterDistinct'];
 export class ItemService {
   readonly reader: ItemReader;
   readonly writer: ItemWriter;
+  readonly references: References;
 
   constructor(
     private readonly collections: CollectionService,
@@ -93,6 +110,7 @@ export class ItemService {
   ) {
     this.reader = reader;
     this.writer = writer;
+    this.references = new References(writer.db, collections);
   }
 
   /**
@@ -134,7 +152,38 @@ export class ItemService {
     if (hooked) return hooked.insert(p);
     const item = readDataItem(p.dataItem);
     const scope = await this.scope(p, ctx, 'insert');
-    return { dataItem: single(await this.writer.insert(scope, [item], ctx)).item };
+    const refs = this.savedReferences(p, scope, [item]);
+    return this.withIncluded(p, scope, ctx, { dataItem: single(await this.writer.insert(scope, [item], ctx, refs)).item });
+  }
+
+  /**
+   * Reference values of items being written (references.ts, takeReferenceValues): REFERENCE
+   * values given as items become ids, MULTI_REFERENCE values leave the data. With
+   * `saveReferences: true` the latter replace the items' references, in the write's transaction.
+   */
+  savedReferences(p: JsonObject, scope: ItemScope, items: readonly IncomingItem[]): ((tx: Executor, outcomes: readonly ItemOutcome[]) => Promise<void>) | undefined {
+    const save = optionalBoolean(p.saveReferences, 'saveReferences') === true;
+    const wanted = items.map((it, i) => takeReferenceValues(scope.collection, it, items.length === 1 ? 'dataItem.data' : `dataItems[${i}].data`));
+    if (!save || wanted.every((w) => w === undefined)) return undefined;
+    return async (tx, outcomes) => {
+      for (const [i, w] of wanted.entries()) {
+        const o = outcomes[i];
+        if (!w || !o?.ok) continue;
+        for (const [key, ids] of w) await this.references.replace(scope, multiReferenceField(scope.collection, key), o.id, ids, tx);
+      }
+    };
+  }
+
+  /** A single-item reply with the request's `includeReferencedItems` / `includeReferences` resolved. */
+  async withIncluded<T extends { dataItem: WireItem }>(p: JsonObject, scope: ItemScope, ctx: WriteContext, reply: T): Promise<T> {
+    await this.includeInto(p, scope, ctx, [reply.dataItem]);
+    return reply;
+  }
+
+  /** Resolves the request's included references into `items` (in place). */
+  async includeInto(p: JsonObject, scope: ItemScope, ctx: WriteContext, items: WireItem[]): Promise<void> {
+    const includes = readIncludes(p);
+    if (includes) await this.references.include(scope, ctx.identity, items, includes);
   }
 
   /** The item of an update request (`dataItem`, and the path id of `PUT /items/{id}`). */
@@ -156,7 +205,8 @@ export class ItemService {
     const item = this.updateItem(p);
     const condition = this.condition(p);
     const scope = await this.scope(p, ctx, 'update');
-    return { dataItem: single(await this.writer.update(scope, [item], condition)).item };
+    const refs = this.savedReferences(p, scope, [item]);
+    return this.withIncluded(p, scope, ctx, { dataItem: single(await this.writer.update(scope, [item], condition, refs)).item });
   }
 
   async save(p: JsonObject, ctx: WriteContext): Promise<{ action: 'INSERTED' | 'UPDATED'; dataItem: WireItem }> {
@@ -164,8 +214,9 @@ export class ItemService {
     if (hooked) return hooked.save(p);
     const item = readDataItem(p.dataItem);
     const scope = await this.scope(p, ctx, 'save');
-    const o = single(await this.writer.save(scope, [item], ctx));
-    return { action: o.saved ?? 'INSERTED', dataItem: o.item };
+    const refs = this.savedReferences(p, scope, [item]);
+    const o = single(await this.writer.save(scope, [item], ctx, refs));
+    return this.withIncluded(p, scope, ctx, { action: o.saved ?? 'INSERTED', dataItem: o.item });
   }
 
   async get(p: JsonObject, ctx: WriteContext): Promise<{ dataItem: WireItem }> {
@@ -174,13 +225,13 @@ export class ItemService {
     const id = validItemId(p.dataItemId);
     const fields = parseFields(p.fields);
     const scope = await this.scope(p, ctx, 'read');
-    return { dataItem: await this.reader.get(scope, id, fields) };
+    return this.withIncluded(p, scope, ctx, { dataItem: await this.reader.get(scope, id, fields) });
   }
 
   /** `get`'s reply as JSON text, the same bytes, built without parsing the item when it can be. */
   async getJson(p: JsonObject, ctx: WriteContext): Promise<string> {
     const hooked = this.hooked(p, GET_HOOKS, ctx);
-    if (hooked) return JSON.stringify(await hooked.get(p));
+    if (hooked || readIncludes(p)) return JSON.stringify(await (hooked ? hooked.get(p) : this.get(p, ctx)));
     const id = validItemId(p.dataItemId);
     const fields = parseFields(p.fields);
     const scope = await this.scope(p, ctx, 'read');
@@ -207,8 +258,11 @@ export class ItemService {
   async query(p: JsonObject, ctx: WriteContext): Promise<{ dataItems: WireItem[]; pagingMetadata: PagingMetadata }> {
     const hooked = this.hooked(p, QUERY_HOOKS, ctx);
     if (hooked) return hooked.query(p);
+    readIncludes(p);
     const scope = await this.scope(p, ctx, 'read');
-    return this.reader.query(scope, planQuery(p.query, p.returnTotalCount, scope));
+    const result = await this.reader.query(scope, planQuery(p.query, p.returnTotalCount, scope));
+    await this.includeInto(p, scope, ctx, result.dataItems);
+    return result;
   }
 
   async count(p: JsonObject, ctx: WriteContext): Promise<{ totalCount: number }> {
@@ -247,7 +301,8 @@ export class ItemService {
     // Every parameter is checked before the write: a 400 must mean nothing was written.
     const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
     const scope = await this.scope(p, ctx, 'insert');
-    return bulkResponse('INSERT', await this.writer.insert(scope, items, ctx), returnEntity);
+    const refs = this.savedReferences(p, scope, items);
+    return bulkResponse('INSERT', await this.writer.insert(scope, items, ctx, refs), returnEntity);
   }
 
   /** The items of a bulk update request: each must have an id. */
@@ -266,7 +321,8 @@ export class ItemService {
     const condition = this.condition(p);
     const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
     const scope = await this.scope(p, ctx, 'update');
-    return bulkResponse('UPDATE', await this.writer.update(scope, items, condition), returnEntity);
+    const refs = this.savedReferences(p, scope, items);
+    return bulkResponse('UPDATE', await this.writer.update(scope, items, condition, refs), returnEntity);
   }
 
   async bulkSave(p: JsonObject, ctx: WriteContext): Promise<BulkResponse> {
@@ -275,7 +331,8 @@ export class ItemService {
     const items = this.bulkItems(p);
     const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
     const scope = await this.scope(p, ctx, 'save');
-    const outcomes = await this.writer.save(scope, items, ctx);
+    const refs = this.savedReferences(p, scope, items);
+    const outcomes = await this.writer.save(scope, items, ctx, refs);
     // A saved item is reported as INSERT or UPDATE, whichever happened.
     const response = bulkResponse('UPDATE', outcomes, returnEntity);
     response.results.forEach((r, i) => {
@@ -346,6 +403,62 @@ export class ItemService {
     const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
     const scope = await this.scope(p, ctx, 'remove');
     return bulkResponse('DELETE', await this.writer.remove(scope, checked, condition), returnEntity);
+  }
+
+  // References (references.ts, docs/references.md). Changing an item's references needs the
+  // collection's update permission; reading them, its read permission.
+
+  async insertReference(p: JsonObject, ctx: WriteContext): Promise<{ dataItemReference: DataItemReference }> {
+    const ref = readReference(p.dataItemReference, 'dataItemReference');
+    const scope = await this.scope(p, ctx, 'update');
+    const [o] = await this.references.insert(scope, [ref]);
+    if (o && !o.ok) throw o.error;
+    return { dataItemReference: ref };
+  }
+
+  async bulkInsertReferences(p: JsonObject, ctx: WriteContext): Promise<ReferenceBulkResponse> {
+    const refs = bulkReferences(p);
+    const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
+    const scope = await this.scope(p, ctx, 'update');
+    return bulkReferenceResponse('INSERT', refs, await this.references.insert(scope, refs), returnEntity);
+  }
+
+  async removeReference(p: JsonObject, ctx: WriteContext): Promise<{ dataItemReference: DataItemReference }> {
+    const ref = readReference(p.dataItemReference, 'dataItemReference');
+    const scope = await this.scope(p, ctx, 'update');
+    const [o] = await this.references.remove(scope, [ref]);
+    if (o && !o.ok) throw o.error;
+    return { dataItemReference: ref };
+  }
+
+  async bulkRemoveReferences(p: JsonObject, ctx: WriteContext): Promise<ReferenceBulkResponse> {
+    const refs = bulkReferences(p);
+    const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
+    const scope = await this.scope(p, ctx, 'update');
+    return bulkReferenceResponse('DELETE', refs, await this.references.remove(scope, refs), returnEntity);
+  }
+
+  async replaceReferences(p: JsonObject, ctx: WriteContext): Promise<{ dataItemReferences: DataItemReference[] }> {
+    const referringId = referenceId(p.referringItemId, 'referringItemId');
+    const list = p.newReferencedItemIds === undefined || p.newReferencedItemIds === null ? [] : asArray(p.newReferencedItemIds, 'newReferencedItemIds');
+    if (list.length > REFERENCE_BULK_LIMIT) throw new WixError('WDE0080', `newReferencedItemIds may name at most ${REFERENCE_BULK_LIMIT} items`);
+    const ids = list.map((v, i) => referenceId(v, `newReferencedItemIds[${i}]`));
+    const scope = await this.scope(p, ctx, 'update');
+    const field = multiReferenceField(scope.collection, p.referringItemFieldName);
+    return { dataItemReferences: await this.references.replace(scope, field, referringId, ids) };
+  }
+
+  async isReferenced(p: JsonObject, ctx: WriteContext): Promise<{ isReferenced: boolean }> {
+    const referringId = referenceId(p.referringItemId, 'referringItemId');
+    const referencedId = referenceId(p.referencedItemId, 'referencedItemId');
+    const scope = await this.scope(p, ctx, 'read');
+    const field = anyReferenceField(scope.collection, p.referringItemFieldName);
+    return { isReferenced: await this.references.isReferenced(scope, field, referringId, referencedId) };
+  }
+
+  async queryReferenced(p: JsonObject, ctx: WriteContext): Promise<{ results: QueryReferencedResult[]; pagingMetadata: PagingMetadata }> {
+    const scope = await this.scope(p, ctx, 'read');
+    return this.references.query(scope, ctx.identity, p);
   }
 }
 

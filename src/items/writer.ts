@@ -23,12 +23,19 @@ import { notFound } from './query.js';
 import { applyModifications, type ItemPatch } from './patch.js';
 import { compilePatchShape, fastPathShape, patchColumns, patchParams, patchRow, uniformValues } from './patch-sql.js';
 import { insertStatus, scopeWhere, shownStatus, type ItemScope } from './scope.js';
+import { clearReferencesOf, clearReferencesWhere } from './references.js';
 
 export type BulkAction = 'INSERT' | 'UPDATE' | 'DELETE' | 'PATCH';
 
 export type ItemOutcome =
   | { ok: true; originalIndex: number; id: string; item: WireItem; saved?: 'INSERTED' | 'UPDATED' }
   | { ok: false; originalIndex: number; id: string | undefined; error: WixError };
+
+/**
+ * More work for a write's own transaction, given its outcomes (the references an item write saves
+ * with `saveReferences`): it commits with the items or, if it throws, nothing does.
+ */
+export type InTransaction = (tx: Executor, outcomes: readonly ItemOutcome[]) => Promise<void>;
 
 export interface WriteContext {
   /** The owner of new items: the member making the write, the site owner for admins, null for visitors. */
@@ -105,7 +112,7 @@ interface ExistingRow {
 
 export class ItemWriter {
   constructor(
-    private readonly db: Db,
+    readonly db: Db,
     private readonly clock: Clock,
     /** Every write records its events through this, in the write's transaction (events/outbox.ts). */
     readonly events: EventRecorder = new EventRecorder(),
@@ -123,7 +130,7 @@ export class ItemWriter {
     return condition && condition.kind !== 'true' ? sql` AND ${compilerFor(tx.dialect).compile(condition)}` : sql``;
   }
 
-  async insert(scope: ItemScope, items: readonly IncomingItem[], ctx: WriteContext): Promise<ItemOutcome[]> {
+  async insert(scope: ItemScope, items: readonly IncomingItem[], ctx: WriteContext, inTx?: InTransaction): Promise<ItemOutcome[]> {
     const now = this.now();
     const status = insertStatus(scope);
     const prepared = items.map((it) => buildStored(it.id ?? newItemId(), it.fields, now, now, askedOwner(scope, it) ?? ctx.ownerId));
@@ -171,12 +178,13 @@ export class ItemWriter {
           ? ok(index, stored.id, () => this.wire(scope, stored, status))
           : { ok: false, originalIndex: index, id: stored.id, error: duplicate(stored.id, scope) };
       }
+      if (inTx) await inTx(tx, outcomes);
       return outcomes;
     });
   }
 
   /** Full replace of existing items (update / bulk update). Missing ids fail with WDE0073. */
-  async update(scope: ItemScope, items: readonly IncomingItem[], condition?: FilterNode): Promise<ItemOutcome[]> {
+  async update(scope: ItemScope, items: readonly IncomingItem[], condition?: FilterNode, inTx?: InTransaction): Promise<ItemOutcome[]> {
     const now = this.now();
     for (const it of items) if (it.id === undefined) throw new WixError('WDE0007', 'Invalid update. Updated object must have a string _id property.');
     return this.db.transaction(async (tx) => {
@@ -203,12 +211,13 @@ export class ItemWriter {
           : { ok: false, originalIndex: r.index, id: r.stored.id, error: notFound(r.stored.id, scope) };
       }
       await this.denyForeign(tx, scope, outcomes);
+      if (inTx) await inTx(tx, outcomes);
       return outcomes;
     });
   }
 
   /** Insert-or-replace (save / bulk save). */
-  async save(scope: ItemScope, items: readonly IncomingItem[], ctx: WriteContext): Promise<ItemOutcome[]> {
+  async save(scope: ItemScope, items: readonly IncomingItem[], ctx: WriteContext, inTx?: InTransaction): Promise<ItemOutcome[]> {
     const now = this.now();
     return this.db.transaction(async (tx) => {
       const outcomes: ItemOutcome[] = new Array(items.length);
@@ -273,6 +282,7 @@ export class ItemWriter {
           : { ok: false, originalIndex: r.index, id: r.stored.id, error: notFound(r.stored.id, scope) };
       }
       await this.denyForeign(tx, scope, outcomes);
+      if (inTx) await inTx(tx, outcomes);
       return outcomes;
     });
   }
@@ -296,6 +306,7 @@ export class ItemWriter {
         );
         for (const r of rows) removed.set(r.id, r);
       }
+      await clearReferencesOf(tx, scope.collection.id, scope.env, [...removed.keys()]);
       const reported = new Set<string>();
       const outcomes = ids.map((id, index): ItemOutcome => {
         const r = removed.get(id);
@@ -561,6 +572,7 @@ export class ItemWriter {
     );
     const last = upto?.last ?? undefined;
     if (last === undefined) return { count: 0, seen: 0, last: undefined };
+    await clearReferencesWhere(tx, scope.collection.id, sql`${where} AND id <= ${last}`);
     const count = await this.events.deleteWhere(tx, scope.collection.id, sql`${where} AND id <= ${last}`, this.now());
     return { count, seen: Number(upto?.seen ?? 0), last };
   }
@@ -704,7 +716,11 @@ export class ItemWriter {
 
   /** Removes every item of the collection in this environment, drafts included. */
   async truncate(scope: ItemScope): Promise<number> {
-    return this.db.transaction((tx) => this.events.deleteWhere(tx, scope.collection.id, scopeWhere({ ...scope, includeDrafts: true }), this.now()));
+    const where = scopeWhere({ ...scope, includeDrafts: true });
+    return this.db.transaction(async (tx) => {
+      await clearReferencesWhere(tx, scope.collection.id, where);
+      return this.events.deleteWhere(tx, scope.collection.id, where, this.now());
+    });
   }
 
   private async existing(tx: Executor, scope: ItemScope, ids: readonly string[], condition?: FilterNode): Promise<Map<string, ExistingRow>> {

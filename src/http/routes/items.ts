@@ -52,5 +52,12 @@ export async function itemRoutes(app: FastifyInstance, opts: ItemRoutesOptions):
   app.post('/bulk/items/update', { schema: S.bulkUpdate }, (req, reply) => items.bulkUpdate(p(req), writeContext(req)).then(stamped(reply)));
   app.post('/bulk/items/save', { schema: S.bulkSave }, (req, reply) => items.bulkSave(p(req), writeContext(req)).then(stamped(reply)));
   app.post('/bulk/items/remove', { schema: S.bulkRemove }, (req, reply) => items.bulkRemove(p(req), writeContext(req)).then(stamped(reply)));
+  app.post('/items/insert-reference', { schema: S.insertReference }, (req, reply) => items.insertReference(p(req), writeContext(req)).then(stamped(reply)));
+  app.post('/items/remove-reference', { schema: S.removeReference }, (req, reply) => items.removeReference(p(req), writeContext(req)).then(stamped(reply)));
+  app.post('/bulk/items/insert-references', { schema: S.bulkInsertReferences }, (req, reply) => items.bulkInsertReferences(p(req), writeContext(req)).then(stamped(reply)));
+  app.post('/bulk/items/remove-references', { schema: S.bulkRemoveReferences }, (req, reply) => items.bulkRemoveReferences(p(req), writeContext(req)).then(stamped(reply)));
+  app.post('/items/replace-references', { schema: S.replaceReferences }, (req, reply) => items.replaceReferences(p(req), writeContext(req)).then(stamped(reply)));
+  app.post('/items/is-referenced', { schema: S.isReferenced }, (req) => items.isReferenced(p(req), writeContext(req)));
+  app.post('/items/query-referenced', { schema: S.queryReferenced }, (req) => items.queryReferenced(p(req), writeContext(req)));
   app.post('/bulk/items/patch', { schema: S.bulkPatch }, (req, reply) => items.bulkPatch(p(req), writeContext(req)).then(stamped(reply)));
 }

@@ -97,9 +97,63 @@ const queryReply = {
   required: ['dataItems', 'pagingMetadata'],
   properties: { dataItems: { type: 'array', items: DataItem }, pagingMetadata: PagingMetadata },
 };
-const queryParams = { ...common, ...hooks, query: Query, returnTotalCount: { type: 'boolean' } };
 
 const bulkLimit = 'Up to 1000.';
+
+/** References (docs/references.md): ids are checked by the handler, which answers WDE0019 for a bad one. */
+const IncludeReferences = {
+  type: 'array',
+  description: 'Reference fields whose referenced items replace the ids (REFERENCE) or fill the field (MULTI_REFERENCE, up to `limit` per item, default 50, at most 1000).',
+  items: { type: 'object', properties: { field: { type: 'string' }, limit: { type: 'integer' } } },
+};
+const DataItemReference = {
+  type: 'object',
+  properties: {
+    referringItemFieldName: { type: 'string', description: 'A MULTI_REFERENCE field of the collection.' },
+    referringItemId: { description: 'The referring item, in the collection.' },
+    referencedItemId: { description: "The referenced item, in the field's referenced collection." },
+  },
+};
+const DataItemReferenceReply = {
+  type: 'object',
+  required: ['referringItemFieldName', 'referringItemId', 'referencedItemId'],
+  properties: { referringItemFieldName: { type: 'string' }, referringItemId: { type: 'string' }, referencedItemId: { type: 'string' } },
+};
+const referenceReply = { type: 'object', required: ['dataItemReference'], properties: { dataItemReference: DataItemReferenceReply } };
+const referenceBulkReply: JsonSchema = {
+  type: 'object',
+  required: ['results', 'bulkActionMetadata'],
+  properties: {
+    results: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['action', 'referenceMetadata'],
+        properties: {
+          action: { enum: ['INSERT', 'DELETE'] },
+          referenceMetadata: {
+            type: 'object',
+            required: ['originalIndex', 'success'],
+            properties: {
+              originalIndex: { type: 'integer' },
+              success: { type: 'boolean' },
+              error: { type: 'object', properties: { code: { type: 'string' }, description: { type: 'string' }, data: { type: 'object', additionalProperties: true } } },
+            },
+          },
+          dataItemReference: DataItemReferenceReply,
+        },
+      },
+    },
+    bulkActionMetadata: {
+      type: 'object',
+      required: ['totalSuccesses', 'totalFailures', 'undetailedFailures'],
+      properties: { totalSuccesses: { type: 'integer' }, totalFailures: { type: 'integer' }, undetailedFailures: { type: 'integer' } },
+    },
+  },
+};
+const referencesList = { type: 'array', items: DataItemReference, maxItems: 1000 };
+const referenceCommon = { dataCollectionId: CollectionId, environment: Environment };
+const queryParams = { ...common, ...hooks, query: Query, returnTotalCount: { type: 'boolean' }, includeReferences: IncludeReferences };
 
 export const itemSchemas = {
   insert: route({
@@ -139,7 +193,7 @@ export const itemSchemas = {
     summary: 'Get an item',
     tags,
     access,
-    body: body({ ...common, ...hooks, dataItemId: { type: 'string' }, fields: { type: 'array', items: { type: 'string' } }, consistentRead: ConsistentRead }, { required: ['dataCollectionId', 'dataItemId'] }),
+    body: body({ ...common, ...hooks, dataItemId: { type: 'string' }, fields: { type: 'array', items: { type: 'string' } }, consistentRead: ConsistentRead, includeReferences: IncludeReferences }, { required: ['dataCollectionId', 'dataItemId'] }),
     querystring: querystring(),
     reply: itemReply,
   }),
@@ -330,5 +384,110 @@ export const itemSchemas = {
     body: body({ ...common, ...hooks, patches: { type: 'array', items: Patch, maxItems: 1000 }, condition: Condition, returnEntity: { type: 'boolean' } }, { required: ['dataCollectionId', 'patches'] }),
     querystring: querystring(),
     reply: bulkReply,
+  }),
+  insertReference: route({
+    summary: 'Insert a reference',
+    tags,
+    access,
+    description: "Adds a reference to a MULTI_REFERENCE field of an item (needs the collection's update permission). Inserting one that exists succeeds and keeps its place.",
+    body: body({ ...referenceCommon, dataItemReference: DataItemReference }, { required: ['dataCollectionId', 'dataItemReference'] }),
+    querystring: querystring(),
+    reply: referenceReply,
+  }),
+  removeReference: route({
+    summary: 'Remove a reference',
+    tags,
+    access,
+    description: 'Removing a reference that is not there succeeds.',
+    body: body({ ...referenceCommon, dataItemReference: DataItemReference }, { required: ['dataCollectionId', 'dataItemReference'] }),
+    querystring: querystring(),
+    reply: referenceReply,
+  }),
+  bulkInsertReferences: route({
+    summary: 'Insert references',
+    tags,
+    access,
+    description: 'Up to 1000; one result per reference, in request order.',
+    body: body({ ...referenceCommon, dataItemReferences: referencesList, returnEntity: { type: 'boolean' } }, { required: ['dataCollectionId', 'dataItemReferences'] }),
+    querystring: querystring(),
+    reply: referenceBulkReply,
+  }),
+  bulkRemoveReferences: route({
+    summary: 'Remove references',
+    tags,
+    access,
+    description: 'Up to 1000; one result per reference, in request order.',
+    body: body({ ...referenceCommon, dataItemReferences: referencesList, returnEntity: { type: 'boolean' } }, { required: ['dataCollectionId', 'dataItemReferences'] }),
+    querystring: querystring(),
+    reply: referenceBulkReply,
+  }),
+  replaceReferences: route({
+    summary: "Replace an item's references in a field",
+    tags,
+    access,
+    description: 'The field then holds exactly `newReferencedItemIds`, in that order (none: cleared). All or nothing.',
+    body: body(
+      { ...referenceCommon, referringItemFieldName: { type: 'string' }, referringItemId: {}, newReferencedItemIds: { type: 'array', maxItems: 1000 } },
+      { required: ['dataCollectionId', 'referringItemFieldName', 'referringItemId'] },
+    ),
+    querystring: querystring(),
+    reply: { type: 'object', required: ['dataItemReferences'], properties: { dataItemReferences: { type: 'array', items: DataItemReferenceReply } } },
+  }),
+  isReferenced: route({
+    summary: 'Whether an item references another',
+    tags,
+    access,
+    description: 'For REFERENCE and MULTI_REFERENCE fields.',
+    body: body(
+      { ...referenceCommon, referringItemFieldName: { type: 'string' }, referringItemId: {}, referencedItemId: {}, consistentRead: ConsistentRead },
+      { required: ['dataCollectionId', 'referringItemFieldName', 'referringItemId', 'referencedItemId'] },
+    ),
+    querystring: querystring(),
+    reply: { type: 'object', required: ['isReferenced'], properties: { isReferenced: { type: 'boolean' } } },
+  }),
+  queryReferenced: route({
+    summary: 'The items referenced in a field',
+    tags,
+    access,
+    description:
+      'The items `referringItemIds` reference in `referringItemFieldName`: in the order the references were made (`order`, default ASC) for MULTI_REFERENCE fields, in the order of `referringItemIds` for REFERENCE fields. A reference to an item that is missing, a hidden draft or not readable by the caller comes back as `unresolvedReference`. Paging: `paging` or `cursorPaging`; a cursor carries the rest.',
+    body: body(
+      {
+        ...referenceCommon,
+        publishPluginOptions: PublishPluginOptions,
+        referringItemIds: { type: 'array', maxItems: 1000 },
+        referringItemId: { description: 'Deprecated: one referring item.' },
+        referringItemFieldName: { type: 'string' },
+        order: { enum: ['ASC', 'DESC'] },
+        fields: { type: 'array', items: { type: 'string' } },
+        paging: Paging,
+        cursorPaging: { type: 'object', properties: { limit: { type: 'integer' }, cursor: { type: 'string' } } },
+        returnTotalCount: { type: 'boolean' },
+        consistentRead: ConsistentRead,
+      },
+      { required: ['dataCollectionId'] },
+    ),
+    querystring: querystring(),
+    reply: {
+      type: 'object',
+      required: ['results', 'pagingMetadata'],
+      properties: {
+        results: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              dataItem: DataItem,
+              unresolvedReference: {
+                type: 'object',
+                properties: { referringItemId: { type: 'string' }, referringItemFieldName: { type: 'string' }, referencedItemId: { type: 'string' }, unauthorized: { type: 'boolean' } },
+              },
+              referringItemId: { type: 'string' },
+            },
+          },
+        },
+        pagingMetadata: PagingMetadata,
+      },
+    },
   }),
 };
