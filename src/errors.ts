@@ -58,6 +58,7 @@ export const ERROR_CODES = {
   WDE0133: { status: 400, title: 'Document too large to index' },
   WDE0134: { status: 400, title: 'Field names cannot start with $' },
   WDE0147: { status: 400, title: 'Invalid property or field path' },
+  WDE0303: { status: 400, title: 'A multi-reference field cannot be set by a data operation' },
   WDE0165: { status: 400, title: 'Invalid cursor' },
   // Not a Wix code: Wix answers 401 with its own gateway error. Cairn's is in the same envelope.
   UNAUTHENTICATED: { status: 401, title: 'Authentication required' },

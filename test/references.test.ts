@@ -402,6 +402,8 @@ for (const storeName of STORE_NAMES) {
         ['/items/query', { dataCollectionId: movies, includeReferences: [{ limit: 1 }] }, 400, 'WDE0080'],
         ['/items', { dataCollectionId: movies, dataItem: { data: { title: 'x', actors: 'p1' } }, saveReferences: true }, 400, 'WDE0019'],
         ['/items', { dataCollectionId: movies, dataItem: { data: { title: 'x', actors: [{ name: 'no id' }] } }, saveReferences: true }, 400, 'WDE0019'],
+        ['/items/patch', { dataCollectionId: movies, patch: { dataItemId: 'm1', fieldModifications: [{ action: 'SET_FIELD', fieldPath: 'actors', setFieldOptions: { value: ['p2'] } }] } }, 400, 'WDE0303'],
+        ['/bulk/items/patch', { dataCollectionId: movies, patches: [{ dataItemId: 'm1', fieldModifications: [{ action: 'SET_FIELD', fieldPath: 'title', setFieldOptions: { value: 'x' } }] }, { dataItemId: 'm2', fieldModifications: [{ action: 'APPEND_TO_ARRAY', fieldPath: 'actors.list', appendToArrayOptions: { value: 'p2' } }] }] }, 400, 'WDE0303'],
       ];
       for (const [path, body, status, wixCode] of cases) {
         const r = await api('POST', `${DATA}${path}`, body);

@@ -24,6 +24,7 @@ import { buildStored, newItemId, readDataItem, readItemData, validItemId, type I
 import { applyModifications, type ItemPatch } from '../items/patch.js';
 import { notFound, planQuery, type PagingMetadata, type QueryPlan } from '../items/query.js';
 import { planDistinct } from '../items/distinct.js';
+import { refuseMultiReferencePatches } from '../items/references.js';
 import type { ItemScope } from '../items/scope.js';
 import { bulkResponse, single, type BulkResponse, type ItemService } from '../items/service.js';
 import type { InTransaction, ItemOutcome, WriteContext } from '../items/writer.js';
@@ -100,6 +101,7 @@ export class HookedCall {
       const patch = this.svc.singlePatch(p);
       const condition = this.svc.condition(p);
       const scope = await this.svc.scope(p, this.write, 'update');
+      refuseMultiReferencePatches(scope.collection, [patch]);
       return { dataItem: single(await this.patchItems(scope, [patch], condition, true)).item };
     });
   }
@@ -236,6 +238,7 @@ export class HookedCall {
       const condition = this.svc.condition(p);
       const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
       const scope = await this.svc.scope(p, this.write, 'update');
+      refuseMultiReferencePatches(scope.collection, patches);
       return bulkResponse('PATCH', await this.failures(await this.patchItems(scope, patches, condition, returnEntity)), returnEntity);
     });
   }

@@ -24,6 +24,7 @@ import { asArray, asObject, optionalBoolean, optionalInt, optionalObject } from 
 import { isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js';
 import { toWireItem, validItemId, type IncomingItem, type WireItem } from './codec.js';
 import { PAGING, project, type PagingMetadata } from './query.js';
+import type { ItemPatch } from './patch.js';
 import { scopeWhere, shownStatus, type ItemScope } from './scope.js';
 
 export type ReferenceKind = 'single' | 'multi';
@@ -93,6 +94,26 @@ export function anyReferenceField(collection: Collection, name: unknown, what = 
     });
   }
   return field;
+}
+
+/**
+ * Patches may not touch a multi-reference field (WDE0303): its references are not data, and
+ * the reference endpoints change them.
+ */
+export function refuseMultiReferencePatches(collection: Collection, patches: readonly ItemPatch[]): void {
+  const fields = referenceFields(collection);
+  if (fields.size === 0) return;
+  for (const patch of patches) {
+    for (const m of patch.modifications) {
+      const top = m.path.segments[0];
+      if (top !== undefined && fields.get(top)?.kind === 'multi') {
+        throw new WixError('WDE0303', `Field [${top}] of collection [${collection.id}] is a multi-reference field: change its references with the reference endpoints, not a patch`, {
+          collectionName: collection.id,
+          propertyName: top,
+        });
+      }
+    }
+  }
 }
 
 /** A referenced item as callers may name it: its id, or an object with its `_id` (WDE0019 otherwise). */

@@ -32,6 +32,7 @@ import {
   bulkReferenceResponse,
   bulkReferences,
   multiReferenceField,
+  refuseMultiReferencePatches,
   readIncludes,
   readReference,
   referenceId,
@@ -361,6 +362,7 @@ export class ItemService {
     const patch = this.singlePatch(p);
     const condition = this.condition(p);
     const scope = await this.scope(p, ctx, 'update');
+    refuseMultiReferencePatches(scope.collection, [patch]);
     return { dataItem: single(await this.writer.patch(scope, [patch], condition, { needEntities: true })).item };
   }
 
@@ -381,6 +383,7 @@ export class ItemService {
     const condition = this.condition(p);
     const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
     const scope = await this.scope(p, ctx, 'update');
+    refuseMultiReferencePatches(scope.collection, patches);
     return bulkResponse('PATCH', await this.writer.patch(scope, patches, condition, { needEntities: returnEntity }), returnEntity);
   }
 
