@@ -8,8 +8,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { SignJWT } from 'jose';
 import { STORE_NAMES } from './helpers/stores.js';
 import { call, startServer, type TestServer } from './helpers/server.js';
+import { SCOPES } from '../src/auth/scopes.js';
 
 const DATA = '/wix-data/v2';
 const refField = (key: string, type: 'REFERENCE' | 'MULTI_REFERENCE', target: string) => ({
@@ -19,13 +21,17 @@ const refField = (key: string, type: 'REFERENCE' | 'MULTI_REFERENCE', target: st
 });
 const PUBLIC_READ = { read: 'ANYONE', insert: 'ADMIN', update: 'ADMIN', remove: 'ADMIN' };
 const ANONYMOUS = { authorization: '' };
+const JWT_SECRET = 'a-member-token-secret-of-at-least-32-bytes';
+const memberAuth = async (memberId: string) => ({
+  authorization: `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(memberId).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(JWT_SECRET))}`,
+});
 
 for (const storeName of STORE_NAMES) {
   describe(`references (${storeName})`, () => {
     let s: TestServer;
     let items: any;
     before(async () => {
-      s = await startServer(storeName);
+      s = await startServer(storeName, { auth: { memberTokens: { secret: JWT_SECRET } } });
       items = s.client.items;
     });
     after(() => s.close());
@@ -363,6 +369,40 @@ for (const storeName of STORE_NAMES) {
       assert.deepEqual(await referencedIds(movies, 'm1'), ['p1', 'p2'], 'removing a sandbox item leaves live references');
       const inc = await ok('/items/query', { dataCollectionId: movies, query: { filter: { _id: 'm1' } }, includeReferences: [{ field: 'actors' }], ...sandbox });
       assert.deepEqual(inc.dataItems[0].data.actors.map((a: any) => a._id), ['p3']);
+    });
+
+    test('permissions: key scopes, and members under SITE_MEMBER_AUTHOR reach only their own items', async () => {
+      const { movies } = await world('K');
+      const ref = (referringItemId: string, referencedItemId: string) => ({ referringItemFieldName: 'actors', referringItemId, referencedItemId });
+      const created = await api('POST', '/cairn/v1/keys', { name: 'reader', scopes: [SCOPES.dataRead] });
+      assert.equal(created.status, 200, JSON.stringify(created.body));
+      const reader = { authorization: created.body.apiKey as string };
+      const write = await api('POST', `${DATA}/bulk/items/insert-references`, { dataCollectionId: movies, dataItemReferences: [ref('m1', 'p1')] }, reader);
+      assert.deepEqual([write.status, code(write)], [403, 'WDE0027']);
+      const read = await api('POST', `${DATA}/items/is-referenced`, { dataCollectionId: movies, ...ref('m1', 'p1') }, reader);
+      assert.deepEqual([read.status, read.body], [200, { isReferenced: false }]);
+
+      // A collection members write as authors: each member changes and sees references of their own items only.
+      const authored = 'ClubK';
+      await collection(authored, [refField('friends', 'MULTI_REFERENCE', 'PeopleK')], { read: 'SITE_MEMBER_AUTHOR', insert: 'SITE_MEMBER', update: 'SITE_MEMBER_AUTHOR', remove: 'SITE_MEMBER_AUTHOR' });
+      const a = await memberAuth('member-a');
+      const b = await memberAuth('member-b');
+      for (const [who, id] of [[a, 'ca'], [b, 'cb']] as const) {
+        const r = await api('POST', `${DATA}/items`, { dataCollectionId: authored, dataItem: { id, data: { friends: ['p1'] } }, saveReferences: true }, who);
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+      }
+      const mine = await api('POST', `${DATA}/bulk/items/insert-references`, { dataCollectionId: authored, dataItemReferences: [{ ...ref('ca', 'p2'), referringItemFieldName: 'friends' }, { ...ref('cb', 'p2'), referringItemFieldName: 'friends' }] }, a);
+      assert.equal(mine.status, 200, JSON.stringify(mine.body));
+      assert.deepEqual(mine.body.results.map((r: any) => r.referenceMetadata.success), [true, false]);
+      assert.equal(mine.body.results[1].referenceMetadata.error.code, 'WDE0073');
+      const replaceOther = await api('POST', `${DATA}/items/replace-references`, { dataCollectionId: authored, referringItemFieldName: 'friends', referringItemId: 'cb', newReferencedItemIds: [] }, a);
+      assert.deepEqual([replaceOther.status, code(replaceOther)], [404, 'WDE0073']);
+      const seen = await api('POST', `${DATA}/items/query-referenced`, { dataCollectionId: authored, referringItemIds: ['ca', 'cb'], referringItemFieldName: 'friends' }, a);
+      assert.deepEqual(seen.body.results.map((r: any) => `${r.referringItemId}:${r.dataItem.id}`), ['ca:p1', 'ca:p2']);
+      const other = await api('POST', `${DATA}/items/is-referenced`, { dataCollectionId: authored, referringItemFieldName: 'friends', referringItemId: 'cb', referencedItemId: 'p1' }, a);
+      assert.deepEqual(other.body, { isReferenced: false });
+      const asAdmin = await ok('/items/query-referenced', { dataCollectionId: authored, referringItemIds: ['ca', 'cb'], referringItemFieldName: 'friends' });
+      assert.deepEqual(asAdmin.results.map((r: any) => `${r.referringItemId}:${r.dataItem.id}`), ['ca:p1', 'cb:p1', 'ca:p2'], 'in the order the references were made');
     });
 
     test('bad input: a clear 4xx in the error envelope, and nothing changed', async () => {
