@@ -607,6 +607,8 @@ export interface IncludeSpec {
  * `includeReferencedItems` (field names). Undefined when there are none.
  */
 export function readIncludes(p: JsonObject): IncludeSpec[] | undefined {
+  // Every get and query asks: the common answer costs no allocation.
+  if ((p.includeReferences === undefined || p.includeReferences === null) && p.includeReferencedItems === undefined) return undefined;
   const out: IncludeSpec[] = [];
   if (p.includeReferences !== undefined && p.includeReferences !== null) {
     asArray(p.includeReferences, 'includeReferences').forEach((raw, i) => {
