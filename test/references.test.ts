@@ -371,6 +371,45 @@ for (const storeName of STORE_NAMES) {
       assert.deepEqual(inc.dataItems[0].data.actors.map((a: any) => a._id), ['p3']);
     });
 
+    test('two-way multi-references: fields that name each other are one relation, seen and changed from either end', async () => {
+      const twoWay = (key: string, target: string, partner: string) => ({ key, type: 'MULTI_REFERENCE', typeMetadata: { multiReference: { referencedCollectionId: target, referencingFieldKey: partner } } });
+      await collection('PeopleW', [{ key: 'name', type: 'TEXT' }, twoWay('movies', 'MoviesW', 'actors'), twoWay('oneWay', 'MoviesW', 'nothing')]);
+      await collection('MoviesW', [{ key: 'title', type: 'TEXT' }, twoWay('actors', 'PeopleW', 'movies')]);
+      await items.bulkInsert('PeopleW', [{ _id: 'p1', name: 'Ann' }, { _id: 'p2', name: 'Bob' }]);
+      await items.bulkInsert('MoviesW', [{ _id: 'm1', title: 'One' }, { _id: 'm2', title: 'Two' }, { _id: 'm3', title: 'Three' }]);
+
+      // Made from the movies' end (where the pair is stored), read from the people's end.
+      await items.insertReference('MoviesW', 'actors', 'm2', 'p1');
+      await items.insertReference('MoviesW', 'actors', 'm1', ['p1', 'p2']);
+      assert.deepEqual((await items.queryReferenced('PeopleW', 'p1', 'movies')).items.map((i: any) => i._id), ['m2', 'm1']);
+      assert.deepEqual((await items.queryReferenced('PeopleW', 'p1', 'movies', { order: 'desc' })).items.map((i: any) => i._id), ['m1', 'm2']);
+      assert.equal(await items.isReferenced('PeopleW', 'movies', 'p2', 'm1'), true);
+      assert.equal(await items.isReferenced('PeopleW', 'movies', 'p2', 'm2'), false);
+
+      // Made from the people's end, read from the movies' end.
+      await items.insertReference('PeopleW', 'movies', 'p2', 'm3');
+      assert.deepEqual((await items.queryReferenced('MoviesW', 'm3', 'actors')).items.map((i: any) => i._id), ['p2']);
+      const people = await items.query('PeopleW').include('movies').ascending('_id').find();
+      assert.deepEqual(people.items.map((p: any) => [p._id, p.movies.map((m: any) => m._id)]), [['p1', ['m2', 'm1']], ['p2', ['m1', 'm3']]]);
+
+      // Replace and remove from the people's end change only that person's side of the pair.
+      await items.replaceReferences('PeopleW', 'movies', 'p1', ['m3']);
+      assert.deepEqual((await items.queryReferenced('MoviesW', 'm1', 'actors')).items.map((i: any) => i._id), ['p2']);
+      assert.deepEqual((await items.queryReferenced('MoviesW', 'm3', 'actors')).items.map((i: any) => i._id), ['p2', 'p1']);
+      await items.removeReference('PeopleW', 'movies', 'p2', 'm3');
+      assert.deepEqual((await items.queryReferenced('MoviesW', 'm3', 'actors')).items.map((i: any) => i._id), ['p1']);
+      await items.save('PeopleW', { _id: 'p2', name: 'Bob', movies: ['m2'] }, { saveReferences: true });
+      assert.deepEqual((await items.queryReferenced('MoviesW', 'm2', 'actors')).items.map((i: any) => i._id), ['p2']);
+
+      // Removing an item at either end clears the pair.
+      await items.remove('MoviesW', 'm3');
+      assert.deepEqual((await items.queryReferenced('PeopleW', 'p1', 'movies')).items, []);
+      // A field whose partner does not name it back is a relation of its own.
+      await items.insertReference('PeopleW', 'oneWay', 'p1', 'm1');
+      assert.deepEqual((await items.queryReferenced('MoviesW', 'm1', 'actors')).items.map((i: any) => i._id), []);
+      assert.deepEqual((await items.queryReferenced('PeopleW', 'p1', 'oneWay')).items.map((i: any) => i._id), ['m1']);
+    });
+
     test('permissions: key scopes, and members under SITE_MEMBER_AUTHOR reach only their own items', async () => {
       const { movies } = await world('K');
       const ref = (referringItemId: string, referencedItemId: string) => ({ referringItemFieldName: 'actors', referringItemId, referencedItemId });

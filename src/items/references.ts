@@ -33,6 +33,43 @@ export interface ReferenceField {
   readonly key: string;
   readonly kind: ReferenceKind;
   readonly referencedCollectionId: string;
+  /** A multi-reference field's `referencingFieldKey`: its partner field in the referenced collection, when the pair is two-way. */
+  readonly partnerKey?: string;
+}
+
+/**
+ * Where a multi-reference field's references are stored. A field is one end of a two-way pair
+ * when it and a multi-reference field of the referenced collection name each other
+ * (`referencingFieldKey`): the pair is one relation, stored once, under the end whose
+ * (collection, field) sorts first. The other end reads and writes the same rows with referring
+ * and referenced swapped (`mine` is the column holding this end's items).
+ */
+export interface Side {
+  readonly collection: string;
+  readonly field: string;
+  readonly mine: 'referring_id' | 'referenced_id';
+  readonly theirs: 'referring_id' | 'referenced_id';
+  /** The `referenced_collection_id` of the stored rows. */
+  readonly referencedCollection: string;
+}
+
+export function sideOf(own: Collection, field: ReferenceField, target: Collection | undefined): Side {
+  const partner = field.partnerKey !== undefined && target ? referenceFields(target).get(field.partnerKey) : undefined;
+  const paired = partner?.kind === 'multi' && partner.referencedCollectionId === own.id && partner.partnerKey === field.key;
+  if (paired && target && `${target.id}\u0000${partner.key}` < `${own.id}\u0000${field.key}`) {
+    return { collection: target.id, field: partner.key, mine: 'referenced_id', theirs: 'referring_id', referencedCollection: own.id };
+  }
+  return { collection: own.id, field: field.key, mine: 'referring_id', theirs: 'referenced_id', referencedCollection: field.referencedCollectionId };
+}
+
+/** A stored row for the reference from `mine` (an item of the field's collection) to `theirs`. */
+function rowOf(side: Side, env: string, mine: string, theirs: string): unknown[] {
+  return side.mine === 'referring_id' ? [side.collection, env, side.field, mine, side.referencedCollection, theirs] : [side.collection, env, side.field, theirs, side.referencedCollection, mine];
+}
+
+/** The stored rows of a side in one environment (`r` is `item_references`). */
+function sideWhere(side: Side, env: string): Sql {
+  return sql`r.collection_id = ${side.collection} AND r.env = ${env} AND r.field = ${side.field}`;
 }
 
 export interface DataItemReference {
@@ -60,7 +97,8 @@ export function referenceFields(collection: Collection): ReadonlyMap<string, Ref
       const meta = isPlainObject(f.typeMetadata) ? f.typeMetadata : {};
       const detail = isPlainObject(meta.reference) ? meta.reference : isPlainObject(meta.multiReference) ? meta.multiReference : {};
       const target = detail.referencedCollectionId;
-      if (typeof target === 'string' && target.length > 0) map.set(f.key, { key: f.key, kind, referencedCollectionId: target });
+      const partnerKey = kind === 'multi' && typeof detail.referencingFieldKey === 'string' && detail.referencingFieldKey.length > 0 ? detail.referencingFieldKey : undefined;
+      if (typeof target === 'string' && target.length > 0) map.set(f.key, { key: f.key, kind, referencedCollectionId: target, ...(partnerKey ? { partnerKey } : {}) });
     }
     fields = map;
     fieldCache.set(collection, fields);
@@ -296,12 +334,12 @@ async function referencePresence(tx: Executor, collectionId: string): Promise<[b
 }
 
 /**
- * Inserts references in the given order; one already there stays where it is (inserting it
- * again is not an error). `rows` are [field, referring id, referenced collection, referenced id].
+ * Inserts references (rowOf's rows) in the given order; one already there stays where it is
+ * (inserting it again is not an error).
  */
-async function insertReferenceRows(tx: Executor, scope: ItemScope, rows: readonly (readonly [string, string, string, string])[]): Promise<void> {
+async function insertReferenceRows(tx: Executor, rows: readonly unknown[][]): Promise<void> {
   for (let start = 0; start < rows.length; start += 200) {
-    const chunk = rows.slice(start, start + 200).map(([field, from, targetCollection, to]) => [scope.collection.id, scope.env, field, from, targetCollection, to]);
+    const chunk = rows.slice(start, start + 200);
     await tx.run(
       sql`INSERT INTO item_references (collection_id, env, field, referring_id, referenced_collection_id, referenced_id) VALUES ${valuesList(chunk)}
           ON CONFLICT (collection_id, env, field, referring_id, referenced_id) DO NOTHING`,
@@ -330,12 +368,18 @@ export class References {
     private readonly collections: CollectionService,
   ) {}
 
-  /** The referenced collection's scope for writes: the item must exist there (any status, any owner). */
-  private async targetWriteScope(tx: Executor, scope: ItemScope, field: ReferenceField): Promise<ItemScope | undefined> {
-    // Read through the transaction: on SQLite a read on another path would wait for it to end.
+  /**
+   * The field's referenced collection, where its references are stored, and the scope in which
+   * writes look its items up (any status, any owner). Inside a transaction, read through it: on
+   * SQLite a read on another path would wait for the transaction to end.
+   */
+  private async target(scope: ItemScope, field: ReferenceField, tx?: Executor): Promise<{ side: Side; writeScope: ItemScope | undefined; collection: Collection | undefined }> {
     const target = await this.collections.find(field.referencedCollectionId, tx);
-    if (target === undefined) return undefined;
-    return { collection: target, env: scope.env, includeDrafts: true, ownerOnly: undefined, ownerFixed: false };
+    return {
+      side: sideOf(scope.collection, field, target),
+      writeScope: target && { collection: target, env: scope.env, includeDrafts: true, ownerOnly: undefined, ownerFixed: false },
+      collection: target,
+    };
   }
 
   /**
@@ -346,29 +390,32 @@ export class References {
     const fields = refs.map((r) => multiReferenceField(scope.collection, r.referringItemFieldName));
     return this.db.transaction(async (tx) => {
       const referring = await existingIds(tx, scope, refs.map((r) => r.referringItemId));
-      const targets = new Map<string, Set<string> | undefined>();
+      const targets = new Map<string, { side: Side; found: Set<string> }>();
       for (const field of new Set(fields)) {
-        const target = await this.targetWriteScope(tx, scope, field);
+        const { side, writeScope } = await this.target(scope, field, tx);
         const ids = refs.filter((_, i) => fields[i] === field).map((r) => r.referencedItemId);
-        targets.set(field.key, target && (await existingIds(tx, target, ids)));
+        targets.set(field.key, { side, found: writeScope ? await existingIds(tx, writeScope, ids) : new Set() });
       }
-      const rows: [string, string, string, string][] = [];
+      const rows: unknown[][] = [];
       const outcomes = refs.map((r, i): RefOutcome => {
         const field = fields[i] as ReferenceField;
+        const t = targets.get(field.key) as { side: Side; found: Set<string> };
         if (!referring.has(r.referringItemId)) return { ok: false, error: missingItem(r.referringItemId, scope.collection.id, 'Referring') };
-        if (!targets.get(field.key)?.has(r.referencedItemId)) return { ok: false, error: missingItem(r.referencedItemId, field.referencedCollectionId, 'Referenced') };
-        rows.push([field.key, r.referringItemId, field.referencedCollectionId, r.referencedItemId]);
+        if (!t.found.has(r.referencedItemId)) return { ok: false, error: missingItem(r.referencedItemId, field.referencedCollectionId, 'Referenced') };
+        rows.push(rowOf(t.side, scope.env, r.referringItemId, r.referencedItemId));
         return { ok: true };
       });
-      await insertReferenceRows(tx, scope, rows);
+      await insertReferenceRows(tx, rows);
       return outcomes;
     });
   }
 
   /** Removes references; removing one that is not there succeeds. The referring item must be in the caller's scope. */
   async remove(scope: ItemScope, refs: readonly DataItemReference[]): Promise<RefOutcome[]> {
-    for (const r of refs) multiReferenceField(scope.collection, r.referringItemFieldName);
+    const fields = refs.map((r) => multiReferenceField(scope.collection, r.referringItemFieldName));
     return this.db.transaction(async (tx) => {
+      const sides = new Map<string, Side>();
+      for (const field of new Set(fields)) sides.set(field.key, (await this.target(scope, field, tx)).side);
       const referring = await existingIds(tx, scope, refs.map((r) => r.referringItemId));
       const outcomes: RefOutcome[] = [];
       const gone: DataItemReference[] = [];
@@ -379,12 +426,15 @@ export class References {
           gone.push(r);
         }
       }
-      for (let start = 0; start < gone.length; start += 300) {
-        const triples = gone.slice(start, start + 300).map((r) => sql`(${r.referringItemFieldName}, ${r.referringItemId}, ${r.referencedItemId})`);
-        await tx.run(
-          sql`DELETE FROM item_references WHERE collection_id = ${scope.collection.id} AND env = ${scope.env}
-              AND (field, referring_id, referenced_id) IN (${tx.dialect === 'sqlite' ? sql`VALUES ${join(triples, ', ')}` : join(triples, ', ')})`,
-        );
+      for (const [key, side] of sides) {
+        const mine = gone.filter((r) => r.referringItemFieldName === key);
+        for (let start = 0; start < mine.length; start += 300) {
+          const pairs = mine.slice(start, start + 300).map((r) => sql`(${r.referringItemId}, ${r.referencedItemId})`);
+          await tx.run(
+            sql`DELETE FROM item_references AS r WHERE ${sideWhere(side, scope.env)}
+                AND (${raw(side.mine)}, ${raw(side.theirs)}) IN (${tx.dialect === 'sqlite' ? sql`VALUES ${join(pairs, ', ')}` : join(pairs, ', ')})`,
+          );
+        }
       }
       return outcomes;
     });
@@ -398,14 +448,14 @@ export class References {
     const run = async (t: Executor): Promise<DataItemReference[]> => {
       if (!(await existingIds(t, scope, [referringId])).has(referringId)) throw missingItem(referringId, scope.collection.id, 'Referring');
       const unique = [...new Set(ids)];
+      const { side, writeScope } = await this.target(scope, field, t);
       if (unique.length > 0) {
-        const target = await this.targetWriteScope(t, scope, field);
-        const found = target ? await existingIds(t, target, unique) : new Set<string>();
+        const found = writeScope ? await existingIds(t, writeScope, unique) : new Set<string>();
         const missing = unique.find((id) => !found.has(id));
         if (missing !== undefined) throw missingItem(missing, field.referencedCollectionId, 'Referenced');
       }
-      await t.run(sql`DELETE FROM item_references WHERE collection_id = ${scope.collection.id} AND env = ${scope.env} AND field = ${field.key} AND referring_id = ${referringId}`);
-      await insertReferenceRows(t, scope, unique.map((id) => [field.key, referringId, field.referencedCollectionId, id] as const));
+      await t.run(sql`DELETE FROM item_references AS r WHERE ${sideWhere(side, scope.env)} AND ${raw(`r.${side.mine}`)} = ${referringId}`);
+      await insertReferenceRows(t, unique.map((id) => rowOf(side, scope.env, referringId, id)));
       return unique.map((id) => ({ referringItemFieldName: field.key, referringItemId: referringId, referencedItemId: id }));
     };
     return tx ? run(tx) : this.db.transaction(run);
@@ -419,10 +469,11 @@ export class References {
       const data = JSON.parse(typeof row.data === 'string' ? row.data : JSON.stringify(row.data)) as JsonObject;
       return data[field.key] === referencedId;
     }
+    const { side } = await this.target(scope, field);
     const row = await this.db.get(
-      sql`SELECT 1 AS hit FROM item_references r WHERE r.collection_id = ${scope.collection.id} AND r.env = ${scope.env} AND r.field = ${field.key}
-          AND r.referring_id = ${referringId} AND r.referenced_id = ${referencedId}
-          AND EXISTS (SELECT 1 FROM items ri WHERE ${scopeWhere(scope, 'ri')} AND ri.id = r.referring_id)`,
+      sql`SELECT 1 AS hit FROM item_references r WHERE ${sideWhere(side, scope.env)}
+          AND ${raw(`r.${side.mine}`)} = ${referringId} AND ${raw(`r.${side.theirs}`)} = ${referencedId}
+          AND EXISTS (SELECT 1 FROM items ri WHERE ${scopeWhere(scope, 'ri')} AND ri.id = ${raw(`r.${side.mine}`)})`,
     );
     return row !== undefined;
   }
@@ -447,11 +498,13 @@ export class References {
     let rows: Row[];
     let total: (() => Promise<number>) | undefined;
     if (field.kind === 'multi') {
-      const base = sql`r.collection_id = ${scope.collection.id} AND r.env = ${scope.env} AND r.field = ${field.key} AND r.referring_id IN (${idList(plan.i)}) AND ${referringInScope('r.referring_id')}`;
+      const side = sideOf(scope.collection, field, target);
+      const [mine, theirs] = [`r.${side.mine}`, `r.${side.theirs}`];
+      const base = sql`${sideWhere(side, scope.env)} AND ${raw(mine)} IN (${idList(plan.i)}) AND ${referringInScope(mine)}`;
       const after = plan.k === undefined ? sql`` : plan.d === 'ASC' ? sql` AND r.seq > ${plan.k}` : sql` AND r.seq < ${plan.k}`;
       const select = join_
-        ? sql`SELECT r.seq, r.referring_id, r.referenced_id, i.data, i.publish_status FROM item_references r ${join_}r.referenced_id`
-        : sql`SELECT r.seq, r.referring_id, r.referenced_id, NULL AS data, NULL AS publish_status FROM item_references r`;
+        ? sql`SELECT r.seq, ${raw(mine)} AS referring_id, ${raw(theirs)} AS referenced_id, i.data, i.publish_status FROM item_references r ${join_}${raw(theirs)}`
+        : sql`SELECT r.seq, ${raw(mine)} AS referring_id, ${raw(theirs)} AS referenced_id, NULL AS data, NULL AS publish_status FROM item_references r`;
       rows = await this.db.all<Row>(
         sql`${select} WHERE ${base}${after} ORDER BY r.seq ${raw(plan.d)} LIMIT ${plan.l + 1} OFFSET ${plan.k === undefined ? plan.o : 0}`,
       );
@@ -574,15 +627,16 @@ export class References {
         continue;
       }
       const byReferring = new Map<string, JsonValue[]>();
+      const side = sideOf(scope.collection, field, target);
+      const [mine, theirs] = [raw(`r.${side.mine}`), raw(`r.${side.theirs}`)];
       if (readable) {
         const ids = [...new Set(items.map((it) => it.id))];
         for (let start = 0; start < ids.length; start += 500) {
           const rows = await this.db.all<{ referring_id: string; data: string; publish_status: string }>(
             sql`SELECT referring_id, data, publish_status FROM (
-                  SELECT r.referring_id, r.seq, i.data, i.publish_status, row_number() OVER (PARTITION BY r.referring_id ORDER BY r.seq) AS n
-                  FROM item_references r JOIN items i ON ${scopeWhere(readable, 'i')} AND i.id = r.referenced_id
-                  WHERE r.collection_id = ${scope.collection.id} AND r.env = ${scope.env} AND r.field = ${field.key}
-                    AND r.referring_id IN (${idList(ids.slice(start, start + 500))})) AS t
+                  SELECT ${mine} AS referring_id, r.seq, i.data, i.publish_status, row_number() OVER (PARTITION BY ${mine} ORDER BY r.seq) AS n
+                  FROM item_references r JOIN items i ON ${scopeWhere(readable, 'i')} AND i.id = ${theirs}
+                  WHERE ${sideWhere(side, scope.env)} AND ${mine} IN (${idList(ids.slice(start, start + 500))})) AS t
                 WHERE n <= ${inc.limit} ORDER BY referring_id, seq`,
           );
           for (const r of rows) {
