@@ -120,6 +120,8 @@ function filterFields(node: FilterNode): FieldPath[] {
       return node.children.flatMap(filterFields);
     case 'not':
       return filterFields(node.child);
+    case 'search':
+      return [];
     default:
       return [node.field];
   }

@@ -15,6 +15,7 @@ import type { Db } from '../store/db.js';
 import { join, raw, sql, type Sql } from '../store/sql.js';
 import { distinctSource, distinctValue } from './distinct.js';
 import { aggregateResult, aggregateSource, type AggregatePlan } from './aggregate.js';
+import { searchFilter } from './search.js';
 import { asObject, optionalBoolean, optionalInt } from '../validate.js';
 import { isPlainObject, setOwn, type JsonObject, type JsonValue } from '../wire/json.js';
 import { toWireItem, wireItemJson, type WireItem } from './codec.js';
@@ -22,7 +23,7 @@ import { PointReads, scopeKey, type ItemRow } from './point-reads.js';
 import type { ItemReadCache } from './read-cache.js';
 import { scopeWhere, shownStatus, type ItemScope } from './scope.js';
 
-export const PAGING = { defaultLimit: 50, maxOffsetLimit: 1000, maxCursorLimit: 100 } as const;
+export const PAGING = { defaultLimit: 50, defaultSearchLimit: 100, maxOffsetLimit: 1000, maxCursorLimit: 100 } as const;
 
 /** Wix's default order: newest first. `_id` ascending always breaks ties. */
 const DEFAULT_SORT: SortSpec[] = [{ field: { segments: ['_createdDate'] }, order: 'DESC' }];
@@ -32,7 +33,7 @@ interface ItemRowWithForm extends ItemRow {
 }
 
 /** What a plan (and its cursors) reads: items, one field's distinct values (distinct.ts), or aggregation results (aggregate.ts). */
-export type PlanKind = 'query' | 'distinct' | 'aggregate';
+export type PlanKind = 'query' | 'distinct' | 'aggregate' | 'search';
 
 export interface QueryPlan {
   kind: PlanKind;
@@ -52,7 +53,7 @@ export interface QueryPlan {
 interface CursorState {
   v: 1;
   /** 'distinct' or 'aggregate' in those endpoints' cursors; absent in a query's. */
-  t?: 'distinct' | 'aggregate';
+  t?: 'distinct' | 'aggregate' | 'search';
   c: string;
   e: string;
   f: unknown;
@@ -83,7 +84,13 @@ function keyValues(row: Record<string, unknown>, n: number): KeyValue[] | undefi
   return values;
 }
 
-const CURSOR_NAMES: Record<PlanKind, string> = { query: 'a query cursor', distinct: 'a distinct values cursor', aggregate: 'an aggregation cursor' };
+const CURSOR_NAMES: Record<PlanKind, string> = { query: 'a query cursor', distinct: 'a distinct values cursor', aggregate: 'an aggregation cursor', search: 'a search cursor' };
+
+/** A search's `filter` slot carries its filter and its search details (search.ts), parsed together. */
+const filterOf = (raw: unknown, kind: PlanKind): FilterNode => (kind === 'search' ? searchFilter(raw) : parseFilter(raw));
+
+/** Search pages hold 100 items unless told otherwise, queries 50 (Wix's defaults). */
+const defaultLimit = (kind: PlanKind): number => (kind === 'search' ? PAGING.defaultSearchLimit : PAGING.defaultLimit);
 
 /** An aggregation's `fields` slot carries its aggregation and finalFilter (aggregate.ts), not a projection. */
 const fieldsOf = (raw: unknown, kind: PlanKind): FieldPath[] => (kind === 'aggregate' ? [] : parseFields(raw));
@@ -132,10 +139,10 @@ export function planQuery(rawQuery: unknown, returnTotalCount: unknown, scope: I
       const state = decodeCursor(cp.cursor, scope, kind);
       return {
         kind,
-        filter: parseFilter(state.f),
+        filter: filterOf(state.f, kind),
         sort: parseSort(state.s),
         fields: fieldsOf(state.p, kind),
-        limit: limitArg ?? optionalInt(state.l, 'cursor limit', 0, PAGING.maxCursorLimit) ?? PAGING.defaultLimit,
+        limit: limitArg ?? optionalInt(state.l, 'cursor limit', 0, PAGING.maxCursorLimit) ?? defaultLimit(kind),
         offset: optionalInt(state.o, 'cursor offset', 0, Number.MAX_SAFE_INTEGER) ?? 0,
         mode: 'cursor',
         returnTotalCount: total,
@@ -145,10 +152,10 @@ export function planQuery(rawQuery: unknown, returnTotalCount: unknown, scope: I
     }
     return {
       kind,
-      filter: parseFilter(q.filter),
+      filter: filterOf(q.filter, kind),
       sort: parseSort(q.sort),
       fields: fieldsOf(q.fields, kind),
-      limit: limitArg ?? PAGING.defaultLimit,
+      limit: limitArg ?? defaultLimit(kind),
       offset: 0,
       mode: 'cursor',
       returnTotalCount: total,
@@ -158,10 +165,10 @@ export function planQuery(rawQuery: unknown, returnTotalCount: unknown, scope: I
   const paging = q.paging === undefined || q.paging === null ? {} : asObject(q.paging, 'query.paging');
   return {
     kind,
-    filter: parseFilter(q.filter),
+    filter: filterOf(q.filter, kind),
     sort: parseSort(q.sort),
     fields: fieldsOf(q.fields, kind),
-    limit: optionalInt(paging.limit, 'paging.limit', 0, PAGING.maxOffsetLimit) ?? PAGING.defaultLimit,
+    limit: optionalInt(paging.limit, 'paging.limit', 0, PAGING.maxOffsetLimit) ?? defaultLimit(kind),
     offset: optionalInt(paging.offset, 'paging.offset', 0, Number.MAX_SAFE_INTEGER) ?? 0,
     mode: 'offset',
     returnTotalCount: total,

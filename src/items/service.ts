@@ -15,6 +15,7 @@ import { asArray, optionalBoolean, optionalObject } from '../validate.js';
 import { isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js';
 import { planDistinct } from './distinct.js';
 import { planAggregate } from './aggregate.js';
+import { planSearch } from './search.js';
 import { readDataItem, readItemData, validItemId, type IncomingItem, type WireItem } from './codec.js';
 import { ItemReader, planQuery, type PagingMetadata } from './query.js';
 import { makeScope, type ItemScope } from './scope.js';
@@ -279,6 +280,15 @@ export class ItemService {
     if (hooked) return hooked.distinct(p);
     const scope = await this.scope(p, ctx, 'read');
     return this.reader.distinct(scope, planDistinct(p, scope));
+  }
+
+  /** Search: a query with text (search.ts). No data hooks fire (Velo has none for search). */
+  async search(p: JsonObject, ctx: WriteContext): Promise<{ dataItems: WireItem[]; pagingMetadata: PagingMetadata }> {
+    readIncludes(p);
+    const scope = await this.scope(p, ctx, 'read');
+    const result = await this.reader.query(scope, planSearch(p, scope));
+    await this.includeInto(p, scope, ctx, result.dataItems);
+    return result;
   }
 
   /** Aggregation: no data hooks fire (Velo has none for it). */

@@ -53,7 +53,13 @@ export type FilterNode =
   /** The field is missing or null. */
   | { readonly kind: 'isNull'; readonly field: FieldPath }
   /** The field is missing, null, an empty string or an empty array. */
-  | { readonly kind: 'isEmpty'; readonly field: FieldPath };
+  | { readonly kind: 'isEmpty'; readonly field: FieldPath }
+  /**
+   * Text search (`POST /items/search`, src/items/search.ts): some string anywhere in the item but
+   * its system fields contains a term (case-insensitively; terms already folded), any term (OR)
+   * or every term (AND). Never empty. Only the search endpoint makes this node.
+   */
+  | { readonly kind: 'search'; readonly terms: readonly string[]; readonly mode: 'AND' | 'OR' };
 
 export type FilterKind = FilterNode['kind'];
 export type NodeOf<K extends FilterKind> = Extract<FilterNode, { kind: K }>;

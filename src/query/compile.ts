@@ -96,7 +96,16 @@ export abstract class FilterCompiler {
         (p) => this.isEmptyJson(p),
       ),
     eqJson: (n) => this.onField(n.field, () => raw('FALSE'), (p) => this.eqJson(p, n.json)),
+    // One scan of the item's strings per term under AND (each term may match another string);
+    // one scan for all of them under OR.
+    search: (n) =>
+      n.mode === 'OR'
+        ? this.anyString((s) => sql`(${join(n.terms.map((t) => sql`${this.position(s, t)} > 0`), ' OR ')})`)
+        : sql`(${join(n.terms.map((t) => this.anyString((s) => sql`${this.position(s, t)} > 0`)), ' AND ')})`,
   };
+
+  /** Whether some string value anywhere in the row's data but the top-level system fields, lower-cased, passes `test`. */
+  protected abstract anyString(test: (lowered: Sql) => Sql): Sql;
 
   private onField(
     field: FieldPath,
@@ -340,6 +349,9 @@ export class SqliteFilterCompiler extends FilterCompiler {
   protected lowerColumn(c: { column: string }): Sql {
     return sql`cairn_lower(${raw(c.column)})`;
   }
+  protected anyString(test: (lowered: Sql) => Sql): Sql {
+    return sql`EXISTS (SELECT 1 FROM json_tree(json_remove(data, '$._id', '$._owner', '$._createdDate', '$._updatedDate')) AS jt WHERE jt.type = 'text' AND ${test(sql`cairn_lower(jt.value)`)})`;
+  }
   protected position(haystack: Sql, needle: string): Sql {
     return sql`instr(${haystack}, ${needle})`;
   }
@@ -432,6 +444,9 @@ export class PostgresFilterCompiler extends FilterCompiler {
     return sql`${PostgresFilterCompiler.path(segments)} = ${canonical}::jsonb`;
   }
 
+  protected anyString(test: (lowered: Sql) => Sql): Sql {
+    return sql`EXISTS (SELECT 1 FROM jsonb_path_query(data - '{_id,_owner,_createdDate,_updatedDate}'::text[], 'strict $.**') AS jt(v) WHERE jsonb_typeof(jt.v) = 'string' AND ${test(sql`lower(jt.v #>> '{}')`)})`;
+  }
   protected lowerColumn(c: { column: string }): Sql {
     // The system columns are COLLATE "C", under which lower() folds ASCII only: fold them with
     // the database's own locale, as JSON strings (which carry the default collation) are.

@@ -51,6 +51,9 @@ function elementMatch(v: JsonValue | undefined, pred: (e: JsonValue) => boolean)
   return pred(v);
 }
 
+/** What text search leaves out: the system fields (`_publishStatus` is not stored, only shown). */
+const SEARCH_SKIPS = new Set(['_id', '_owner', '_createdDate', '_updatedDate', '_publishStatus']);
+
 const handlers: { [K in FilterNode['kind']]: (node: NodeOf<K>, item: JsonObject) => boolean } = {
   true: () => true,
   false: () => false,
@@ -90,6 +93,17 @@ const handlers: { [K in FilterNode['kind']]: (node: NodeOf<K>, item: JsonObject)
   isNull: (n, item) => {
     const v = getPath(item, n.field);
     return v === undefined || v === null;
+  },
+  search: (n, item) => {
+    const strings: string[] = [];
+    const walk = (v: JsonValue | undefined): void => {
+      if (typeof v === 'string') strings.push(foldCase(v));
+      else if (Array.isArray(v)) v.forEach(walk);
+      else if (v !== null && typeof v === 'object') for (const k of Object.keys(v)) walk(v[k]);
+    };
+    for (const k of Object.keys(item)) if (!SEARCH_SKIPS.has(k)) walk(item[k]);
+    const has = (t: string) => strings.some((s) => s.includes(t));
+    return n.mode === 'OR' ? n.terms.some(has) : n.terms.every(has);
   },
   isEmpty: (n, item) => {
     const v = getPath(item, n.field);

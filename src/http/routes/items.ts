@@ -46,6 +46,7 @@ export async function itemRoutes(app: FastifyInstance, opts: ItemRoutesOptions):
   app.get('/items/query', { schema: S.queryGet }, (req) => items.query(p(req), writeContext(req)));
   app.post('/items/count', { schema: S.count }, (req) => items.count(p(req), writeContext(req)));
   app.post('/items/query-distinct-values', { schema: S.distinct }, (req) => items.distinct(p(req), writeContext(req)));
+  app.post('/items/search', { schema: S.search }, (req) => items.search(p(req), writeContext(req)));
   app.post('/items/aggregate', { schema: S.aggregate }, (req) => items.aggregate(p(req), writeContext(req)));
 
   app.post('/bulk/items/insert', { schema: S.bulkInsert }, (req, reply) => items.bulkInsert(p(req), writeContext(req)).then(stamped(reply)));

@@ -293,6 +293,34 @@ export const itemSchemas = {
     querystring: querystring(),
     reply: { type: 'object', required: ['distinctValues', 'pagingMetadata'], properties: { distinctValues: { type: 'array', items: {} }, pagingMetadata: PagingMetadata } },
   }),
+  search: route({
+    summary: 'Search items',
+    tags,
+    access,
+    description:
+      'A query with text: `search.search.expression` (up to 100 characters) is split into terms at white space, and an item matches when some string anywhere in it but its system fields contains any term (`mode` OR, the default) or every term (AND), ignoring case; `search.filter`, `sort`, `fields` and paging as for a query (default page 100). No relevance ranking; `fuzzy` is accepted and changes nothing (docs/query-language.md).',
+    body: body(
+      {
+        ...common,
+        search: {
+          type: 'object',
+          properties: {
+            filter: Filter,
+            sort: { type: 'array', items: { type: 'object', properties: { fieldName: { type: 'string' }, order: { enum: ['ASC', 'DESC'] } } } },
+            fields: { type: 'array', items: { type: 'string' } },
+            search: { type: 'object', properties: { expression: { type: 'string' }, mode: { enum: ['OR', 'AND'] }, fuzzy: { type: 'boolean' } } },
+            paging: Paging,
+            cursorPaging: { type: 'object', properties: { limit: { type: 'integer' }, cursor: { type: 'string' } } },
+          },
+        },
+        includeReferences: IncludeReferences,
+        consistentRead: ConsistentRead,
+      },
+      { required: ['dataCollectionId'] },
+    ),
+    querystring: querystring(),
+    reply: queryReply,
+  }),
   aggregate: route({
     summary: 'Aggregate items',
     tags,
