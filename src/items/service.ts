@@ -421,34 +421,37 @@ export class ItemService {
   // References (references.ts, docs/references.md). Changing an item's references needs the
   // collection's update permission; reading them, its read permission.
 
-  async insertReference(p: JsonObject, ctx: WriteContext): Promise<{ dataItemReference: DataItemReference }> {
+  insertReference(p: JsonObject, ctx: WriteContext): Promise<{ dataItemReference: DataItemReference }> {
+    return this.changeReference(p, ctx, 'insert');
+  }
+
+  bulkInsertReferences(p: JsonObject, ctx: WriteContext): Promise<ReferenceBulkResponse> {
+    return this.changeReferences(p, ctx, 'insert');
+  }
+
+  removeReference(p: JsonObject, ctx: WriteContext): Promise<{ dataItemReference: DataItemReference }> {
+    return this.changeReference(p, ctx, 'remove');
+  }
+
+  bulkRemoveReferences(p: JsonObject, ctx: WriteContext): Promise<ReferenceBulkResponse> {
+    return this.changeReferences(p, ctx, 'remove');
+  }
+
+  /** One reference inserted or removed: its failure is the call's error. */
+  private async changeReference(p: JsonObject, ctx: WriteContext, change: 'insert' | 'remove'): Promise<{ dataItemReference: DataItemReference }> {
     const ref = readReference(p.dataItemReference, 'dataItemReference');
     const scope = await this.scope(p, ctx, 'update');
-    const [o] = await this.references.insert(scope, [ref]);
+    const [o] = await this.references[change](scope, [ref]);
     if (o && !o.ok) throw o.error;
     return { dataItemReference: ref };
   }
 
-  async bulkInsertReferences(p: JsonObject, ctx: WriteContext): Promise<ReferenceBulkResponse> {
+  /** Up to 1000 references inserted or removed, a result each. */
+  private async changeReferences(p: JsonObject, ctx: WriteContext, change: 'insert' | 'remove'): Promise<ReferenceBulkResponse> {
     const refs = bulkReferences(p);
     const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
     const scope = await this.scope(p, ctx, 'update');
-    return bulkReferenceResponse('INSERT', refs, await this.references.insert(scope, refs), returnEntity);
-  }
-
-  async removeReference(p: JsonObject, ctx: WriteContext): Promise<{ dataItemReference: DataItemReference }> {
-    const ref = readReference(p.dataItemReference, 'dataItemReference');
-    const scope = await this.scope(p, ctx, 'update');
-    const [o] = await this.references.remove(scope, [ref]);
-    if (o && !o.ok) throw o.error;
-    return { dataItemReference: ref };
-  }
-
-  async bulkRemoveReferences(p: JsonObject, ctx: WriteContext): Promise<ReferenceBulkResponse> {
-    const refs = bulkReferences(p);
-    const returnEntity = optionalBoolean(p.returnEntity, 'returnEntity') ?? false;
-    const scope = await this.scope(p, ctx, 'update');
-    return bulkReferenceResponse('DELETE', refs, await this.references.remove(scope, refs), returnEntity);
+    return bulkReferenceResponse(change === 'insert' ? 'INSERT' : 'DELETE', refs, await this.references[change](scope, refs), returnEntity);
   }
 
   async replaceReferences(p: JsonObject, ctx: WriteContext): Promise<{ dataItemReferences: DataItemReference[] }> {

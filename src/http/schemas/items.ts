@@ -49,38 +49,49 @@ const Patch = {
   properties: { dataItemId: { type: 'string' }, fieldModifications: { type: 'array', items: FieldModification } },
 };
 
-const bulkReply: JsonSchema = {
-  type: 'object',
-  required: ['results', 'bulkActionMetadata'],
-  properties: {
-    results: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['action', 'itemMetadata'],
-        properties: {
-          action: { enum: ['INSERT', 'UPDATE', 'DELETE', 'PATCH'] },
-          itemMetadata: {
-            type: 'object',
-            required: ['originalIndex', 'success'],
-            properties: {
-              id: { type: 'string' },
-              originalIndex: { type: 'integer' },
-              success: { type: 'boolean' },
-              error: { type: 'object', properties: { code: { type: 'string' }, description: { type: 'string' }, data: { type: 'object' } } },
+/**
+ * The reply of a bulk call: one result per request entry (`action`, its metadata under
+ * `metadataKey`, the entity under `entityKey` when asked for), and the totals.
+ */
+function bulkReplyOf(o: { actions: string[]; metadataKey: string; metadata: Record<string, JsonSchema>; entityKey: string; entity: JsonSchema; totals: string[] }): JsonSchema {
+  return {
+    type: 'object',
+    required: ['results', 'bulkActionMetadata'],
+    properties: {
+      results: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['action', o.metadataKey],
+          properties: {
+            action: { enum: o.actions },
+            [o.metadataKey]: {
+              type: 'object',
+              required: ['originalIndex', 'success'],
+              properties: {
+                ...o.metadata,
+                originalIndex: { type: 'integer' },
+                success: { type: 'boolean' },
+                error: { type: 'object', properties: { code: { type: 'string' }, description: { type: 'string' }, data: { type: 'object', additionalProperties: true } } },
+              },
             },
+            [o.entityKey]: o.entity,
           },
-          dataItem: DataItem,
         },
       },
+      bulkActionMetadata: { type: 'object', required: o.totals, properties: Object.fromEntries(o.totals.map((t) => [t, { type: 'integer' }])) },
     },
-    bulkActionMetadata: {
-      type: 'object',
-      required: ['totalSuccesses', 'totalFailures'],
-      properties: { totalSuccesses: { type: 'integer' }, totalFailures: { type: 'integer' } },
-    },
-  },
-};
+  };
+}
+
+const bulkReply = bulkReplyOf({
+  actions: ['INSERT', 'UPDATE', 'DELETE', 'PATCH'],
+  metadataKey: 'itemMetadata',
+  metadata: { id: { type: 'string' } },
+  entityKey: 'dataItem',
+  entity: DataItem,
+  totals: ['totalSuccesses', 'totalFailures'],
+});
 
 const Query = {
   type: 'object',
@@ -120,37 +131,14 @@ const DataItemReferenceReply = {
   properties: { referringItemFieldName: { type: 'string' }, referringItemId: { type: 'string' }, referencedItemId: { type: 'string' } },
 };
 const referenceReply = { type: 'object', required: ['dataItemReference'], properties: { dataItemReference: DataItemReferenceReply } };
-const referenceBulkReply: JsonSchema = {
-  type: 'object',
-  required: ['results', 'bulkActionMetadata'],
-  properties: {
-    results: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['action', 'referenceMetadata'],
-        properties: {
-          action: { enum: ['INSERT', 'DELETE'] },
-          referenceMetadata: {
-            type: 'object',
-            required: ['originalIndex', 'success'],
-            properties: {
-              originalIndex: { type: 'integer' },
-              success: { type: 'boolean' },
-              error: { type: 'object', properties: { code: { type: 'string' }, description: { type: 'string' }, data: { type: 'object', additionalProperties: true } } },
-            },
-          },
-          dataItemReference: DataItemReferenceReply,
-        },
-      },
-    },
-    bulkActionMetadata: {
-      type: 'object',
-      required: ['totalSuccesses', 'totalFailures', 'undetailedFailures'],
-      properties: { totalSuccesses: { type: 'integer' }, totalFailures: { type: 'integer' }, undetailedFailures: { type: 'integer' } },
-    },
-  },
-};
+const referenceBulkReply = bulkReplyOf({
+  actions: ['INSERT', 'DELETE'],
+  metadataKey: 'referenceMetadata',
+  metadata: {},
+  entityKey: 'dataItemReference',
+  entity: DataItemReferenceReply,
+  totals: ['totalSuccesses', 'totalFailures', 'undetailedFailures'],
+});
 const referencesList = { type: 'array', items: DataItemReference, maxItems: 1000 };
 const referenceCommon = { dataCollectionId: CollectionId, environment: Environment };
 const queryParams = { ...common, ...hooks, query: Query, returnTotalCount: { type: 'boolean' }, includeReferences: IncludeReferences };
