@@ -353,6 +353,29 @@ for (const storeName of STORE_NAMES) {
       assert.deepEqual(rows, []);
     });
 
+    test('references made while a task removes their items never outlive them', async () => {
+      const { people, movies } = await world('Z');
+      const crowd = Array.from({ length: 400 }, (_, i) => ({ _id: `z${String(i).padStart(3, '0')}`, name: 'extra' }));
+      await items.bulkInsert(people, crowd);
+      const task = await s.client.tasks.createTask({ type: 'DELETE_BY_QUERY', deleteByQueryOptions: { dataCollectionId: people, filter: { name: 'extra' } } });
+      // Meanwhile: many small reference inserts naming the doomed items, from both movies.
+      const calls = crowd.map((p, i) =>
+        api('POST', `${DATA}/bulk/items/insert-references`, {
+          dataCollectionId: movies,
+          dataItemReferences: [{ referringItemFieldName: 'actors', referringItemId: i % 2 ? 'm1' : 'm2', referencedItemId: p._id }],
+        }),
+      );
+      for (const r of await Promise.all(calls)) assert.equal(r.status, 200, JSON.stringify(r.body));
+      await s.cairn.runner!.whenIdle();
+      assert.equal((await s.client.tasks.getTask(task._id)).status, 'COMPLETED');
+      const { sql } = await import('../src/store/sql.js');
+      const orphans = await s.store.db.all(
+        sql`SELECT r.referenced_id FROM item_references r WHERE r.referenced_collection_id = ${people}
+            AND NOT EXISTS (SELECT 1 FROM items i WHERE i.collection_id = r.referenced_collection_id AND i.env = r.env AND i.id = r.referenced_id)`,
+      );
+      assert.deepEqual(orphans, []);
+    });
+
     test('environments: sandbox references are their own, and a new sandbox starts with a copy of the live ones', async () => {
       const { movies, people } = await world('E');
       await items.insertReference(movies, 'actors', 'm1', ['p1', 'p2']);

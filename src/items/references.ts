@@ -296,6 +296,10 @@ export interface QueryReferencedResult {
  * A database with no references of the collection either way pays two index probes.
  */
 export async function clearReferencesWhere(tx: Executor, collectionId: string, removed: Sql): Promise<void> {
+  // The items are not locked yet (the DELETE after this locks them): on PostgreSQL, wait out the
+  // transactions making references to or from the collection, and keep new ones out until this
+  // one ends, so none can land on an item between this cleanup and its removal.
+  await lockReferences(tx, [collectionId], 'exclusive');
   const [from, to] = await referencePresence(tx, collectionId);
   if (from) await tx.run(sql`DELETE FROM item_references WHERE collection_id = ${collectionId} AND (env, referring_id) IN (SELECT env, id FROM items WHERE ${removed})`);
   if (to) await tx.run(sql`DELETE FROM item_references WHERE referenced_collection_id = ${collectionId} AND (env, referenced_id) IN (SELECT env, id FROM items WHERE ${removed})`);
@@ -325,6 +329,20 @@ export async function copyReferencesToSandbox(tx: Executor, collectionId: string
     WHERE collection_id = ${collectionId} AND env = 'LIVE' ORDER BY seq`);
 }
 
+/** Advisory lock class of the reference locks (the two-key form, apart from the migrations' lock). */
+const REFERENCES_LOCK_CLASS = 0x72656673; // "refs"
+
+/**
+ * PostgreSQL: a transaction-scoped lock per collection between the writers of references
+ * (shared: the collections at both ends) and the batch removals that clear them (exclusive).
+ * Taken in id order. SQLite has one writer and needs none.
+ */
+async function lockReferences(tx: Executor, collectionIds: readonly string[], mode: 'shared' | 'exclusive'): Promise<void> {
+  if (tx.dialect !== 'postgres') return;
+  const fn = raw(mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock');
+  for (const id of [...new Set(collectionIds)].sort()) await tx.run(sql`SELECT ${fn}(${REFERENCES_LOCK_CLASS}::int, hashtext(${id}::text))`);
+}
+
 async function referencePresence(tx: Executor, collectionId: string): Promise<[boolean, boolean]> {
   const row = await tx.get<{ f: number | null; t: number | null }>(
     sql`SELECT (SELECT 1 FROM item_references WHERE collection_id = ${collectionId} LIMIT 1) AS f,
@@ -347,12 +365,18 @@ async function insertReferenceRows(tx: Executor, rows: readonly unknown[][]): Pr
   }
 }
 
-/** The ids among `ids` of items in `scope` (drafts included: references are made to and from drafts too). */
-async function existingIds(tx: Executor, scope: ItemScope, ids: readonly string[]): Promise<Set<string>> {
+/**
+ * The ids among `ids` of items in `scope` (drafts included: references are made to and from
+ * drafts too). On PostgreSQL the rows are locked until the transaction ends (`SHARE`, or
+ * `UPDATE` to serialise replacements of one item's references), so an item cannot be removed,
+ * and its references cleared, between this check and the references written after it.
+ */
+async function existingIds(tx: Executor, scope: ItemScope, ids: readonly string[], lock: 'SHARE' | 'UPDATE' = 'SHARE'): Promise<Set<string>> {
   const found = new Set<string>();
-  const unique = [...new Set(ids)];
+  const unique = [...new Set(ids)].sort();
+  const locking = tx.dialect === 'postgres' ? raw(` ORDER BY id FOR ${lock}`) : raw('');
   for (let start = 0; start < unique.length; start += 500) {
-    const rows = await tx.all<{ id: string }>(sql`SELECT id FROM items WHERE ${scopeWhere({ ...scope, includeDrafts: true })} AND id IN (${idList(unique.slice(start, start + 500))})`);
+    const rows = await tx.all<{ id: string }>(sql`SELECT id FROM items WHERE ${scopeWhere({ ...scope, includeDrafts: true })} AND id IN (${idList(unique.slice(start, start + 500))})${locking}`);
     for (const r of rows) found.add(r.id);
   }
   return found;
@@ -382,6 +406,11 @@ export class References {
     };
   }
 
+  /** The reference lock (lockReferences) a write of the fields' references takes, before any row lock. */
+  lockForWrite(tx: Executor, scope: ItemScope, fields: readonly ReferenceField[]): Promise<void> {
+    return lockReferences(tx, [scope.collection.id, ...fields.map((f) => f.referencedCollectionId)], 'shared');
+  }
+
   /**
    * Inserts references; each one's referring item must be in the caller's scope and its
    * referenced item must exist. Per-reference failures leave the others standing.
@@ -389,6 +418,7 @@ export class References {
   async insert(scope: ItemScope, refs: readonly DataItemReference[]): Promise<RefOutcome[]> {
     const fields = refs.map((r) => multiReferenceField(scope.collection, r.referringItemFieldName));
     return this.db.transaction(async (tx) => {
+      await this.lockForWrite(tx, scope, fields);
       const referring = await existingIds(tx, scope, refs.map((r) => r.referringItemId));
       const targets = new Map<string, { side: Side; found: Set<string> }>();
       for (const field of new Set(fields)) {
@@ -446,7 +476,8 @@ export class References {
    */
   async replace(scope: ItemScope, field: ReferenceField, referringId: string, ids: readonly string[], tx?: Executor): Promise<DataItemReference[]> {
     const run = async (t: Executor): Promise<DataItemReference[]> => {
-      if (!(await existingIds(t, scope, [referringId])).has(referringId)) throw missingItem(referringId, scope.collection.id, 'Referring');
+      await this.lockForWrite(t, scope, [field]);
+      if (!(await existingIds(t, scope, [referringId], 'UPDATE')).has(referringId)) throw missingItem(referringId, scope.collection.id, 'Referring');
       const unique = [...new Set(ids)];
       const { side, writeScope } = await this.target(scope, field, t);
       if (unique.length > 0) {

@@ -20,14 +20,13 @@ import { readDataItem, readItemData, validItemId, type IncomingItem, type WireIt
 import { ItemReader, planQuery, type PagingMetadata } from './query.js';
 import { makeScope, type ItemScope } from './scope.js';
 import { parsePatch } from './patch.js';
-import { ItemWriter, type BulkAction, type ItemOutcome, type WriteContext } from './writer.js';
+import { ItemWriter, type BulkAction, type InTransaction, type ItemOutcome, type WriteContext } from './writer.js';
 import type { ItemPatch } from './patch.js';
 import type { HookName } from '../hooks/model.js';
 import type { HookRunner } from '../hooks/runner.js';
 import { HookedCall } from '../hooks/items.js';
 import { itemAccess, requireAdmin, type ItemOperation } from '../auth/permissions.js';
 import { ADMIN } from '../auth/identity.js';
-import type { Executor } from '../store/db.js';
 import {
   anyReferenceField,
   bulkReferenceResponse,
@@ -163,16 +162,21 @@ export class ItemService {
    * values given as items become ids, MULTI_REFERENCE values leave the data. With
    * `saveReferences: true` the latter replace the items' references, in the write's transaction.
    */
-  savedReferences(p: JsonObject, scope: ItemScope, items: readonly IncomingItem[]): ((tx: Executor, outcomes: readonly ItemOutcome[]) => Promise<void>) | undefined {
+  savedReferences(p: JsonObject, scope: ItemScope, items: readonly IncomingItem[]): InTransaction | undefined {
     const save = optionalBoolean(p.saveReferences, 'saveReferences') === true;
     const wanted = items.map((it, i) => takeReferenceValues(scope.collection, it, items.length === 1 ? 'dataItem.data' : `dataItems[${i}].data`));
     if (!save || wanted.every((w) => w === undefined)) return undefined;
-    return async (tx, outcomes) => {
-      for (const [i, w] of wanted.entries()) {
-        const o = outcomes[i];
-        if (!w || !o?.ok) continue;
-        for (const [key, ids] of w) await this.references.replace(scope, multiReferenceField(scope.collection, key), o.id, ids, tx);
-      }
+    const fields = [...new Set(wanted.flatMap((w) => (w ? [...w.keys()] : [])))].map((key) => multiReferenceField(scope.collection, key));
+    return {
+      // Before the write locks its items: the reference lock comes first everywhere (references.ts).
+      first: (tx) => this.references.lockForWrite(tx, scope, fields),
+      then: async (tx, outcomes) => {
+        for (const [i, w] of wanted.entries()) {
+          const o = outcomes[i];
+          if (!w || !o?.ok) continue;
+          for (const [key, ids] of w) await this.references.replace(scope, multiReferenceField(scope.collection, key), o.id, ids, tx);
+        }
+      },
     };
   }
 

@@ -32,10 +32,14 @@ export type ItemOutcome =
   | { ok: false; originalIndex: number; id: string | undefined; error: WixError };
 
 /**
- * More work for a write's own transaction, given its outcomes (the references an item write saves
- * with `saveReferences`): it commits with the items or, if it throws, nothing does.
+ * More work for a write's own transaction (the references an item write saves with
+ * `saveReferences`): `first` before the write touches a row (to take locks in a safe order),
+ * `then` after it, given its outcomes. It commits with the items or, if it throws, nothing does.
  */
-export type InTransaction = (tx: Executor, outcomes: readonly ItemOutcome[]) => Promise<void>;
+export interface InTransaction {
+  first(tx: Executor): Promise<void>;
+  then(tx: Executor, outcomes: readonly ItemOutcome[]): Promise<void>;
+}
 
 export interface WriteContext {
   /** The owner of new items: the member making the write, the site owner for admins, null for visitors. */
@@ -135,6 +139,7 @@ export class ItemWriter {
     const status = insertStatus(scope);
     const prepared = items.map((it) => buildStored(it.id ?? newItemId(), it.fields, now, now, askedOwner(scope, it) ?? ctx.ownerId));
     return this.db.transaction(async (tx) => {
+      if (inTx) await inTx.first(tx);
       const outcomes: ItemOutcome[] = new Array(prepared.length);
       const seen = new Set<string>();
       const fresh: { index: number; stored: StoredItem }[] = [];
@@ -178,7 +183,7 @@ export class ItemWriter {
           ? ok(index, stored.id, () => this.wire(scope, stored, status))
           : { ok: false, originalIndex: index, id: stored.id, error: duplicate(stored.id, scope) };
       }
-      if (inTx) await inTx(tx, outcomes);
+      if (inTx) await inTx.then(tx, outcomes);
       return outcomes;
     });
   }
@@ -188,6 +193,7 @@ export class ItemWriter {
     const now = this.now();
     for (const it of items) if (it.id === undefined) throw new WixError('WDE0007', 'Invalid update. Updated object must have a string _id property.');
     return this.db.transaction(async (tx) => {
+      if (inTx) await inTx.first(tx);
       const outcomes: ItemOutcome[] = new Array(items.length);
       await this.lockInIdOrder(tx, scope, items.map((i) => i.id as string));
       const existing = await this.existing(tx, scope, items.map((i) => i.id as string), condition);
@@ -211,7 +217,7 @@ export class ItemWriter {
           : { ok: false, originalIndex: r.index, id: r.stored.id, error: notFound(r.stored.id, scope) };
       }
       await this.denyForeign(tx, scope, outcomes);
-      if (inTx) await inTx(tx, outcomes);
+      if (inTx) await inTx.then(tx, outcomes);
       return outcomes;
     });
   }
@@ -220,6 +226,7 @@ export class ItemWriter {
   async save(scope: ItemScope, items: readonly IncomingItem[], ctx: WriteContext, inTx?: InTransaction): Promise<ItemOutcome[]> {
     const now = this.now();
     return this.db.transaction(async (tx) => {
+      if (inTx) await inTx.first(tx);
       const outcomes: ItemOutcome[] = new Array(items.length);
       const ids = items.map((i) => i.id).filter((i): i is string => i !== undefined);
       // PostgreSQL: without this, concurrent saves of one new id all see it missing, all report
@@ -282,7 +289,7 @@ export class ItemWriter {
           : { ok: false, originalIndex: r.index, id: r.stored.id, error: notFound(r.stored.id, scope) };
       }
       await this.denyForeign(tx, scope, outcomes);
-      if (inTx) await inTx(tx, outcomes);
+      if (inTx) await inTx.then(tx, outcomes);
       return outcomes;
     });
   }
