@@ -119,6 +119,9 @@ for (const storeName of STORE_NAMES) {
       assert.deepEqual(byId.m2.actors, [], 'an item with no references gets an empty list');
       assert.equal(byId.m3.director, 'gone', 'a reference to a missing item keeps its id');
 
+      const projected = await items.query(movies).eq('_id', 'm1').fields('title', 'director').include('actors', 'director').find();
+      assert.deepEqual(Object.keys(projected.items[0]).sort(), ['_id', 'director', 'title'], 'a projection without the field leaves its includes out');
+      assert.equal(projected.items[0].director.name, 'Di');
       const limited = await items.query(movies).eq('_id', 'm1').include('actors', 2).find();
       assert.deepEqual(limited.items[0].actors.map((a: any) => a._id), ['p3', 'p1']);
 

@@ -112,7 +112,7 @@ export class HookedCall {
       const fields = parseFields(p.fields);
       const scope = await this.svc.scope(p, this.write, 'read');
       if (this.hooks.beforeGet) id = this.idFrom('beforeGet', await this.call('beforeGet', id), id);
-      const found = await this.svc.withIncluded(p, scope, this.write, { dataItem: await this.svc.reader.get(scope, id, fields) });
+      const found = await this.svc.withIncluded(p, scope, this.write, { dataItem: await this.svc.reader.get(scope, id, fields) }, fields);
       return { dataItem: await this.after('afterGet', found.dataItem) };
     });
   }
@@ -126,8 +126,9 @@ export class HookedCall {
         const query = { ...(raw === undefined || raw === null ? {} : asObject(raw, 'query')) };
         raw = this.object('beforeQuery', await this.call('beforeQuery', query));
       }
-      const result = await this.svc.reader.query(scope, planQuery(raw, p.returnTotalCount, scope));
-      await this.svc.includeInto(p, scope, this.write, result.dataItems);
+      const plan = planQuery(raw, p.returnTotalCount, scope);
+      const result = await this.svc.reader.query(scope, plan);
+      await this.svc.includeInto(p, scope, this.write, result.dataItems, plan.fields);
       if (this.hooks.afterQuery) {
         for (let i = 0; i < result.dataItems.length; i++) result.dataItems[i] = await this.after('afterQuery', result.dataItems[i] as WireItem);
       }

@@ -10,7 +10,7 @@
 import type { CollectionService } from '../collections/service.js';
 import { WixError } from '../errors.js';
 import { parseFields, parseFilter } from '../query/parse.js';
-import type { FilterNode } from '../query/ast.js';
+import type { FieldPath, FilterNode } from '../query/ast.js';
 import { asArray, optionalBoolean, optionalObject } from '../validate.js';
 import { isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js';
 import { planDistinct } from './distinct.js';
@@ -181,15 +181,17 @@ export class ItemService {
   }
 
   /** A single-item reply with the request's `includeReferencedItems` / `includeReferences` resolved. */
-  async withIncluded<T extends { dataItem: WireItem }>(p: JsonObject, scope: ItemScope, ctx: WriteContext, reply: T): Promise<T> {
-    await this.includeInto(p, scope, ctx, [reply.dataItem]);
+  async withIncluded<T extends { dataItem: WireItem }>(p: JsonObject, scope: ItemScope, ctx: WriteContext, reply: T, projection: readonly FieldPath[] = []): Promise<T> {
+    await this.includeInto(p, scope, ctx, [reply.dataItem], projection);
     return reply;
   }
 
   /** Resolves the request's included references into `items` (in place). */
-  async includeInto(p: JsonObject, scope: ItemScope, ctx: WriteContext, items: WireItem[]): Promise<void> {
-    const includes = readIncludes(p);
-    if (includes) await this.references.include(scope, ctx.identity, items, includes);
+  async includeInto(p: JsonObject, scope: ItemScope, ctx: WriteContext, items: WireItem[], projection: readonly FieldPath[] = []): Promise<void> {
+    let includes = readIncludes(p);
+    // A projection that leaves a reference field out leaves out its included items too.
+    if (includes && projection.length > 0) includes = includes.filter((inc) => projection.some((f) => f.segments[0] === inc.field));
+    if (includes?.length) await this.references.include(scope, ctx.identity, items, includes);
   }
 
   /** The item of an update request (`dataItem`, and the path id of `PUT /items/{id}`). */
@@ -231,7 +233,7 @@ export class ItemService {
     const id = validItemId(p.dataItemId);
     const fields = parseFields(p.fields);
     const scope = await this.scope(p, ctx, 'read');
-    return this.withIncluded(p, scope, ctx, { dataItem: await this.reader.get(scope, id, fields) });
+    return this.withIncluded(p, scope, ctx, { dataItem: await this.reader.get(scope, id, fields) }, fields);
   }
 
   /** `get`'s reply as JSON text, the same bytes, built without parsing the item when it can be. */
@@ -266,8 +268,9 @@ export class ItemService {
     if (hooked) return hooked.query(p);
     readIncludes(p);
     const scope = await this.scope(p, ctx, 'read');
-    const result = await this.reader.query(scope, planQuery(p.query, p.returnTotalCount, scope));
-    await this.includeInto(p, scope, ctx, result.dataItems);
+    const plan = planQuery(p.query, p.returnTotalCount, scope);
+    const result = await this.reader.query(scope, plan);
+    await this.includeInto(p, scope, ctx, result.dataItems, plan.fields);
     return result;
   }
 
@@ -290,8 +293,9 @@ export class ItemService {
   async search(p: JsonObject, ctx: WriteContext): Promise<{ dataItems: WireItem[]; pagingMetadata: PagingMetadata }> {
     readIncludes(p);
     const scope = await this.scope(p, ctx, 'read');
-    const result = await this.reader.query(scope, planSearch(p, scope));
-    await this.includeInto(p, scope, ctx, result.dataItems);
+    const plan = planSearch(p, scope);
+    const result = await this.reader.query(scope, plan);
+    await this.includeInto(p, scope, ctx, result.dataItems, plan.fields);
     return result;
   }
 
