@@ -629,7 +629,7 @@ export class References {
    * referenced item's data (REFERENCE; the id stays when the item cannot be read) or the array
    * of referenced items' data, up to `limit` per item in the order the references were made
    * (MULTI_REFERENCE; unreadable ones left out). Fields that are not reference fields are
-   * ignored. Two statements per included field whatever the page size.
+   * ignored. One statement per included field for a page of up to 500 items.
    */
   async include(scope: ItemScope, identity: Identity, items: WireItem[], includes: readonly IncludeSpec[]): Promise<void> {
     if (items.length === 0 || includes.length === 0) return;
@@ -638,6 +638,8 @@ export class References {
       const field = fields.get(inc.field);
       if (field === undefined) continue;
       const target = await this.collections.find(field.referencedCollectionId);
+      // Referenced drafts show when the call asked for drafts (a collection without the Publish
+      // plugin has every item visible, which is not asking).
       const ts = target ? targetScope(identity, target, scope, scope.includeDrafts && publishPlugin(scope.collection) !== undefined) : undefined;
       const readable = ts !== undefined && ts !== 'unauthorized' ? ts : undefined;
       if (field.kind === 'single') {

@@ -455,34 +455,27 @@ export const MIGRATIONS: readonly Migration[] = [
     // finds the references to an item when it is removed.
     version: 13,
     name: 'item references',
-    sqlite: `
-      CREATE TABLE item_references (
-        seq INTEGER PRIMARY KEY,
-        collection_id TEXT NOT NULL,
-        env TEXT NOT NULL,
-        field TEXT NOT NULL,
-        referring_id TEXT NOT NULL,
-        referenced_collection_id TEXT NOT NULL,
-        referenced_id TEXT NOT NULL
-      );
-      CREATE UNIQUE INDEX item_references_pair ON item_references (collection_id, env, field, referring_id, referenced_id);
-      CREATE INDEX item_references_order ON item_references (collection_id, env, field, referring_id, seq);
-      CREATE INDEX item_references_target ON item_references (referenced_collection_id, env, referenced_id)`,
-    postgres: `
-      CREATE TABLE item_references (
-        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        collection_id TEXT NOT NULL,
-        env TEXT NOT NULL,
-        field TEXT NOT NULL,
-        referring_id TEXT NOT NULL,
-        referenced_collection_id TEXT NOT NULL,
-        referenced_id TEXT NOT NULL
-      );
-      CREATE UNIQUE INDEX item_references_pair ON item_references (collection_id, env, field, referring_id, referenced_id);
-      CREATE INDEX item_references_order ON item_references (collection_id, env, field, referring_id, seq);
-      CREATE INDEX item_references_target ON item_references (referenced_collection_id, env, referenced_id)`,
+    sqlite: itemReferencesDdl('INTEGER PRIMARY KEY'),
+    postgres: itemReferencesDdl('BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY'),
   },
 ];
+
+/** Migration 13's table; `seq` is the rowid on SQLite, an identity on PostgreSQL. */
+function itemReferencesDdl(seq: string): string {
+  return `
+      CREATE TABLE item_references (
+        seq ${seq},
+        collection_id TEXT NOT NULL,
+        env TEXT NOT NULL,
+        field TEXT NOT NULL,
+        referring_id TEXT NOT NULL,
+        referenced_collection_id TEXT NOT NULL,
+        referenced_id TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX item_references_pair ON item_references (collection_id, env, field, referring_id, referenced_id);
+      CREATE INDEX item_references_order ON item_references (collection_id, env, field, referring_id, seq);
+      CREATE INDEX item_references_target ON item_references (referenced_collection_id, env, referenced_id)`;
+}
 
 /** The channel migration 12's triggers notify; the payload is a collection id, or '' for all. */
 export const ITEM_CHANGES_CHANNEL = 'cairn_item_changes';
