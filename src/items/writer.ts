@@ -114,6 +114,9 @@ interface ExistingRow {
   publish_status: string;
 }
 
+/** How many times an item write runs when PostgreSQL keeps choosing it as a deadlock victim. */
+const DEADLOCK_ATTEMPTS = 3;
+
 export class ItemWriter {
   constructor(
     readonly db: Db,
@@ -130,6 +133,23 @@ export class ItemWriter {
     return toWireItem(scope.collection.id, s.json, shownStatus(scope, status));
   }
 
+  /**
+   * An item write's transaction, run again (up to DEADLOCK_ATTEMPTS times) when PostgreSQL
+   * aborts it as a deadlock victim. The writes lock the rows they name in id order first, but
+   * rows that other transactions insert meanwhile (a save re-creating a removed item) are not
+   * among them, and a cycle through such a row remains possible. The aborted attempt changed
+   * nothing, and every attempt reads the store afresh, so running it again is safe.
+   */
+  private async transactionRetryingDeadlocks<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction(fn);
+      } catch (e) {
+        if (attempt >= DEADLOCK_ATTEMPTS || (e as { code?: unknown }).code !== '40P01') throw e;
+      }
+    }
+  }
+
   private conditionSql(tx: Executor, condition: FilterNode | undefined): Sql {
     return condition && condition.kind !== 'true' ? sql` AND ${compilerFor(tx.dialect).compile(condition)}` : sql``;
   }
@@ -138,7 +158,7 @@ export class ItemWriter {
     const now = this.now();
     const status = insertStatus(scope);
     const prepared = items.map((it) => buildStored(it.id ?? newItemId(), it.fields, now, now, askedOwner(scope, it) ?? ctx.ownerId));
-    return this.db.transaction(async (tx) => {
+    return this.transactionRetryingDeadlocks(async (tx) => {
       if (inTx) await inTx.first(tx);
       const outcomes: ItemOutcome[] = new Array(prepared.length);
       const seen = new Set<string>();
@@ -192,7 +212,7 @@ export class ItemWriter {
   async update(scope: ItemScope, items: readonly IncomingItem[], condition?: FilterNode, inTx?: InTransaction): Promise<ItemOutcome[]> {
     const now = this.now();
     for (const it of items) if (it.id === undefined) throw new WixError('WDE0007', 'Invalid update. Updated object must have a string _id property.');
-    return this.db.transaction(async (tx) => {
+    return this.transactionRetryingDeadlocks(async (tx) => {
       if (inTx) await inTx.first(tx);
       const outcomes: ItemOutcome[] = new Array(items.length);
       await this.lockInIdOrder(tx, scope, items.map((i) => i.id as string));
@@ -225,7 +245,7 @@ export class ItemWriter {
   /** Insert-or-replace (save / bulk save). */
   async save(scope: ItemScope, items: readonly IncomingItem[], ctx: WriteContext, inTx?: InTransaction): Promise<ItemOutcome[]> {
     const now = this.now();
-    return this.db.transaction(async (tx) => {
+    return this.transactionRetryingDeadlocks(async (tx) => {
       if (inTx) await inTx.first(tx);
       const outcomes: ItemOutcome[] = new Array(items.length);
       const ids = items.map((i) => i.id).filter((i): i is string => i !== undefined);
@@ -295,7 +315,7 @@ export class ItemWriter {
   }
 
   async remove(scope: ItemScope, ids: readonly string[], condition?: FilterNode): Promise<ItemOutcome[]> {
-    return this.db.transaction(async (tx) => {
+    return this.transactionRetryingDeadlocks(async (tx) => {
       // The DELETE locks rows in the order its plan visits them; lock in id order first.
       await this.lockInIdOrder(tx, scope, ids);
       const removed = new Map<string, { data: string; publish_status: string }>();
@@ -350,7 +370,7 @@ export class ItemWriter {
    */
   async patch(scope: ItemScope, patches: readonly ItemPatch[], condition?: FilterNode, options: { needEntities?: boolean } = {}): Promise<ItemOutcome[]> {
     const now = this.now();
-    return this.db.transaction(async (tx) => {
+    return this.transactionRetryingDeadlocks(async (tx) => {
       const outcomes: ItemOutcome[] = new Array(patches.length);
       let rest: number[] = patches.map((_, i) => i);
       const shape = fastPathShape(patches);
