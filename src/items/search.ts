@@ -9,7 +9,7 @@
  * the query's default), and `fuzzy` is accepted and changes nothing (docs/query-language.md).
  */
 import { WixError } from '../errors.js';
-import { TRUE, type FilterNode } from '../query/ast.js';
+import type { FilterNode } from '../query/ast.js';
 import { foldCase } from '../query/fold.js';
 import { describe, parseFilter } from '../query/parse.js';
 import { asObject, oneOf, optionalBoolean, optionalObject } from '../validate.js';
@@ -36,7 +36,7 @@ export function searchFilter(raw: unknown): FilterNode {
   const terms = [...new Set((expression ?? '').split(/\s+/u).filter((t) => t.length > 0).map(foldCase))];
   if (terms.length === 0) return filter;
   const text: FilterNode = { kind: 'search', terms, mode };
-  return filter === TRUE || filter.kind === 'true' ? text : { kind: 'and', children: [filter, text] };
+  return filter.kind === 'true' ? text : { kind: 'and', children: [filter, text] };
 }
 
 /**
