@@ -177,17 +177,25 @@ function chunks<T>(list: readonly T[]): T[][] {
   return out.length ? out : [[]];
 }
 
+/**
+ * A JSON object of keys and values (SQLite: JSON-subtyped or plain SQL values; PostgreSQL:
+ * jsonb), built in parts past PAIRS_PER_CALL pairs. SQLite adds the later parts with json_set,
+ * not json_patch: a merge patch would drop null values.
+ */
+export function jsonObjectSql(dialect: Dialect, entries: readonly (readonly [string, Sql])[]): Sql {
+  if (dialect === 'postgres') return join(chunks(entries).map((part) => sql`jsonb_build_object(${join(part.map(([k, v]) => sql`${k}::text, ${v}`), ', ')})`), ' || ');
+  return chunks(entries).reduce<Sql | undefined>(
+    (acc, part) =>
+      acc === undefined
+        ? sql`json_object(${join(part.map(([k, v]) => sql`${k}, ${v}`), ', ')})`
+        : sql`json_set(${acc}, ${join(part.map(([k, v]) => sql`${`$."${k}"`}, ${v}`), ', ')})`,
+    undefined,
+  ) as Sql;
+}
+
 const SQLITE: Flavour = {
   groupValue: (s) => sql`COALESCE(cairn_canon(data -> ${SqliteFilterCompiler.path(s)}), 'null')`,
-  // json_set, not json_patch, adds the later parts: a merge patch would drop null values.
-  object: (entries) =>
-    chunks(entries).reduce<Sql | undefined>(
-      (acc, part) =>
-        acc === undefined
-          ? sql`json_object(${join(part.map(([k, v]) => sql`${k}, ${v}`), ', ')})`
-          : sql`json_set(${acc}, ${join(part.map(([k, v]) => sql`${`$."${k}"`}, ${v}`), ', ')})`,
-      undefined,
-    ) as Sql,
+  object: (entries) => jsonObjectSql('sqlite', entries),
   asJson: (c) => sql`json(${c})`,
   key: (cols) => sql`json_array(${join(cols.map((c) => sql`json(${c})`), ', ')})`,
   sum: (s) => sql`total(CASE WHEN json_type(data, ${SqliteFilterCompiler.path(s)}) IN ('integer', 'real') THEN json_extract(data, ${SqliteFilterCompiler.path(s)}) END)`,
@@ -199,7 +207,7 @@ const SQLITE: Flavour = {
 
 const POSTGRES: Flavour = {
   groupValue: (s) => sql`COALESCE(${PostgresFilterCompiler.path(s)}, 'null'::jsonb)`,
-  object: (entries) => join(chunks(entries).map((part) => sql`jsonb_build_object(${join(part.map(([k, v]) => sql`${k}::text, ${v}`), ', ')})`), ' || '),
+  object: (entries) => jsonObjectSql('postgres', entries),
   asJson: (c) => c,
   key: (cols) => sql`jsonb_build_array(${join(cols, ', ')})::text COLLATE "C"`,
   sum: (s) => {

@@ -9,15 +9,17 @@
  */
 import { WixError } from '../errors.js';
 import { compilerFor, type FilterCompiler, type KeyValue, type OrderTerm } from '../query/compile.js';
-import { fieldName, type FieldPath, type FilterNode, type SortSpec } from '../query/ast.js';
+import { fieldName, TRUE, type FieldPath, type FilterNode, type SortSpec } from '../query/ast.js';
 import { describe, parseFields, parseFilter, parseSort } from '../query/parse.js';
 import type { Db } from '../store/db.js';
 import { join, raw, sql, type Sql } from '../store/sql.js';
 import { distinctSource, distinctValue } from './distinct.js';
 import { aggregateResult, aggregateSource, type AggregatePlan } from './aggregate.js';
 import { searchFilter } from './search.js';
+import { pipelineSource } from '../query/pipeline/compile.js';
+import type { PipelinePlan } from './pipeline.js';
 import { asObject, optionalBoolean, optionalInt } from '../validate.js';
-import { isPlainObject, setOwn, type JsonObject, type JsonValue } from '../wire/json.js';
+import { canonicalise, isPlainObject, setOwn, type JsonObject, type JsonValue } from '../wire/json.js';
 import { toWireItem, wireItemJson, type WireItem } from './codec.js';
 import { PointReads, scopeKey, type ItemRow } from './point-reads.js';
 import type { ItemReadCache } from './read-cache.js';
@@ -33,7 +35,7 @@ interface ItemRowWithForm extends ItemRow {
 }
 
 /** What a plan (and its cursors) reads: items, one field's distinct values (distinct.ts), or aggregation results (aggregate.ts). */
-export type PlanKind = 'query' | 'distinct' | 'aggregate' | 'search';
+export type PlanKind = 'query' | 'distinct' | 'aggregate' | 'search' | 'pipeline';
 
 export interface QueryPlan {
   kind: PlanKind;
@@ -53,7 +55,7 @@ export interface QueryPlan {
 interface CursorState {
   v: 1;
   /** 'distinct' or 'aggregate' in those endpoints' cursors; absent in a query's. */
-  t?: 'distinct' | 'aggregate' | 'search';
+  t?: 'distinct' | 'aggregate' | 'search' | 'pipeline';
   c: string;
   e: string;
   f: unknown;
@@ -84,16 +86,19 @@ function keyValues(row: Record<string, unknown>, n: number): KeyValue[] | undefi
   return values;
 }
 
-const CURSOR_NAMES: Record<PlanKind, string> = { query: 'a query cursor', distinct: 'a distinct values cursor', aggregate: 'an aggregation cursor', search: 'a search cursor' };
+const CURSOR_NAMES: Record<PlanKind, string> = { query: 'a query cursor', distinct: 'a distinct values cursor', aggregate: 'an aggregation cursor', search: 'a search cursor', pipeline: 'an aggregation pipeline cursor' };
 
-/** A search's `filter` slot carries its filter and its search details (search.ts), parsed together. */
-const filterOf = (raw: unknown, kind: PlanKind): FilterNode => (kind === 'search' ? searchFilter(raw) : parseFilter(raw));
+/**
+ * A search's `filter` slot carries its filter and its search details (search.ts), parsed
+ * together; a pipeline's carries its stages, which pipeline.ts parses.
+ */
+const filterOf = (raw: unknown, kind: PlanKind): FilterNode => (kind === 'search' ? searchFilter(raw) : kind === 'pipeline' ? TRUE : parseFilter(raw));
 
 /** Search pages hold 100 items unless told otherwise, queries 50 (Wix's defaults). */
 const defaultLimit = (kind: PlanKind): number => (kind === 'search' ? PAGING.defaultSearchLimit : PAGING.defaultLimit);
 
 /** An aggregation's `fields` slot carries its aggregation and finalFilter (aggregate.ts), not a projection. */
-const fieldsOf = (raw: unknown, kind: PlanKind): FieldPath[] => (kind === 'aggregate' ? [] : parseFields(raw));
+const fieldsOf = (raw: unknown, kind: PlanKind): FieldPath[] => (kind === 'aggregate' || kind === 'pipeline' ? [] : parseFields(raw));
 
 function encodeCursor(state: CursorState): string {
   return Buffer.from(JSON.stringify(state)).toString('base64url');
@@ -312,6 +317,29 @@ export class ItemReader {
       count: async () => Number((await this.db.get<{ n: number }>(sql`SELECT count(*) AS n FROM ${filtered}`))?.n ?? 0),
     });
     return { results: rows.map((r) => aggregateResult(r.data)), pagingMetadata };
+  }
+
+  /**
+   * An aggregation pipeline's results (src/query/pipeline/ says how they are computed), in the
+   * order of its last stage. The leading filter stages select the items, as a query's filter.
+   */
+  async pipeline(scope: ItemScope, pp: PipelinePlan): Promise<{ results: JsonValue[]; pagingMetadata: PagingMetadata }> {
+    const compiler = compilerFor(this.db.dialect);
+    const source = pipelineSource(this.db.dialect, this.where(scope, pp.leading), pp.stages);
+    const terms: OrderTerm[] = [{ expr: raw('ord'), dir: 'ASC', nullsFirst: false, explicitNulls: false, notNull: true }];
+    try {
+      const { rows, pagingMetadata } = await this.page<{ data: unknown }>(compiler, scope, pp.plan, terms, {
+        select: sql`data`,
+        from: sql`(${source}) AS d`,
+        count: async () => Number((await this.db.get<{ n: number }>(sql`SELECT count(*) AS n FROM (${source}) AS d`))?.n ?? 0),
+      });
+      return { results: rows.map((r) => canonicalise((typeof r.data === 'string' ? JSON.parse(r.data) : r.data) as JsonValue)), pagingMetadata };
+    } catch (e) {
+      // PostgreSQL's float8 arithmetic fails past the range of a double, where the evaluator
+      // (and SQLite's cairn_px) answer the same error.
+      if ((e as { code?: unknown }).code === '22003') throw new WixError('WDE0080', 'A number computed by the pipeline is out of range');
+      throw e;
+    }
   }
 
   /**

@@ -15,6 +15,7 @@ import { asArray, optionalBoolean, optionalObject } from '../validate.js';
 import { isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js';
 import { planDistinct } from './distinct.js';
 import { planAggregate } from './aggregate.js';
+import { planPipeline } from './pipeline.js';
 import { planSearch } from './search.js';
 import { readDataItem, readItemData, validItemId, type IncomingItem, type WireItem } from './codec.js';
 import { ItemReader, planQuery, type PagingMetadata } from './query.js';
@@ -297,6 +298,12 @@ export class ItemService {
     const result = await this.reader.query(scope, plan);
     await this.includeInto(p, scope, ctx, result.dataItems, plan.fields);
     return result;
+  }
+
+  /** An aggregation pipeline (pipeline.ts): no data hooks fire, as for aggregate. */
+  async aggregatePipeline(p: JsonObject, ctx: WriteContext): Promise<{ results: JsonValue[]; pagingMetadata: PagingMetadata }> {
+    const scope = await this.scope(p, ctx, 'read');
+    return this.reader.pipeline(scope, planPipeline(p, scope));
   }
 
   /** Aggregation: no data hooks fire (Velo has none for it). */

@@ -56,8 +56,19 @@ interface ValueAccess {
   lowerText(): Sql;
 }
 
+export interface CompilerOptions {
+  /**
+   * Compile against the documents of an aggregation pipeline's stages (src/query/pipeline/) in a
+   * `data` column: system fields are JSON fields like any other (a group's `_id` is an object),
+   * and the `ord` column, each document's place in the stage's order, ends the sort.
+   */
+  readonly documents?: boolean;
+}
+
 export abstract class FilterCompiler {
   abstract readonly dialect: Dialect;
+
+  constructor(protected readonly options: CompilerOptions = {}) {}
 
   compile(node: FilterNode): Sql {
     return (this.handlers[node.kind] as (n: FilterNode) => Sql)(node);
@@ -112,7 +123,7 @@ export abstract class FilterCompiler {
     onColumn: (c: (typeof SYSTEM_COLUMNS)[SystemField]) => Sql,
     onJson: (segments: readonly string[]) => Sql,
   ): Sql {
-    const system = systemFieldOf(field);
+    const system = this.options.documents ? undefined : systemFieldOf(field);
     return system ? onColumn(SYSTEM_COLUMNS[system]) : onJson(checkedSegments(field));
   }
 
@@ -182,7 +193,7 @@ export abstract class FilterCompiler {
   orderTerms(sort: readonly SortSpec[]): OrderTerm[] {
     const terms: OrderTerm[] = [];
     for (const s of sort) {
-      const system = systemFieldOf(s.field);
+      const system = this.options.documents ? undefined : systemFieldOf(s.field);
       if (system) {
         const column = SYSTEM_COLUMNS[system];
         terms.push(
@@ -197,7 +208,7 @@ export abstract class FilterCompiler {
         }
       }
     }
-    terms.push({ expr: raw('id'), dir: 'ASC', nullsFirst: true, explicitNulls: false, notNull: true });
+    terms.push({ expr: raw(this.options.documents ? 'ord' : 'id'), dir: 'ASC', nullsFirst: true, explicitNulls: false, notNull: true });
     return terms;
   }
 
@@ -476,8 +487,8 @@ export class PostgresFilterCompiler extends FilterCompiler {
   }
 }
 
-export function compilerFor(dialect: Dialect): FilterCompiler {
-  return dialect === 'sqlite' ? new SqliteFilterCompiler() : new PostgresFilterCompiler();
+export function compilerFor(dialect: Dialect, options: CompilerOptions = {}): FilterCompiler {
+  return dialect === 'sqlite' ? new SqliteFilterCompiler(options) : new PostgresFilterCompiler(options);
 }
 
 export { isDateValue };

@@ -136,7 +136,7 @@ export function sortRank(v: JsonValue | undefined): number {
   }
 }
 
-function compareSortValues(a: JsonValue | undefined, b: JsonValue | undefined): number {
+export function compareSortValues(a: JsonValue | undefined, b: JsonValue | undefined): number {
   const ra = sortRank(a);
   const rb = sortRank(b);
   if (ra !== rb) return ra - rb;

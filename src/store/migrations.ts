@@ -458,7 +458,52 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: itemReferencesDdl('INTEGER PRIMARY KEY'),
     postgres: itemReferencesDdl('BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY'),
   },
+  {
+    // The aggregation pipeline's expression helpers on PostgreSQL (src/query/pipeline/compile.ts):
+    // SQL functions the planner inlines, so an operand is written once however often it is read.
+    // SQLite registers its own in JS (src/store/sqlite/db.ts).
+    version: 14,
+    name: 'aggregation pipeline functions (PostgreSQL)',
+    sqlite: '',
+    postgres: '',
+    postgresSteps: createPipelineFunctions,
+  },
 ];
+
+/**
+ * Migration 14. What each means is the evaluator's (src/query/pipeline/evaluate.ts):
+ * - cairn_num / cairn_str: a JSON number as float8, a JSON string as text, else NULL;
+ * - cairn_mod: the remainder with the dividend's sign (JavaScript's %), NULL for a zero divisor;
+ *   through each double's shortest decimal text, which numeric keeps exactly;
+ * - cairn_substr: code points from a zero-based start, NULL unless both are whole and >= 0;
+ * - cairn_stringify: text as it is, numbers as JavaScript writes them (exponent form below 1e-6
+ *   and from 1e21), booleans, a date's ISO text; NULL for anything else.
+ */
+async function createPipelineFunctions(tx: Executor): Promise<void> {
+  const fn = (signature: string, returns: string, body: string) =>
+    tx.run(raw(`CREATE OR REPLACE FUNCTION ${signature} RETURNS ${returns} LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ ${body} $f$`));
+  await fn('cairn_num(v jsonb)', 'double precision', `SELECT CASE WHEN jsonb_typeof(v) = 'number' THEN (v)::float8 END`);
+  await fn('cairn_str(v jsonb)', 'text', `SELECT CASE WHEN jsonb_typeof(v) = 'string' THEN v #>> '{}' END`);
+  await fn('cairn_mod(a double precision, b double precision)', 'double precision', `SELECT CASE WHEN b <> 0 THEN (mod(a::text::numeric, b::text::numeric))::float8 END`);
+  await fn(
+    'cairn_substr(s text, start double precision, len double precision)',
+    'text',
+    `SELECT CASE WHEN start >= 0 AND len >= 0 AND start = trunc(start) AND len = trunc(len) THEN substr(s, (LEAST(start, 1e9) + 1)::int, LEAST(len, 1e9)::int) END`,
+  );
+  await fn(
+    'cairn_stringify(v jsonb)',
+    'text',
+    `SELECT CASE jsonb_typeof(v)
+       WHEN 'string' THEN v #>> '{}'
+       WHEN 'boolean' THEN v::text
+       WHEN 'number' THEN (CASE
+         WHEN (v)::numeric = 0 THEN '0'
+         WHEN abs((v)::numeric) >= 1e21 OR abs((v)::numeric) < 1e-6 THEN regexp_replace(((v)::float8)::text, 'e([+-])0*([0-9])', 'e\\1\\2')
+         ELSE ((v)::numeric)::text END)
+       WHEN 'object' THEN (CASE WHEN jsonb_typeof(v -> '$date') = 'string' THEN v ->> '$date' END)
+     END`,
+  );
+}
 
 /** Migration 13's table; `seq` is the rowid on SQLite, an identity on PostgreSQL. */
 function itemReferencesDdl(seq: string): string {

@@ -48,6 +48,7 @@ export async function itemRoutes(app: FastifyInstance, opts: ItemRoutesOptions):
   app.post('/items/query-distinct-values', { schema: S.distinct }, (req) => items.distinct(p(req), writeContext(req)));
   app.post('/items/search', { schema: S.search }, (req) => items.search(p(req), writeContext(req)));
   app.post('/items/aggregate', { schema: S.aggregate }, (req) => items.aggregate(p(req), writeContext(req)));
+  app.post('/items/aggregate-pipeline', { schema: S.aggregatePipeline }, (req) => items.aggregatePipeline(p(req), writeContext(req)));
 
   app.post('/bulk/items/insert', { schema: S.bulkInsert }, (req, reply) => items.bulkInsert(p(req), writeContext(req)).then(stamped(reply)));
   app.post('/bulk/items/update', { schema: S.bulkUpdate }, (req, reply) => items.bulkUpdate(p(req), writeContext(req)).then(stamped(reply)));

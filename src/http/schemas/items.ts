@@ -350,6 +350,30 @@ export const itemSchemas = {
     querystring: querystring(),
     reply: { type: 'object', required: ['results', 'pagingMetadata'], properties: { results: { type: 'array', items: { type: 'object', additionalProperties: true } }, pagingMetadata: PagingMetadata } },
   }),
+  aggregatePipeline: route({
+    summary: 'Run an aggregation pipeline',
+    tags,
+    access,
+    description:
+      'The collection\'s items through `pipeline.stages` in turn (`filter`, `sort`, `projection`, `group`, `unwindArray`, `objectToArray`, `skip`, `limit`, with expressions), then `pipeline.paging` or `pipeline.cursorPaging` over the results (docs/aggregation-pipeline.md).',
+    body: body(
+      {
+        ...common,
+        pipeline: {
+          type: 'object',
+          properties: {
+            stages: { type: 'array', items: { type: 'object', additionalProperties: true } },
+            paging: Paging,
+            cursorPaging: { type: 'object', properties: { limit: { type: 'integer' }, cursor: { type: 'string' } } },
+          },
+        },
+        returnTotalCount: { type: 'boolean' },
+      },
+      { required: ['dataCollectionId'] },
+    ),
+    querystring: querystring(),
+    reply: { type: 'object', required: ['results', 'pagingMetadata'], properties: { results: { type: 'array', items: { type: 'object', additionalProperties: true } }, pagingMetadata: PagingMetadata } },
+  }),
   bulkInsert: route({
     summary: 'Insert items',
     tags,

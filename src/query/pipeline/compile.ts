@@ -1,0 +1,318 @@
+/**
+ * Pipeline stages -> one SQL statement per dialect. Each stage is a derived table over the one
+ * before with two columns: `data`, the document (JSON text on SQLite, jsonb on PostgreSQL), and
+ * `ord`, its place in the stage's order (unique). The first reads the collection's items in the
+ * default order; the page is read from the last in `ord` order.
+ *
+ * An expression compiles to the same kind of JSON value, or to SQL NULL for missing. Each SQL
+ * fragment names the previous stage's `data` column at most once per operand, so SQL grows
+ * linearly with the pipeline: where a value would be needed twice, a stage is split in two.
+ *
+ * SQLite: operators and objects that leave out missing fields are functions registered in JS
+ * (`cairn_px`, `cairn_obj`, src/store/sqlite/db.ts), which call the evaluator's own code.
+ * PostgreSQL: plain SQL and the small SQL functions of migration 14 (`cairn_num`, `cairn_str`,
+ * `cairn_stringify`, `cairn_substr`, `cairn_mod`).
+ */
+import { jsonObjectSql } from '../../items/aggregate.js';
+import { join, raw, sql, type Dialect, type Sql } from '../../store/sql.js';
+import type { FieldPath } from '../ast.js';
+import { checkedSegments, compilerFor, PostgresFilterCompiler, SqliteFilterCompiler } from '../compile.js';
+import type { Accumulator, Expr, ProjectionTree, Stage, StageOf } from './ast.js';
+
+/** Key-value pairs per `cairn_obj` call (SQLite passes at most 127 arguments by default). */
+const PAIRS_PER_CALL = 60;
+
+interface Flavour {
+  /** The value at a path of the current `data` (NULL when missing or when the path crosses a non-object). */
+  valueAt(segments: readonly string[]): Sql;
+  /** Whether the value at a path is a JSON object. */
+  isObjectAt(segments: readonly string[]): Sql;
+  /** A value as an element of JSON built by the dialect's JSON functions. */
+  embed(value: Sql): Sql;
+  /** An object of the entries whose value is not NULL (a missing field is left out). */
+  object(entries: readonly (readonly [string, Sql])[]): Sql;
+  expression(e: Expr, self: Flavour): Sql;
+  /** `data` with the value set at a path, each level on the way made an object. */
+  setPath(segments: readonly string[], value: Sql): Sql;
+  /** The array of `{k, v}` of an object value at a path (keys in code point order), else JSON null. */
+  entriesAt(segments: readonly string[]): Sql;
+  /** A value's group key: equal for equal JSON values; missing groups with null. */
+  groupKey(value: Sql): Sql;
+  sum(value: Sql): Sql;
+  avg(value: Sql): Sql;
+  push(value: Sql): Sql;
+  /** The value of a window column read back in the grouped select (every row of a group holds the same). */
+  windowed(column: Sql): Sql;
+  /** A JSON null. */
+  readonly nullValue: Sql;
+}
+
+const sqlitePath = (segments: readonly string[]): Sql => SqliteFilterCompiler.path(segments);
+const pgPath = (segments: readonly string[]): Sql => raw(`'{${segments.join(',')}}'`);
+
+/** SQLite's json_each value column holds SQL values; this gives the element back as JSON. */
+const EACH_VALUE = raw(`(CASE je.type WHEN 'object' THEN json(je.value) WHEN 'array' THEN json(je.value) WHEN 'true' THEN json('true') WHEN 'false' THEN json('false') WHEN 'null' THEN json('null') ELSE json_quote(je.value) END)`);
+
+const SQLITE: Flavour = {
+  valueAt: (s) => (s.length ? sql`(data -> ${sqlitePath(s)})` : raw('data')),
+  isObjectAt: (s) => sql`json_type(data, ${sqlitePath(s)}) = 'object'`,
+  embed: (v) => sql`json(${v})`,
+  object: (entries) => {
+    let acc: Sql = raw('NULL');
+    for (let i = 0; i < entries.length || i === 0; i += PAIRS_PER_CALL) {
+      const part = entries.slice(i, i + PAIRS_PER_CALL);
+      acc = sql`cairn_obj(${join([acc, ...part.flatMap(([k, v]) => [sql`${k}`, v])], ', ')})`;
+    }
+    return acc;
+  },
+  expression: (e, f) => {
+    const op = (name: string, args: readonly Expr[]) => sql`cairn_px(${join([sql`${name}`, ...args.map((a) => f.expression(a, f))], ', ')})`;
+    switch (e.kind) {
+      case 'field':
+        return f.valueAt(checkedSegments(e.path));
+      case 'text':
+      case 'numeric':
+        // Bound as JSON text, the form every value takes here.
+        return sql`${JSON.stringify(e.value)}`;
+      case 'nary':
+        return op(e.op, e.args);
+      case 'binary':
+        return op(e.op, [e.left, e.right]);
+      case 'unary':
+        return op(e.op, [e.arg]);
+      case 'substring':
+        return op('substring', [e.arg, e.start, e.length]);
+    }
+  },
+  setPath: (segments, value) => {
+    const at = (prefix: readonly string[]): Sql =>
+      prefix.length ? sql`(CASE WHEN json_type(data, ${sqlitePath(prefix)}) = 'object' THEN data -> ${sqlitePath(prefix)} ELSE '{}' END)` : raw('data');
+    const set = (prefix: readonly string[], rest: readonly string[]): Sql => {
+      const [s, ...more] = rest as [string, ...string[]];
+      const v = more.length ? set([...prefix, s], more) : value;
+      return sql`json_set(${at(prefix)}, ${sqlitePath([s])}, json(${v}))`;
+    };
+    return set([], segments);
+  },
+  entriesAt: (s) => {
+    const p = sqlitePath(s);
+    return sql`(CASE WHEN json_type(data, ${p}) = 'object' AND json_type(data, ${SqliteFilterCompiler.path(s, '."$date"')}) IS NOT 'text' THEN (SELECT json_group_array(json_object('k', je.key, 'v', ${EACH_VALUE}) ORDER BY je.key) FROM json_each(data, ${p}) AS je) ELSE 'null' END)`;
+  },
+  groupKey: (v) => sql`COALESCE(cairn_canon(${v}), 'null')`,
+  sum: (v) => sql`json_quote(cairn_finite(total(CASE WHEN json_type(${v}) IN ('integer', 'real') THEN ${v} ->> '$' END)))`,
+  avg: (v) => sql`json_quote(cairn_finite(avg(CASE WHEN json_type(${v}) IN ('integer', 'real') THEN ${v} ->> '$' END)))`,
+  push: (v) => sql`json_group_array(json(${v}) ORDER BY ord) FILTER (WHERE ${v} IS NOT NULL)`,
+  windowed: (c) => sql`json(min(${c}))`,
+  nullValue: sql`json('null')`,
+};
+
+const POSTGRES: Flavour = {
+  valueAt: (s) => (s.length ? sql`(${PostgresFilterCompiler.path(s)})` : raw('data')),
+  isObjectAt: (s) => sql`jsonb_typeof(${PostgresFilterCompiler.path(s)}) = 'object'`,
+  embed: (v) => v,
+  object: (entries) =>
+    entries.length
+      ? sql`(SELECT COALESCE(jsonb_object_agg(e.k, e.v), '{}'::jsonb) FROM (VALUES ${join(
+          entries.map(([k, v]) => sql`(${k}::text, (${v})::jsonb)`),
+          ', ',
+        )}) AS e(k, v) WHERE e.v IS NOT NULL)`
+      : sql`'{}'::jsonb`,
+  expression: (e, f) => {
+    const x = (a: Expr) => f.expression(a, f);
+    const n = (a: Expr) => sql`cairn_num(${x(a)})`;
+    const s = (a: Expr) => sql`cairn_str(${x(a)})`;
+    const json = (value: Sql) => sql`COALESCE(to_jsonb(${value}), 'null'::jsonb)`;
+    switch (e.kind) {
+      case 'field':
+        return f.valueAt(checkedSegments(e.path));
+      case 'text':
+        return sql`to_jsonb(${e.value}::text)`;
+      case 'numeric':
+        return sql`to_jsonb(${e.value}::float8)`;
+      case 'nary':
+        return e.op === 'concat' ? json(join(e.args.map(s), ' || ')) : json(join(e.args.map(n), e.op === 'add' ? ' + ' : ' * '));
+      case 'binary':
+        switch (e.op) {
+          case 'subtract':
+            return json(sql`${n(e.left)} - ${n(e.right)}`);
+          case 'divide':
+            return json(sql`${n(e.left)} / NULLIF(${n(e.right)}, 0)`);
+          case 'mod':
+            return json(sql`cairn_mod(${n(e.left)}, ${n(e.right)})`);
+        }
+        break;
+      case 'unary':
+        switch (e.op) {
+          case 'abs':
+          case 'floor':
+          case 'ceil':
+            return json(sql`${raw(e.op)}(${n(e.arg)})`);
+          case 'stringify':
+            return json(sql`cairn_stringify(${x(e.arg)})`);
+          case 'toLower':
+            return json(sql`lower(${s(e.arg)})`);
+          case 'toUpper':
+            return json(sql`upper(${s(e.arg)})`);
+          case 'length':
+            return json(sql`char_length(${s(e.arg)})`);
+        }
+        break;
+      case 'substring':
+        return json(sql`cairn_substr(${s(e.arg)}, ${n(e.start)}, ${n(e.length)})`);
+    }
+    throw new Error('unreachable');
+  },
+  setPath: (segments, value) => {
+    const at = (prefix: readonly string[]): Sql =>
+      prefix.length ? sql`(CASE WHEN jsonb_typeof(data #> ${pgPath(prefix)}) = 'object' THEN data #> ${pgPath(prefix)} ELSE '{}'::jsonb END)` : raw('data');
+    const set = (prefix: readonly string[], rest: readonly string[]): Sql => {
+      const [s, ...more] = rest as [string, ...string[]];
+      const v = more.length ? set([...prefix, s], more) : value;
+      return sql`(${at(prefix)} || jsonb_build_object(${s}::text, ${v}))`;
+    };
+    return set([], segments);
+  },
+  entriesAt: (s) => {
+    const x = sql`(data #> ${pgPath(s)})`;
+    return sql`(CASE WHEN jsonb_typeof(${x}) = 'object' AND jsonb_typeof(${x} -> '$date') IS DISTINCT FROM 'string' THEN (SELECT COALESCE(jsonb_agg(jsonb_build_object('k', e.key, 'v', e.value) ORDER BY e.key COLLATE "C"), '[]'::jsonb) FROM jsonb_each(${x}) AS e) ELSE 'null'::jsonb END)`;
+  },
+  groupKey: (v) => sql`COALESCE(${v}, 'null'::jsonb)`,
+  sum: (v) => sql`to_jsonb(COALESCE(sum((${v})::float8) FILTER (WHERE jsonb_typeof(${v}) = 'number'), 0))`,
+  avg: (v) => sql`COALESCE(to_jsonb(avg((${v})::float8) FILTER (WHERE jsonb_typeof(${v}) = 'number')), 'null'::jsonb)`,
+  push: (v) => sql`COALESCE(jsonb_agg(${v} ORDER BY ord) FILTER (WHERE ${v} IS NOT NULL), '[]'::jsonb)`,
+  windowed: (c) => sql`COALESCE((array_agg(${c}))[1], 'null'::jsonb)`,
+  nullValue: sql`'null'::jsonb`,
+};
+
+const flavourOf = (dialect: Dialect): Flavour => (dialect === 'sqlite' ? SQLITE : POSTGRES);
+
+/** A stage over the previous one: `select` reads the previous stage's `data` and `ord` as bare names. */
+const over = (prev: Sql, select: Sql, rest: Sql = sql``): Sql => sql`SELECT ${select} FROM (${prev}) AS p${rest}`;
+
+function includeSql(f: Flavour, tree: ProjectionTree, keepId: boolean): Sql {
+  const build = (t: ProjectionTree, prefix: readonly string[]): Sql =>
+    f.object(
+      [...t].map(([k, node]) => {
+        const path = [...prefix, k];
+        if (node.kind === 'include') return [k, f.valueAt(path)] as const;
+        if (node.kind === 'reshape') return [k, f.expression(node.expr, f)] as const;
+        const inner = build(node.children, path);
+        // A nested part is an object when the source has one there, or when it computes a field.
+        return [k, node.computed ? inner : sql`(CASE WHEN ${f.isObjectAt(path)} THEN ${inner} END)`] as const;
+      }),
+    );
+  const withId = keepId && !tree.has('_id') ? new Map([['_id', { kind: 'include' as const }], ...tree]) : tree;
+  return build(withId, []);
+}
+
+function excludeSql(dialect: Dialect, prev: Sql, paths: readonly FieldPath[]): Sql {
+  const segs = paths.map((p) => checkedSegments(p));
+  if (dialect === 'sqlite') return over(prev, sql`json_remove(data, ${join(segs.map(sqlitePath), ', ')}) AS data, ord`);
+  // PostgreSQL's #- fails on a path that crosses an array: a nested path is removed only under an
+  // object, each in a stage of its own (the check names `data` once more).
+  const top = segs.filter((s) => s.length === 1).map((s) => s[0] as string);
+  let out = top.length ? over(prev, sql`data - ${raw(`'{${top.join(',')}}'`)}::text[] AS data, ord`) : prev;
+  for (const s of segs.filter((x) => x.length > 1)) {
+    out = over(out, sql`(CASE WHEN jsonb_typeof(data #> ${pgPath(s.slice(0, -1))}) = 'object' THEN data #- ${pgPath(s)} ELSE data END) AS data, ord`);
+  }
+  return out;
+}
+
+function groupSql(dialect: Dialect, prev: Sql, stage: StageOf<'group'>): Sql {
+  const f = flavourOf(dialect);
+  const docs = compilerFor(dialect, { documents: true });
+  // 1. Each document's group values and accumulator operands, computed once (missing ones left out).
+  const operands = over(
+    prev,
+    sql`${f.object([
+      ...stage.ids.map((g, i) => [`g${i}`, f.expression(g.expr, f)] as const),
+      ...stage.accumulators.map((a, i) => [`a${i}`, f.expression(a.expr, f)] as const),
+    ])} AS data, ord`,
+  );
+  const keys = stage.ids.map((_, i) => f.groupKey(f.valueAt([`g${i}`])));
+  const partition = keys.length ? sql`PARTITION BY ${join(keys, ', ')} ` : sql``;
+  // 2. min, max, first and last as windows over each group: the first value in their order.
+  const windows = stage.accumulators.flatMap((a, i): Sql[] => {
+    const v = f.valueAt([`a${i}`]);
+    const field: FieldPath = { segments: [`a${i}`] };
+    let order: Sql;
+    if (a.op === 'first') order = raw('ord ASC');
+    else if (a.op === 'last') order = raw('ord DESC');
+    else if (a.op === 'min' || a.op === 'max') {
+      // Missing and null last; then the query language's sort order; then `ord`.
+      const nullLast = sql`CASE WHEN ${docs.compile({ kind: 'isNull', field })} THEN 1 ELSE 0 END`;
+      order = sql`${nullLast}, ${docs.renderOrder(docs.orderTerms([{ field, order: a.op === 'min' ? 'ASC' : 'DESC' }]))}`;
+    } else return [];
+    return [sql`first_value(${v}) OVER (${partition}ORDER BY ${order}) AS ${raw(`w${i}`)}`];
+  });
+  const windowed = over(operands, join([raw('data, ord'), ...keys.map((k, i) => sql`${k} AS ${raw(`k${i}`)}`), ...windows], ', '));
+  // 3. One document per group, in the order of each group's first document.
+  const result = (a: Accumulator, i: number): Sql => {
+    const v = f.valueAt([`a${i}`]);
+    switch (a.op) {
+      case 'sum':
+        return f.sum(v);
+      case 'avg':
+        return f.avg(v);
+      case 'push':
+        return f.push(v);
+      default:
+        return f.windowed(raw(`w${i}`));
+    }
+  };
+  const id = stage.ids.length ? jsonObjectSql(dialect, stage.ids.map((g, i) => [g.key, f.embed(raw(`k${i}`))] as const)) : f.nullValue;
+  const body = jsonObjectSql(dialect, [['_id', id] as const, ...stage.accumulators.map((a, i) => [a.name, f.embed(result(a, i))] as const)]);
+  const groupBy = keys.length ? join(keys.map((_, i) => raw(`k${i}`)), ', ') : raw('(1 = 1)');
+  return over(windowed, sql`${body} AS data, row_number() OVER (ORDER BY min(ord)) AS ord`, sql` GROUP BY ${groupBy}`);
+}
+
+function unwindSql(dialect: Dialect, prev: Sql, path: FieldPath): Sql {
+  const s = checkedSegments(path);
+  if (dialect === 'sqlite') {
+    const p = sqlitePath(s);
+    // json_each of NULL gives no row: the LEFT JOIN keeps documents whose field is not an array.
+    return sql`SELECT (CASE WHEN je.key IS NULL THEN p.data ELSE json_set(p.data, ${p}, ${EACH_VALUE}) END) AS data, row_number() OVER (ORDER BY p.ord, je.key) AS ord FROM (${prev}) AS p LEFT JOIN json_each(CASE WHEN json_type(p.data, ${p}) = 'array' THEN p.data -> ${p} END) AS je WHERE je.key IS NOT NULL OR json_type(p.data, ${p}) NOT IN ('array', 'null')`;
+  }
+  const p = pgPath(s);
+  return sql`SELECT (CASE WHEN je.i IS NULL THEN p.data ELSE jsonb_set(p.data, ${p}, je.v) END) AS data, row_number() OVER (ORDER BY p.ord, je.i) AS ord FROM (${prev}) AS p LEFT JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(p.data #> ${p}) = 'array' THEN p.data #> ${p} END) WITH ORDINALITY AS je(v, i) ON TRUE WHERE je.i IS NOT NULL OR jsonb_typeof(p.data #> ${p}) NOT IN ('array', 'null')`;
+}
+
+function stageSql(dialect: Dialect, prev: Sql, stage: Stage): Sql {
+  const f = flavourOf(dialect);
+  switch (stage.kind) {
+    case 'filter':
+      return over(prev, raw('data, ord'), sql` WHERE ${compilerFor(dialect, { documents: true }).compile(stage.filter)}`);
+    case 'sort': {
+      const docs = compilerFor(dialect, { documents: true });
+      return over(prev, sql`data, row_number() OVER (ORDER BY ${docs.renderOrder(docs.orderTerms(stage.sort))}) AS ord`);
+    }
+    case 'include':
+      return over(prev, sql`${includeSql(f, stage.tree, stage.keepId)} AS data, ord`);
+    case 'exclude':
+      return excludeSql(dialect, prev, stage.paths);
+    case 'group':
+      return groupSql(dialect, prev, stage);
+    case 'unwind':
+      return unwindSql(dialect, prev, stage.path);
+    case 'objectToArray': {
+      // Two stages: the entries, then the set (which names `data` again at each level).
+      const withEntries = over(prev, sql`data, ord, ${f.entriesAt(checkedSegments(stage.from))} AS entries`);
+      return over(withEntries, sql`${f.setPath(checkedSegments(stage.to), raw('entries'))} AS data, ord`);
+    }
+    case 'skip':
+      return over(prev, raw('data, ord'), dialect === 'sqlite' ? sql` ORDER BY ord LIMIT -1 OFFSET ${stage.count}` : sql` ORDER BY ord OFFSET ${stage.count}`);
+    case 'limit':
+      return over(prev, raw('data, ord'), sql` ORDER BY ord LIMIT ${stage.count}`);
+  }
+}
+
+/**
+ * The derived table (columns `data`, `ord`) of the stages run over the items `where` selects.
+ * `where` already holds the leading filter stages (compiled against the items table, where
+ * indexes serve them), so `stages` starts after them.
+ */
+export function pipelineSource(dialect: Dialect, where: Sql, stages: readonly Stage[]): Sql {
+  let out = sql`SELECT data, row_number() OVER (ORDER BY created_date DESC, id) AS ord FROM items WHERE ${where}`;
+  for (const stage of stages) out = stageSql(dialect, out, stage);
+  return out;
+}
