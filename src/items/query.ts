@@ -16,7 +16,7 @@ import { join, raw, sql, type Sql } from '../store/sql.js';
 import { distinctSource, distinctValue } from './distinct.js';
 import { aggregateResult, aggregateSource, type AggregatePlan } from './aggregate.js';
 import { searchFilter } from './search.js';
-import { pipelineSource } from '../query/pipeline/compile.js';
+import { pipelineSql } from '../query/pipeline/compile.js';
 import type { PipelinePlan } from './pipeline.js';
 import { asObject, optionalBoolean, optionalInt } from '../validate.js';
 import { canonicalise, isPlainObject, setOwn, type JsonObject, type JsonValue } from '../wire/json.js';
@@ -325,13 +325,14 @@ export class ItemReader {
    */
   async pipeline(scope: ItemScope, pp: PipelinePlan): Promise<{ results: JsonValue[]; pagingMetadata: PagingMetadata }> {
     const compiler = compilerFor(this.db.dialect);
-    const source = pipelineSource(this.db.dialect, this.where(scope, pp.leading), pp.stages);
+    const { source, mapPage } = pipelineSql(this.db.dialect, this.where(scope, pp.leading), pp.stages);
     const terms: OrderTerm[] = [{ expr: raw('ord'), dir: 'ASC', nullsFirst: false, explicitNulls: false, notNull: true }];
     try {
       const { rows, pagingMetadata } = await this.page<{ data: unknown }>(compiler, scope, pp.plan, terms, {
         select: sql`data`,
         from: sql`(${source}) AS d`,
         count: async () => Number((await this.db.get<{ n: number }>(sql`SELECT count(*) AS n FROM (${source}) AS d`))?.n ?? 0),
+        ...(mapPage ? { mapPage } : {}),
       });
       return { results: rows.map((r) => canonicalise((typeof r.data === 'string' ? JSON.parse(r.data) : r.data) as JsonValue)), pagingMetadata };
     } catch (e) {
@@ -352,7 +353,14 @@ export class ItemReader {
     scope: ItemScope,
     plan: QueryPlan,
     terms: readonly OrderTerm[],
-    src: { select: Sql; from: Sql; where?: Sql; count: () => Promise<number> },
+    src: {
+      select: Sql;
+      from: Sql;
+      where?: Sql;
+      count: () => Promise<number>;
+      /** Row-wise work done on the page's rows only (columns kept); the page is then read in order again. */
+      mapPage?: (page: Sql) => Sql;
+    },
   ): Promise<{ rows: R[]; pagingMetadata: PagingMetadata }> {
     let where = src.where;
     // A keyset cursor starts its page right after the previous page's last row, found by its sort
@@ -367,8 +375,12 @@ export class ItemReader {
     // Cursor pages also read each row's sort values, for the next cursor.
     const keyColumns = plan.mode === 'cursor' ? sql`, ${join(terms.map((t, i) => sql`${t.expr} AS ${raw(`k${i}`)}`), ', ')}` : sql``;
     // One row more than the page tells whether there is a next page without counting.
+    const order = compiler.renderOrder(terms);
+    const window = sql` ORDER BY ${order} LIMIT ${plan.limit + 1} OFFSET ${after === undefined ? plan.offset : 0}`;
     const rows = await this.db.all<R & Record<string, unknown>>(
-      sql`SELECT ${src.select}${keyColumns} FROM ${src.from}${where ? sql` WHERE ${where}` : sql``} ORDER BY ${compiler.renderOrder(terms)} LIMIT ${plan.limit + 1} OFFSET ${after === undefined ? plan.offset : 0}`,
+      src.mapPage
+        ? sql`SELECT ${src.select}${keyColumns} FROM (${src.mapPage(sql`SELECT * FROM ${src.from}${where ? sql` WHERE ${where}` : sql``}${window}`)}) AS m ORDER BY ${order}`
+        : sql`SELECT ${src.select}${keyColumns} FROM ${src.from}${where ? sql` WHERE ${where}` : sql``}${window}`,
     );
     // A page of 0 items can never move a pager forward: answer it with no next page (and no
     // cursors), so a client that loops on hasNext/cursors.next stops.

@@ -253,6 +253,13 @@ export abstract class FilterCompiler {
 
   /** Sort keys of a JSON field: a rank (see evaluate.ts sortRank), then the value(s). */
   protected abstract sortKeys(segments: readonly string[]): SortKey[];
+  /** The same sort keys for a JSON value (SQLite: JSON text; PostgreSQL: jsonb; NULL when missing). */
+  protected abstract valueSortKeys(value: Sql): SortKey[];
+
+  /** ORDER BY terms that order JSON values as the query language sorts a field (no tie-break). */
+  valueOrderTerms(value: Sql, dir: 'ASC' | 'DESC'): OrderTerm[] {
+    return this.valueSortKeys(value).map((key) => ({ expr: key.expr, dir, nullsFirst: this.nullsFirstByDefault(dir), explicitNulls: false, notNull: false }));
+  }
 }
 
 /** A number, or a numeric's text (pg returns numeric columns as text, and cursors keep it). */
@@ -375,10 +382,17 @@ export class SqliteFilterCompiler extends FilterCompiler {
   }
 
   protected sortKeys(segments: readonly string[]): SortKey[] {
-    const p = SqliteFilterCompiler.path(segments);
-    const d = SqliteFilterCompiler.path(segments, '."$date"');
-    const rank = sql`(CASE json_type(data, ${p}) WHEN 'true' THEN 1 WHEN 'false' THEN 1 WHEN 'integer' THEN 2 WHEN 'real' THEN 2 WHEN 'text' THEN 3 WHEN 'object' THEN (CASE WHEN json_type(data, ${d}) = 'text' THEN 4 ELSE 5 END) WHEN 'array' THEN 5 ELSE 0 END)`;
-    const value = sql`(CASE json_type(data, ${p}) WHEN 'object' THEN json_extract(data, ${d}) WHEN 'array' THEN NULL ELSE json_extract(data, ${p}) END)`;
+    return this.keysOf(raw('data'), SqliteFilterCompiler.path(segments), SqliteFilterCompiler.path(segments, '."$date"'));
+  }
+
+  protected valueSortKeys(value: Sql): SortKey[] {
+    return this.keysOf(value, raw(`'$'`), raw(`'$."$date"'`));
+  }
+
+  /** The rank and value keys of the JSON at path `p` of `json` (`d`: that path's `$date`). */
+  private keysOf(json: Sql, p: Sql, d: Sql): SortKey[] {
+    const rank = sql`(CASE json_type(${json}, ${p}) WHEN 'true' THEN 1 WHEN 'false' THEN 1 WHEN 'integer' THEN 2 WHEN 'real' THEN 2 WHEN 'text' THEN 3 WHEN 'object' THEN (CASE WHEN json_type(${json}, ${d}) = 'text' THEN 4 ELSE 5 END) WHEN 'array' THEN 5 ELSE 0 END)`;
+    const value = sql`(CASE json_type(${json}, ${p}) WHEN 'object' THEN json_extract(${json}, ${d}) WHEN 'array' THEN NULL ELSE json_extract(${json}, ${p}) END)`;
     return [{ expr: rank, rank: true }, { expr: value }];
   }
 }
@@ -475,7 +489,10 @@ export class PostgresFilterCompiler extends FilterCompiler {
   }
 
   protected sortKeys(segments: readonly string[]): SortKey[] {
-    const x = PostgresFilterCompiler.path(segments);
+    return this.valueSortKeys(PostgresFilterCompiler.path(segments));
+  }
+
+  protected valueSortKeys(x: Sql): SortKey[] {
     const rank = sql`(CASE jsonb_typeof(${x}) WHEN 'boolean' THEN 1 WHEN 'number' THEN 2 WHEN 'string' THEN 3 WHEN 'object' THEN (CASE WHEN jsonb_typeof(${x}->'$date') = 'string' THEN 4 ELSE 5 END) WHEN 'array' THEN 5 ELSE 0 END)`;
     const numeric = sql`(CASE jsonb_typeof(${x}) WHEN 'number' THEN (${x})::numeric WHEN 'boolean' THEN (CASE WHEN ${x} = 'true'::jsonb THEN 1 ELSE 0 END) END)`;
     const text = sql`(CASE jsonb_typeof(${x}) WHEN 'string' THEN ${x} #>> '{}' WHEN 'object' THEN ${x}->>'$date' END) COLLATE "C"`;

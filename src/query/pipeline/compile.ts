@@ -8,8 +8,8 @@
  * fragment names the previous stage's `data` column at most once per operand, so SQL grows
  * linearly with the pipeline: where a value would be needed twice, a stage is split in two.
  *
- * SQLite: operators and objects that leave out missing fields are functions registered in JS
- * (`cairn_px`, `cairn_obj`, src/store/sqlite/db.ts), which call the evaluator's own code.
+ * SQLite: operators are a function registered in JS (`cairn_px`, src/store/sqlite/db.ts) that
+ * calls the evaluator's own code.
  * PostgreSQL: plain SQL and the small SQL functions of migration 14 (`cairn_num`, `cairn_str`,
  * `cairn_stringify`, `cairn_substr`, `cairn_mod`).
  */
@@ -19,8 +19,11 @@ import type { FieldPath } from '../ast.js';
 import { checkedSegments, compilerFor, PostgresFilterCompiler, SqliteFilterCompiler } from '../compile.js';
 import type { Accumulator, Expr, ProjectionTree, Stage, StageOf } from './ast.js';
 
-/** Key-value pairs per `cairn_obj` call (SQLite passes at most 127 arguments by default). */
-const PAIRS_PER_CALL = 60;
+/** Paths per json_remove call (SQLite passes at most 127 arguments to a function by default). */
+const PATHS_PER_CALL = 100;
+
+/** An entry of a built object: its key, its value, and when it may be missing, the SQL that says it is. */
+type Entry = readonly [key: string, value: Sql, missing?: Sql];
 
 interface Flavour {
   /** The value at a path of the current `data` (NULL when missing or when the path crosses a non-object). */
@@ -29,8 +32,10 @@ interface Flavour {
   isObjectAt(segments: readonly string[]): Sql;
   /** A value as an element of JSON built by the dialect's JSON functions. */
   embed(value: Sql): Sql;
-  /** An object of the entries whose value is not NULL (a missing field is left out). */
-  object(entries: readonly (readonly [string, Sql])[]): Sql;
+  /** Whether the value at a path is missing (NULL), for `Entry`'s third part. */
+  isMissingAt(segments: readonly string[]): Sql;
+  /** An object of the entries, those whose `missing` holds left out. */
+  object(entries: readonly Entry[]): Sql;
   expression(e: Expr, self: Flavour): Sql;
   /** `data` with the value set at a path, each level on the way made an object. */
   setPath(segments: readonly string[], value: Sql): Sql;
@@ -38,6 +43,8 @@ interface Flavour {
   entriesAt(segments: readonly string[]): Sql;
   /** A value's group key: equal for equal JSON values; missing groups with null. */
   groupKey(value: Sql): Sql;
+  /** Whether a value is missing or JSON null. */
+  isNullValue(value: Sql): Sql;
   sum(value: Sql): Sql;
   avg(value: Sql): Sql;
   push(value: Sql): Sql;
@@ -57,13 +64,14 @@ const SQLITE: Flavour = {
   valueAt: (s) => (s.length ? sql`(data -> ${sqlitePath(s)})` : raw('data')),
   isObjectAt: (s) => sql`json_type(data, ${sqlitePath(s)}) = 'object'`,
   embed: (v) => sql`json(${v})`,
+  isMissingAt: (s) => sql`json_type(data, ${sqlitePath(s)}) IS NULL`,
+  // json_object writes a missing value as null; json_remove then takes those keys out (a path
+  // that matches nothing, an array index on an object, stands for the entries that stay).
   object: (entries) => {
-    let acc: Sql = raw('NULL');
-    for (let i = 0; i < entries.length || i === 0; i += PAIRS_PER_CALL) {
-      const part = entries.slice(i, i + PAIRS_PER_CALL);
-      acc = sql`cairn_obj(${join([acc, ...part.flatMap(([k, v]) => [sql`${k}`, v])], ', ')})`;
-    }
-    return acc;
+    let out = jsonObjectSql('sqlite', entries.map(([k, v]) => [k, sql`json(${v})`] as const));
+    const removals = entries.filter((e) => e[2] !== undefined).map(([k, , missing]) => sql`CASE WHEN ${missing as Sql} THEN ${`$."${k}"`} ELSE '$[0]' END`);
+    for (let i = 0; i < removals.length; i += PATHS_PER_CALL) out = sql`json_remove(${join([out, ...removals.slice(i, i + PATHS_PER_CALL)], ', ')})`;
+    return out;
   },
   expression: (e, f) => {
     const op = (name: string, args: readonly Expr[]) => sql`cairn_px(${join([sql`${name}`, ...args.map((a) => f.expression(a, f))], ', ')})`;
@@ -98,7 +106,10 @@ const SQLITE: Flavour = {
     const p = sqlitePath(s);
     return sql`(CASE WHEN json_type(data, ${p}) = 'object' AND json_type(data, ${SqliteFilterCompiler.path(s, '."$date"')}) IS NOT 'text' THEN (SELECT json_group_array(json_object('k', je.key, 'v', ${EACH_VALUE}) ORDER BY je.key) FROM json_each(data, ${p}) AS je) ELSE 'null' END)`;
   },
-  groupKey: (v) => sql`COALESCE(cairn_canon(${v}), 'null')`,
+  // Strings and integers, the usual group values, have one JSON text each without a call to JS.
+  groupKey: (v) =>
+    sql`COALESCE(CASE json_type(${v}) WHEN 'text' THEN json_quote(${v} ->> '$') WHEN 'integer' THEN json_quote(${v} ->> '$') WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE cairn_canon(${v}) END, 'null')`,
+  isNullValue: (v) => sql`COALESCE(json_type(${v}), 'null') = 'null'`,
   sum: (v) => sql`json_quote(cairn_finite(total(CASE WHEN json_type(${v}) IN ('integer', 'real') THEN ${v} ->> '$' END)))`,
   avg: (v) => sql`json_quote(cairn_finite(avg(CASE WHEN json_type(${v}) IN ('integer', 'real') THEN ${v} ->> '$' END)))`,
   push: (v) => sql`json_group_array(json(${v}) ORDER BY ord) FILTER (WHERE ${v} IS NOT NULL)`,
@@ -110,13 +121,12 @@ const POSTGRES: Flavour = {
   valueAt: (s) => (s.length ? sql`(${PostgresFilterCompiler.path(s)})` : raw('data')),
   isObjectAt: (s) => sql`jsonb_typeof(${PostgresFilterCompiler.path(s)}) = 'object'`,
   embed: (v) => v,
-  object: (entries) =>
-    entries.length
-      ? sql`(SELECT COALESCE(jsonb_object_agg(e.k, e.v), '{}'::jsonb) FROM (VALUES ${join(
-          entries.map(([k, v]) => sql`(${k}::text, (${v})::jsonb)`),
-          ', ',
-        )}) AS e(k, v) WHERE e.v IS NOT NULL)`
-      : sql`'{}'::jsonb`,
+  isMissingAt: (s) => sql`(${PostgresFilterCompiler.path(s)}) IS NULL`,
+  object: (entries) => {
+    const built = entries.length ? jsonObjectSql('postgres', entries.map(([k, v]) => [k, v] as const)) : sql`'{}'::jsonb`;
+    const missing = entries.filter((e) => e[2] !== undefined).map(([k, , m]) => sql`CASE WHEN ${m as Sql} THEN ${k}::text END`);
+    return missing.length ? sql`((${built}) - array_remove(ARRAY[${join(missing, ', ')}], NULL))` : built;
+  },
   expression: (e, f) => {
     const x = (a: Expr) => f.expression(a, f);
     const n = (a: Expr) => sql`cairn_num(${x(a)})`;
@@ -177,6 +187,7 @@ const POSTGRES: Flavour = {
     return sql`(CASE WHEN jsonb_typeof(${x}) = 'object' AND jsonb_typeof(${x} -> '$date') IS DISTINCT FROM 'string' THEN (SELECT COALESCE(jsonb_agg(jsonb_build_object('k', e.key, 'v', e.value) ORDER BY e.key COLLATE "C"), '[]'::jsonb) FROM jsonb_each(${x}) AS e) ELSE 'null'::jsonb END)`;
   },
   groupKey: (v) => sql`COALESCE(${v}, 'null'::jsonb)`,
+  isNullValue: (v) => sql`(${v} IS NULL OR ${v} = 'null'::jsonb)`,
   sum: (v) => sql`to_jsonb(COALESCE(sum((${v})::float8) FILTER (WHERE jsonb_typeof(${v}) = 'number'), 0))`,
   avg: (v) => sql`COALESCE(to_jsonb(avg((${v})::float8) FILTER (WHERE jsonb_typeof(${v}) = 'number')), 'null'::jsonb)`,
   push: (v) => sql`COALESCE(jsonb_agg(${v} ORDER BY ord) FILTER (WHERE ${v} IS NOT NULL), '[]'::jsonb)`,
@@ -192,13 +203,17 @@ const over = (prev: Sql, select: Sql, rest: Sql = sql``): Sql => sql`SELECT ${se
 function includeSql(f: Flavour, tree: ProjectionTree, keepId: boolean): Sql {
   const build = (t: ProjectionTree, prefix: readonly string[]): Sql =>
     f.object(
-      [...t].map(([k, node]) => {
+      [...t].map(([k, node]): Entry => {
         const path = [...prefix, k];
-        if (node.kind === 'include') return [k, f.valueAt(path)] as const;
-        if (node.kind === 'reshape') return [k, f.expression(node.expr, f)] as const;
+        if (node.kind === 'include') return [k, f.valueAt(path), f.isMissingAt(path)];
+        if (node.kind === 'reshape') {
+          // Operators always give a value; only a field can be missing.
+          const e = node.expr;
+          return e.kind === 'field' ? [k, f.expression(e, f), f.isMissingAt(checkedSegments(e.path))] : [k, f.expression(e, f)];
+        }
         const inner = build(node.children, path);
         // A nested part is an object when the source has one there, or when it computes a field.
-        return [k, node.computed ? inner : sql`(CASE WHEN ${f.isObjectAt(path)} THEN ${inner} END)`] as const;
+        return node.computed ? [k, inner] : [k, sql`(CASE WHEN ${f.isObjectAt(path)} THEN ${inner} END)`, sql`NOT COALESCE(${f.isObjectAt(path)}, FALSE)`];
       }),
     );
   const withId = keepId && !tree.has('_id') ? new Map([['_id', { kind: 'include' as const }], ...tree]) : tree;
@@ -221,47 +236,45 @@ function excludeSql(dialect: Dialect, prev: Sql, paths: readonly FieldPath[]): S
 function groupSql(dialect: Dialect, prev: Sql, stage: StageOf<'group'>): Sql {
   const f = flavourOf(dialect);
   const docs = compilerFor(dialect, { documents: true });
-  // 1. Each document's group values and accumulator operands, computed once (missing ones left out).
+  const g = (i: number) => raw(`g${i}`);
+  const a = (i: number) => raw(`a${i}`);
+  // 1. Each document's group values and accumulator operands as columns, computed once (SQL
+  // NULL for missing).
   const operands = over(
     prev,
-    sql`${f.object([
-      ...stage.ids.map((g, i) => [`g${i}`, f.expression(g.expr, f)] as const),
-      ...stage.accumulators.map((a, i) => [`a${i}`, f.expression(a.expr, f)] as const),
-    ])} AS data, ord`,
+    join([raw('ord'), ...stage.ids.map((x, i) => sql`${f.expression(x.expr, f)} AS ${g(i)}`), ...stage.accumulators.map((x, i) => sql`${f.expression(x.expr, f)} AS ${a(i)}`)], ', '),
   );
-  const keys = stage.ids.map((_, i) => f.groupKey(f.valueAt([`g${i}`])));
+  const keys = stage.ids.map((_, i) => f.groupKey(g(i)));
   const partition = keys.length ? sql`PARTITION BY ${join(keys, ', ')} ` : sql``;
   // 2. min, max, first and last as windows over each group: the first value in their order.
-  const windows = stage.accumulators.flatMap((a, i): Sql[] => {
-    const v = f.valueAt([`a${i}`]);
-    const field: FieldPath = { segments: [`a${i}`] };
+  const windows = stage.accumulators.flatMap((x, i): Sql[] => {
     let order: Sql;
-    if (a.op === 'first') order = raw('ord ASC');
-    else if (a.op === 'last') order = raw('ord DESC');
-    else if (a.op === 'min' || a.op === 'max') {
+    if (x.op === 'first') order = raw('ord ASC');
+    else if (x.op === 'last') order = raw('ord DESC');
+    else if (x.op === 'min' || x.op === 'max') {
       // Missing and null last; then the query language's sort order; then `ord`.
-      const nullLast = sql`CASE WHEN ${docs.compile({ kind: 'isNull', field })} THEN 1 ELSE 0 END`;
-      order = sql`${nullLast}, ${docs.renderOrder(docs.orderTerms([{ field, order: a.op === 'min' ? 'ASC' : 'DESC' }]))}`;
+      const terms = docs.valueOrderTerms(a(i), x.op === 'min' ? 'ASC' : 'DESC');
+      order = sql`CASE WHEN ${f.isNullValue(a(i))} THEN 1 ELSE 0 END, ${docs.renderOrder(terms)}, ord`;
     } else return [];
-    return [sql`first_value(${v}) OVER (${partition}ORDER BY ${order}) AS ${raw(`w${i}`)}`];
+    return [sql`first_value(${a(i)}) OVER (${partition}ORDER BY ${order}) AS ${raw(`w${i}`)}`];
   });
-  const windowed = over(operands, join([raw('data, ord'), ...keys.map((k, i) => sql`${k} AS ${raw(`k${i}`)}`), ...windows], ', '));
+  const columns = [raw('ord'), ...keys.map((k, i) => sql`${k} AS ${raw(`k${i}`)}`), ...stage.accumulators.map((_, i) => a(i)), ...windows];
+  const windowed = over(operands, join(columns, ', '));
   // 3. One document per group, in the order of each group's first document.
-  const result = (a: Accumulator, i: number): Sql => {
-    const v = f.valueAt([`a${i}`]);
-    switch (a.op) {
+  const result = (x: Accumulator, i: number): Sql => {
+    switch (x.op) {
       case 'sum':
-        return f.sum(v);
+        return f.sum(a(i));
       case 'avg':
-        return f.avg(v);
+        return f.avg(a(i));
       case 'push':
-        return f.push(v);
+        return f.push(a(i));
       default:
         return f.windowed(raw(`w${i}`));
     }
   };
-  const id = stage.ids.length ? jsonObjectSql(dialect, stage.ids.map((g, i) => [g.key, f.embed(raw(`k${i}`))] as const)) : f.nullValue;
-  const body = jsonObjectSql(dialect, [['_id', id] as const, ...stage.accumulators.map((a, i) => [a.name, f.embed(result(a, i))] as const)]);
+  const id = stage.ids.length ? jsonObjectSql(dialect, stage.ids.map((x, i) => [x.key, f.embed(raw(`k${i}`))] as const)) : f.nullValue;
+  const body = jsonObjectSql(dialect, [['_id', id] as const, ...stage.accumulators.map((x, i) => [x.name, f.embed(result(x, i))] as const)]);
   const groupBy = keys.length ? join(keys.map((_, i) => raw(`k${i}`)), ', ') : raw('(1 = 1)');
   return over(windowed, sql`${body} AS data, row_number() OVER (ORDER BY min(ord)) AS ord`, sql` GROUP BY ${groupBy}`);
 }
@@ -306,13 +319,27 @@ function stageSql(dialect: Dialect, prev: Sql, stage: Stage): Sql {
   }
 }
 
+/** Stages that change each document on its own and keep its place: they can run after paging. */
+const ROW_WISE: ReadonlySet<Stage['kind']> = new Set(['include', 'exclude', 'objectToArray']);
+
+export interface PipelineSql {
+  /** The derived table (columns `data`, `ord`) of the stages up to the trailing row-wise ones. */
+  readonly source: Sql;
+  /** The trailing row-wise stages over a page of `source` (so a projection runs on one page, not the whole collection). */
+  readonly mapPage?: (page: Sql) => Sql;
+}
+
 /**
- * The derived table (columns `data`, `ord`) of the stages run over the items `where` selects.
- * `where` already holds the leading filter stages (compiled against the items table, where
- * indexes serve them), so `stages` starts after them.
+ * The stages run over the items `where` selects. `where` already holds the leading filter
+ * stages (compiled against the items table, where indexes serve them), so `stages` starts after
+ * them.
  */
-export function pipelineSource(dialect: Dialect, where: Sql, stages: readonly Stage[]): Sql {
-  let out = sql`SELECT data, row_number() OVER (ORDER BY created_date DESC, id) AS ord FROM items WHERE ${where}`;
-  for (const stage of stages) out = stageSql(dialect, out, stage);
-  return out;
+export function pipelineSql(dialect: Dialect, where: Sql, stages: readonly Stage[]): PipelineSql {
+  let cut = stages.length;
+  while (cut > 0 && ROW_WISE.has((stages[cut - 1] as Stage).kind)) cut--;
+  let source = sql`SELECT data, row_number() OVER (ORDER BY created_date DESC, id) AS ord FROM items WHERE ${where}`;
+  for (const stage of stages.slice(0, cut)) source = stageSql(dialect, source, stage);
+  const tail = stages.slice(cut);
+  if (tail.length === 0) return { source };
+  return { source, mapPage: (page) => tail.reduce((prev, stage) => stageSql(dialect, prev, stage), page) };
 }

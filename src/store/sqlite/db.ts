@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Db, Executor } from '../db.js';
 import { render, type Sql } from '../sql.js';
-import { canonicalJson, setOwn, type JsonObject, type JsonValue } from '../../wire/json.js';
+import { canonicalJson, type JsonValue } from '../../wire/json.js';
 import { foldCase } from '../../query/fold.js';
 import { applyOperation, finite } from '../../query/pipeline/evaluate.js';
 import type { BinaryOp, NaryOp, UnaryOp } from '../../query/pipeline/ast.js';
@@ -94,8 +94,6 @@ class Connection {
  *   as PostgreSQL's jsonb equality does.
  * - cairn_px(op, ...operands): an aggregation pipeline operator (src/query/pipeline/evaluate.ts)
  *   on JSON-text operands (NULL for missing), as JSON text.
- * - cairn_obj(base, key, value, ...): `base` (an object's JSON text, or NULL for `{}`) with the
- *   entries whose value is not NULL added: a projection leaves missing fields out.
  * - cairn_finite(x): x, or the pipeline's out-of-range error when x is not a finite number.
  */
 function registerFunctions(db: Database.Database): void {
@@ -109,14 +107,6 @@ function registerFunctions(db: Database.Database): void {
   db.function('cairn_px', { deterministic: true, varargs: true }, (op: unknown, ...operands: unknown[]) =>
     JSON.stringify(applyOperation(op as NaryOp | BinaryOp | UnaryOp | 'substring', operands.map(parse))),
   );
-  db.function('cairn_obj', { deterministic: true, varargs: true }, (base: unknown, ...entries: unknown[]) => {
-    const out = (parse(base) ?? {}) as JsonObject;
-    for (let i = 0; i + 1 < entries.length; i += 2) {
-      const v = parse(entries[i + 1]);
-      if (v !== undefined) setOwn(out, String(entries[i]), v);
-    }
-    return JSON.stringify(out);
-  });
   db.function('cairn_finite', { deterministic: true }, (x: unknown) => (typeof x === 'number' ? finite(x) : (x as null)));
   // Event ids (src/events/outbox.ts), made in the statement that records the events.
   db.function('cairn_uuid', { deterministic: false }, () => randomUUID());
