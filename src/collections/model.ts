@@ -132,6 +132,36 @@ export function extrasOf(c: JsonObject): JsonObject {
   return out;
 }
 
+/**
+ * The Draft Items plugin pairs a collection with a drafts collection, `<id>__drafts`
+ * (docs/drafts.md). Both carry it: the published one as `{draftsCollectionId}`, the drafts one as
+ * `{publishedCollectionId}`. Only add-draft-items-plugin and delete-draft-items-plugin set it.
+ */
+export const DRAFT_ITEMS = 'DRAFT_ITEMS';
+
+export const draftsIdFor = (publishedId: string): string => `${publishedId}__drafts`;
+
+function draftItemsOption(c: Collection, key: 'draftsCollectionId' | 'publishedCollectionId'): string | undefined {
+  const plugin = c.plugins.find((p) => p.type === DRAFT_ITEMS);
+  const options = plugin && isPlainObject(plugin.draftItemsOptions) ? plugin.draftItemsOptions : undefined;
+  return typeof options?.[key] === 'string' ? options[key] : undefined;
+}
+
+/** The drafts collection of a published collection with the Draft Items plugin. */
+export const draftsCollectionOf = (c: Collection): string | undefined => draftItemsOption(c, 'draftsCollectionId');
+
+/** The published collection of a drafts collection. */
+export const publishedCollectionOf = (c: Collection): string | undefined => draftItemsOption(c, 'publishedCollectionId');
+
+/**
+ * Plugins a caller sends back in a full replace: the Draft Items plugin is the server's, so the
+ * collection keeps the one it has whatever the caller sends.
+ */
+export function replacedPlugins(current: Collection, raw: unknown): JsonObject[] {
+  const sent = Array.isArray(raw) ? raw.filter((p) => !(isPlainObject(p) && p.type === DRAFT_ITEMS)) : raw;
+  return [...validatePlugins(sent), ...current.plugins.filter((p) => p.type === DRAFT_ITEMS)];
+}
+
 export function publishPlugin(c: Collection): JsonObject | undefined {
   return c.plugins.find((p) => p.type === 'PUBLISH');
 }

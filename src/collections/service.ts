@@ -7,10 +7,16 @@ import type { Clock } from '../clock.js';
 import { WixError } from '../errors.js';
 import type { Db, Executor } from '../store/db.js';
 import { raw, sql, type Sql } from '../store/sql.js';
-import { asObject, optionalInt, optionalString, requireString } from '../validate.js';
+import { asObject, oneOf, optionalInt, optionalString, requireString } from '../validate.js';
 import type { JsonObject } from '../wire/json.js';
 import {
+  DRAFT_ITEMS,
+  draftsCollectionOf,
+  draftsIdFor,
   extrasOf,
+  publishedCollectionOf,
+  publishPlugin,
+  replacedPlugins,
   validCollectionId,
   validateField,
   validateFields,
@@ -21,6 +27,7 @@ import {
   type Collection,
 } from './model.js';
 import { dropAllIndexes } from './indexes.js';
+import { moveDraftStatusItems, publishAllDrafts } from './draft-items.js';
 import { COLLECTION_EVENTS, EventRecorder } from '../events/outbox.js';
 import { SYSTEM_FIELDS, type SystemField } from '../query/ast.js';
 import { clearCollectionReferences, clearReferencesWhere, copyReferencesToSandbox } from '../items/references.js';
@@ -197,7 +204,7 @@ export class CollectionService {
       displayName: optionalString(input.displayName, 'collection.displayName') ?? current.displayName,
       fields: validateFields(input.fields),
       permissions: validatePermissions(input.permissions),
-      plugins: validatePlugins(input.plugins),
+      plugins: replacedPlugins(current, input.plugins),
       extras: extrasOf(input),
     });
   }
@@ -236,19 +243,119 @@ export class CollectionService {
     return this.write(current, change(current));
   }
 
+  /** Deletes a collection with its items; a collection with the Draft Items plugin takes its drafts collection along. */
   async remove(id: string): Promise<void> {
     const c = await this.current(id);
-    this.forget(c.id);
+    const publishedId = publishedCollectionOf(c);
+    if (publishedId) {
+      throw new WixError('WDE0075', `Collection [${c.id}] holds the drafts of [${publishedId}]: delete the Draft Items plugin of [${publishedId}], or that collection`);
+    }
+    const draftsId = draftsCollectionOf(c);
+    const drafts = draftsId ? await this.find(draftsId) : undefined;
     await this.db.transaction(async (tx) => {
-      await dropAllIndexes(tx, c.id);
-      // One collection event, not one per item: the items go with their collection.
-      await tx.run(sql`DELETE FROM items WHERE collection_id = ${c.id}`);
-      await clearCollectionReferences(tx, c.id);
-      this.events.itemsChanged(tx, c.id);
-      await tx.run(sql`DELETE FROM collections WHERE id = ${c.id}`);
-      await this.collectionEvent(tx, COLLECTION_EVENTS.deleted, c, this.clock.now().toISOString(), { id: c.id });
+      if (drafts) await this.removeIn(tx, drafts);
+      await this.removeIn(tx, c);
     });
     this.forget(c.id);
+    if (draftsId) this.forget(draftsId);
+  }
+
+  private async removeIn(tx: Executor, c: Collection): Promise<void> {
+    this.forget(c.id);
+    await dropAllIndexes(tx, c.id);
+    // One collection event, not one per item: the items go with their collection.
+    await tx.run(sql`DELETE FROM items WHERE collection_id = ${c.id}`);
+    await clearCollectionReferences(tx, c.id);
+    this.events.itemsChanged(tx, c.id);
+    await tx.run(sql`DELETE FROM collections WHERE id = ${c.id}`);
+    await this.collectionEvent(tx, COLLECTION_EVENTS.deleted, c, this.clock.now().toISOString(), { id: c.id });
+  }
+
+  /**
+   * add-draft-items-plugin: pairs the collection with a new drafts collection, `<id>__drafts`,
+   * of the same fields, permissions and sandbox (docs/drafts.md). A collection with the Publish
+   * plugin is refused (FAIL_WHEN_PUBLISH_INSTALLED, the default), or loses that plugin and its
+   * DRAFT items move to the drafts collection (COPY_DRAFT_ITEMS_WITH_DRAFT_STATUS).
+   */
+  async addDraftItemsPlugin(collectionId: string, rawConflict: unknown): Promise<Collection> {
+    const conflict = oneOf(rawConflict, ['FAIL_WHEN_PUBLISH_INSTALLED', 'COPY_DRAFT_ITEMS_WITH_DRAFT_STATUS'] as const, 'publishPluginConflictAction', 'FAIL_WHEN_PUBLISH_INSTALLED');
+    const current = await this.current(collectionId);
+    if (current.plugins.some((p) => p.type === DRAFT_ITEMS)) throw new WixError('WDE0075', `Collection [${current.id}] already has the Draft Items plugin`);
+    const withPublish = publishPlugin(current) !== undefined;
+    if (withPublish && conflict === 'FAIL_WHEN_PUBLISH_INSTALLED') {
+      throw new WixError('WDE0075', `Collection [${current.id}] has the Publish plugin; send publishPluginConflictAction COPY_DRAFT_ITEMS_WITH_DRAFT_STATUS to replace it`);
+    }
+    const draftsId = validCollectionId(draftsIdFor(current.id), 'drafts collection id');
+    const now = this.clock.now().toISOString();
+    const drafts: Collection = {
+      id: draftsId,
+      displayName: `${current.displayName} (drafts)`,
+      fields: current.fields,
+      permissions: current.permissions,
+      plugins: [{ type: DRAFT_ITEMS, draftItemsOptions: { publishedCollectionId: current.id } }],
+      extras: {},
+      revision: 1,
+      sandboxEnabled: current.sandboxEnabled,
+      createdDate: now,
+      updatedDate: now,
+    };
+    const plugins = [...current.plugins.filter((p) => p.type !== 'PUBLISH'), { type: DRAFT_ITEMS, draftItemsOptions: { draftsCollectionId: draftsId } }];
+    const updated: Collection = { ...current, plugins, revision: current.revision + 1, updatedDate: now };
+    await this.db.transaction(async (tx) => {
+      const inserted = await tx.run(
+        sql`INSERT INTO collections (id, doc, revision, sandbox_enabled, created_date, updated_date)
+            VALUES (${draftsId}, ${jsonParam(this.db, docOf(drafts))}, 1, ${drafts.sandboxEnabled}, ${now}, ${now}) ON CONFLICT (id) DO NOTHING`,
+      );
+      if (inserted === 0) throw new WixError('WDE0104', `Collection [${draftsId}] already exists`, { collectionId: draftsId });
+      await this.collectionEvent(tx, COLLECTION_EVENTS.created, drafts, now);
+      if (withPublish) await moveDraftStatusItems(tx, this.events, current, drafts, now);
+      await this.rewrite(tx, current, updated, now);
+    });
+    this.forget(current.id);
+    this.forget(draftsId);
+    return updated;
+  }
+
+  /**
+   * delete-draft-items-plugin: unpairs the collection and deletes its drafts collection. Drafts
+   * there refuse the call (FAIL_IF_DRAFT_ITEMS_EXIST, the default), are dropped
+   * (DISCARD_EXISTING_DRAFT_ITEMS) or replace the published items first
+   * (PUBLISH_EXISTING_DRAFT_ITEMS).
+   */
+  async deleteDraftItemsPlugin(collectionId: string, rawAction: unknown): Promise<Collection> {
+    const action = oneOf(rawAction, ['FAIL_IF_DRAFT_ITEMS_EXIST', 'DISCARD_EXISTING_DRAFT_ITEMS', 'PUBLISH_EXISTING_DRAFT_ITEMS'] as const, 'draftItemsRemovalAction', 'FAIL_IF_DRAFT_ITEMS_EXIST');
+    const current = await this.current(collectionId);
+    const draftsId = draftsCollectionOf(current);
+    if (!draftsId) {
+      const publishedId = publishedCollectionOf(current);
+      throw new WixError('WDE0075', publishedId ? `Collection [${current.id}] holds the drafts of [${publishedId}]: delete the plugin of [${publishedId}]` : `Collection [${current.id}] has no Draft Items plugin`);
+    }
+    const drafts = await this.current(draftsId);
+    const now = this.clock.now().toISOString();
+    const updated: Collection = { ...current, plugins: current.plugins.filter((p) => p.type !== DRAFT_ITEMS), revision: current.revision + 1, updatedDate: now };
+    await this.db.transaction(async (tx) => {
+      if (action === 'FAIL_IF_DRAFT_ITEMS_EXIST') {
+        const row = await tx.get<{ n: number }>(sql`SELECT count(*) AS n FROM items WHERE collection_id = ${draftsId}`);
+        const n = Number(row?.n ?? 0);
+        if (n > 0) throw new WixError('WDE0075', `Collection [${current.id}] has ${n} draft items; send draftItemsRemovalAction DISCARD_EXISTING_DRAFT_ITEMS or PUBLISH_EXISTING_DRAFT_ITEMS`);
+      }
+      if (action === 'PUBLISH_EXISTING_DRAFT_ITEMS') await uniqueConflictsAsWix(current.id, () => publishAllDrafts(tx, this.events, current, drafts, now));
+      await this.removeIn(tx, drafts);
+      await this.rewrite(tx, current, updated, now);
+    });
+    this.forget(current.id);
+    this.forget(draftsId);
+    return updated;
+  }
+
+  /** Writes `next` over `current` inside a transaction, checking the revision (WDE0079 when it moved). */
+  private async rewrite(tx: Executor, current: Collection, next: Collection, now: string): Promise<void> {
+    const n = await tx.run(
+      sql`UPDATE collections SET doc = ${jsonParam(this.db, docOf(next))}, revision = ${next.revision}, updated_date = ${now}
+          WHERE id = ${current.id} AND revision = ${current.revision}`,
+    );
+    if (n === 0) throw new WixError('WDE0079', `Collection [${current.id}] was changed concurrently; try again`);
+    await this.collectionEvent(tx, COLLECTION_EVENTS.updated, next, now);
   }
 
   createField(collectionId: string, rawField: unknown): Promise<Collection> {
@@ -299,12 +406,17 @@ export class CollectionService {
       if (c.plugins.some((p) => p.type === plugin.type)) {
         throw new WixError('WDE0075', `Collection [${c.id}] already has the ${String(plugin.type)} plugin`);
       }
+      // Drafts live in the paired collection there; a Publish status would be a second kind.
+      if (plugin.type === 'PUBLISH' && c.plugins.some((p) => p.type === DRAFT_ITEMS)) {
+        throw new WixError('WDE0075', `Collection [${c.id}] has the Draft Items plugin; delete it before adding the Publish plugin`);
+      }
       return { ...c, plugins: [...c.plugins, plugin] };
     });
   }
 
   deletePlugin(collectionId: string, rawType: unknown): Promise<Collection> {
     const type = requireString(rawType, 'pluginType', 'WDE0075');
+    if (type === DRAFT_ITEMS) throw new WixError('WDE0075', 'The Draft Items plugin is deleted with delete-draft-items-plugin');
     return this.edit(collectionId, (c) => {
       if (!c.plugins.some((p) => p.type === type)) throw new WixError('WDE0075', `Collection [${c.id}] has no ${type} plugin`);
       return { ...c, plugins: c.plugins.filter((p) => p.type !== type) };
@@ -317,26 +429,39 @@ export class CollectionService {
    */
   async setSandbox(collectionId: string, enabled: boolean): Promise<Collection> {
     const current = await this.current(collectionId);
+    // The two collections of a Draft Items pair have their environments together.
+    const pairId = draftsCollectionOf(current) ?? publishedCollectionOf(current);
+    const pair = pairId ? await this.current(pairId) : undefined;
     const now = this.clock.now().toISOString();
-    return this.db.transaction(async (tx) => {
-      // The sandbox's items come and go as item events in the SANDBOX environment.
-      const sandbox = sql`collection_id = ${current.id} AND env = 'SANDBOX'`;
-      await clearReferencesWhere(tx, current.id, sandbox);
-      await this.events.deleteWhere(tx, current.id, sandbox, now);
-      if (enabled) {
-        await tx.run(sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon)
-          SELECT collection_id, 'SANDBOX', id, data, created_date, updated_date, owner, publish_status, canon
-          FROM items WHERE collection_id = ${current.id} AND env = 'LIVE'`);
-        await this.events.itemsWrittenWhere(tx, current, 'created', sql`collection_id = ${current.id} AND env = 'SANDBOX'`, now);
-        await copyReferencesToSandbox(tx, current.id);
-      }
-      const changed = await tx.run(sql`UPDATE collections SET sandbox_enabled = ${enabled}, revision = revision + 1, updated_date = ${now}
-        WHERE id = ${current.id}`);
-      if (changed === 0) throw new WixError('WDE0025', `Collection [${collectionId}] does not exist`);
-      const updated = { ...current, sandboxEnabled: enabled, revision: current.revision + 1, updatedDate: now };
-      await this.collectionEvent(tx, COLLECTION_EVENTS.updated, updated, now);
-      return updated;
-    }).finally(() => this.forget(current.id));
+    return this.db
+      .transaction(async (tx) => {
+        if (pair) await this.sandboxIn(tx, pair, enabled, now);
+        return this.sandboxIn(tx, current, enabled, now);
+      })
+      .finally(() => {
+        this.forget(current.id);
+        if (pairId) this.forget(pairId);
+      });
+  }
+
+  private async sandboxIn(tx: Executor, current: Collection, enabled: boolean, now: string): Promise<Collection> {
+    // The sandbox's items come and go as item events in the SANDBOX environment.
+    const sandbox = sql`collection_id = ${current.id} AND env = 'SANDBOX'`;
+    await clearReferencesWhere(tx, current.id, sandbox);
+    await this.events.deleteWhere(tx, current.id, sandbox, now);
+    if (enabled) {
+      await tx.run(sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon)
+        SELECT collection_id, 'SANDBOX', id, data, created_date, updated_date, owner, publish_status, canon
+        FROM items WHERE collection_id = ${current.id} AND env = 'LIVE'`);
+      await this.events.itemsWrittenWhere(tx, current, 'created', sql`collection_id = ${current.id} AND env = 'SANDBOX'`, now);
+      await copyReferencesToSandbox(tx, current.id);
+    }
+    const changed = await tx.run(sql`UPDATE collections SET sandbox_enabled = ${enabled}, revision = revision + 1, updated_date = ${now}
+      WHERE id = ${current.id}`);
+    if (changed === 0) throw new WixError('WDE0025', `Collection [${current.id}] does not exist`);
+    const updated = { ...current, sandboxEnabled: enabled, revision: current.revision + 1, updatedDate: now };
+    await this.collectionEvent(tx, COLLECTION_EVENTS.updated, updated, now);
+    return updated;
   }
 
   /** Read, change, write with a revision check; retried when another writer got there first. */
@@ -394,3 +519,16 @@ function requireRevision(current: Collection, raw: unknown): void {
 const PATCHABLE = new Set(['displayName', 'displayField', 'permissions', 'dataPermissions']);
 
 export type { JsonObject };
+
+/** A unique index of the published collection that the drafts would break: the caller's error. */
+async function uniqueConflictsAsWix<T>(collectionId: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
+      throw new WixError('WDE0123', `Publishing the drafts would break a unique index of collection [${collectionId}]`, { collectionId });
+    }
+    throw e;
+  }
+}

@@ -16,6 +16,7 @@ import { isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js'
 import { planDistinct } from './distinct.js';
 import { planAggregate } from './aggregate.js';
 import { planPipeline } from './pipeline.js';
+import { createDraft, publishDraft, unpublish, type DraftDeps } from './drafts.js';
 import { planSearch } from './search.js';
 import { readDataItem, readItemData, validItemId, type IncomingItem, type WireItem } from './codec.js';
 import { ItemReader, planQuery, type PagingMetadata } from './query.js';
@@ -298,6 +299,23 @@ export class ItemService {
     const result = await this.reader.query(scope, plan);
     await this.includeInto(p, scope, ctx, result.dataItems, plan.fields);
     return result;
+  }
+
+  /** The Draft Items plugin's calls (drafts.ts). */
+  private get drafts(): DraftDeps {
+    return { writer: this.writer, scope: (p, ctx, op) => this.scope(p, ctx, op), collection: (id) => this.collections.get(id) };
+  }
+
+  createDraft(p: JsonObject, ctx: WriteContext): Promise<{ dataItem: WireItem }> {
+    return createDraft(this.drafts, p, ctx);
+  }
+
+  publishDraft(p: JsonObject, ctx: WriteContext): Promise<{ dataItem: WireItem }> {
+    return publishDraft(this.drafts, p, ctx);
+  }
+
+  unpublish(p: JsonObject, ctx: WriteContext): Promise<{ dataItem?: WireItem }> {
+    return unpublish(this.drafts, p, ctx);
   }
 
   /** An aggregation pipeline (pipeline.ts): no data hooks fire, as for aggregate. */

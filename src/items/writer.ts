@@ -140,6 +140,10 @@ export class ItemWriter {
    * among them, and a cycle through such a row remains possible. The aborted attempt changed
    * nothing, and every attempt reads the store afresh, so running it again is safe.
    */
+  async transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    return this.transactionRetryingDeadlocks(fn);
+  }
+
   private async transactionRetryingDeadlocks<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -155,57 +159,60 @@ export class ItemWriter {
   }
 
   async insert(scope: ItemScope, items: readonly IncomingItem[], ctx: WriteContext, inTx?: InTransaction): Promise<ItemOutcome[]> {
+    return this.transactionRetryingDeadlocks((tx) => this.insertIn(tx, scope, items, ctx, inTx));
+  }
+
+  /** `insert` in a transaction the caller runs (`transaction`), with other writes. */
+  async insertIn(tx: Executor, scope: ItemScope, items: readonly IncomingItem[], ctx: WriteContext, inTx?: InTransaction): Promise<ItemOutcome[]> {
     const now = this.now();
     const status = insertStatus(scope);
     const prepared = items.map((it) => buildStored(it.id ?? newItemId(), it.fields, now, now, askedOwner(scope, it) ?? ctx.ownerId));
-    return this.transactionRetryingDeadlocks(async (tx) => {
-      if (inTx) await inTx.first(tx);
-      const outcomes: ItemOutcome[] = new Array(prepared.length);
-      const seen = new Set<string>();
-      const fresh: { index: number; stored: StoredItem }[] = [];
-      prepared.forEach((stored, index) => {
-        if (seen.has(stored.id)) outcomes[index] = { ok: false, originalIndex: index, id: stored.id, error: duplicate(stored.id, scope) };
-        else {
-          seen.add(stored.id);
-          fresh.push({ index, stored });
-        }
-      });
-      const insertRows = async (rows: readonly (typeof fresh)[number][]): Promise<Set<string>> => {
-        const inserted = new Set<string>();
-        for (const chunk of chunks(rows)) {
-          // PostgreSQL infers the jsonb type of `data` from the INSERT's target column.
-          const values = valuesList(
-            chunk.map(({ stored: s }) => [scope.collection.id, scope.env, s.id, s.json, s.createdDate, s.updatedDate, s.owner, status, 1]),
-          );
-          const returned = await this.events.write<{ id: string }>(
-            tx,
-            scope,
-            'created',
-            sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon)
-                VALUES ${values} ON CONFLICT (collection_id, env, id) DO NOTHING`,
-            [],
-            now,
-          );
-          for (const r of returned) inserted.add(r.id);
-        }
-        return inserted;
-      };
-      // PostgreSQL: the per-id locks save takes, so a save racing this insert sees the row (and
-      // reports UPDATED) instead of deciding on its absence while the insert commits.
-      if (tx.dialect === 'postgres' && fresh.length) await lockIdKeys(tx, scope, fresh.map((f) => f.stored.id));
-      // PostgreSQL: rows in id order, so concurrent inserts of the same new ids wait on each other
-      // in one order instead of deadlocking.
-      const ordered = tx.dialect === 'postgres' ? [...fresh].sort((a, b) => compareStrings(a.stored.id, b.stored.id)) : fresh;
-      const inserted = await this.withUniqueFallback(tx, ordered, insertRows, (row) => row.stored.id, outcomes, scope);
-      for (const { index, stored } of fresh) {
-        if (outcomes[index]) continue;
-        outcomes[index] = inserted.has(stored.id)
-          ? ok(index, stored.id, () => this.wire(scope, stored, status))
-          : { ok: false, originalIndex: index, id: stored.id, error: duplicate(stored.id, scope) };
+    if (inTx) await inTx.first(tx);
+    const outcomes: ItemOutcome[] = new Array(prepared.length);
+    const seen = new Set<string>();
+    const fresh: { index: number; stored: StoredItem }[] = [];
+    prepared.forEach((stored, index) => {
+      if (seen.has(stored.id)) outcomes[index] = { ok: false, originalIndex: index, id: stored.id, error: duplicate(stored.id, scope) };
+      else {
+        seen.add(stored.id);
+        fresh.push({ index, stored });
       }
-      if (inTx) await inTx.then(tx, outcomes);
-      return outcomes;
     });
+    const insertRows = async (rows: readonly (typeof fresh)[number][]): Promise<Set<string>> => {
+      const inserted = new Set<string>();
+      for (const chunk of chunks(rows)) {
+        // PostgreSQL infers the jsonb type of `data` from the INSERT's target column.
+        const values = valuesList(
+          chunk.map(({ stored: s }) => [scope.collection.id, scope.env, s.id, s.json, s.createdDate, s.updatedDate, s.owner, status, 1]),
+        );
+        const returned = await this.events.write<{ id: string }>(
+          tx,
+          scope,
+          'created',
+          sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon)
+              VALUES ${values} ON CONFLICT (collection_id, env, id) DO NOTHING`,
+          [],
+          now,
+        );
+        for (const r of returned) inserted.add(r.id);
+      }
+      return inserted;
+    };
+    // PostgreSQL: the per-id locks save takes, so a save racing this insert sees the row (and
+    // reports UPDATED) instead of deciding on its absence while the insert commits.
+    if (tx.dialect === 'postgres' && fresh.length) await lockIdKeys(tx, scope, fresh.map((f) => f.stored.id));
+    // PostgreSQL: rows in id order, so concurrent inserts of the same new ids wait on each other
+    // in one order instead of deadlocking.
+    const ordered = tx.dialect === 'postgres' ? [...fresh].sort((a, b) => compareStrings(a.stored.id, b.stored.id)) : fresh;
+    const inserted = await this.withUniqueFallback(tx, ordered, insertRows, (row) => row.stored.id, outcomes, scope);
+    for (const { index, stored } of fresh) {
+      if (outcomes[index]) continue;
+      outcomes[index] = inserted.has(stored.id)
+        ? ok(index, stored.id, () => this.wire(scope, stored, status))
+        : { ok: false, originalIndex: index, id: stored.id, error: duplicate(stored.id, scope) };
+    }
+    if (inTx) await inTx.then(tx, outcomes);
+    return outcomes;
   }
 
   /** Full replace of existing items (update / bulk update). Missing ids fail with WDE0073. */
@@ -244,106 +251,119 @@ export class ItemWriter {
 
   /** Insert-or-replace (save / bulk save). */
   async save(scope: ItemScope, items: readonly IncomingItem[], ctx: WriteContext, inTx?: InTransaction): Promise<ItemOutcome[]> {
+    return this.transactionRetryingDeadlocks((tx) => this.saveIn(tx, scope, items, ctx, inTx));
+  }
+
+  /** `save` in a transaction the caller runs (`transaction`), with other writes. */
+  async saveIn(tx: Executor, scope: ItemScope, items: readonly IncomingItem[], ctx: WriteContext, inTx?: InTransaction): Promise<ItemOutcome[]> {
     const now = this.now();
-    return this.transactionRetryingDeadlocks(async (tx) => {
-      if (inTx) await inTx.first(tx);
-      const outcomes: ItemOutcome[] = new Array(items.length);
-      const ids = items.map((i) => i.id).filter((i): i is string => i !== undefined);
-      // PostgreSQL: without this, concurrent saves of one new id all see it missing, all report
-      // INSERTED, and the later ones write a _createdDate that disagrees with the row's.
-      if (tx.dialect === 'postgres' && ids.length) await lockIdKeys(tx, scope, ids);
-      // Existence regardless of draft visibility or owner: save never inserts a second row with
-      // an id, and never replaces another member's item (SITE_MEMBER_AUTHOR).
-      const everyRow = { ...scope, includeDrafts: true, ownerOnly: undefined };
-      await this.lockInIdOrder(tx, everyRow, ids);
-      const existing = await this.existing(tx, everyRow, ids);
-      const seen = new Set<string>();
-      const rows: { index: number; stored: StoredItem; status: string; action: 'INSERTED' | 'UPDATED' }[] = [];
-      items.forEach((it, index) => {
-        const id = it.id ?? newItemId();
-        if (seen.has(id)) {
-          outcomes[index] = { ok: false, originalIndex: index, id, error: duplicateInBatch(id) };
-          return;
-        }
-        seen.add(id);
-        const row = existing.get(id);
-        if (row && scope.ownerOnly !== undefined && row.owner !== scope.ownerOnly) {
-          outcomes[index] = { ok: false, originalIndex: index, id, error: notYours(id, scope) };
-          return;
-        }
-        rows.push(
-          row
-            ? { index, stored: buildStored(id, it.fields, row.created_date, now, askedOwner(scope, it) ?? row.owner), status: row.publish_status, action: 'UPDATED' }
-            : { index, stored: buildStored(id, it.fields, now, now, askedOwner(scope, it) ?? ctx.ownerId), status: insertStatus(scope), action: 'INSERTED' },
-        );
-      });
-      // The rows are locked and checked above; the guard only makes the rule hold in SQL too.
-      const ownerGuard = scope.ownerOnly === undefined ? sql`` : sql` WHERE items.owner = ${scope.ownerOnly}`;
-      const upsert = async (list: readonly (typeof rows)[number][]): Promise<Set<string>> => {
-        const done = new Set<string>();
-        for (const chunk of chunks(list)) {
-          const values = valuesList(
-            chunk.map(({ stored: s, status }) => [scope.collection.id, scope.env, s.id, s.json, s.createdDate, s.updatedDate, s.owner, status, 1]),
-          );
-          const created = chunk.filter((r) => r.action === 'INSERTED').map((r) => r.stored.id);
-          const returned = await this.events.write<{ id: string }>(
-            tx,
-            scope,
-            { created },
-            sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon)
-                VALUES ${values}
-                ON CONFLICT (collection_id, env, id) DO UPDATE SET data = excluded.data, canon = excluded.canon, updated_date = excluded.updated_date, owner = excluded.owner${ownerGuard}`,
-            [],
-            now,
-          );
-          for (const r of returned) done.add(r.id);
-        }
-        return done;
-      };
-      const ordered = tx.dialect === 'postgres' ? [...rows].sort((a, b) => compareStrings(a.stored.id, b.stored.id)) : rows;
-      const saved = await this.withUniqueFallback(tx, ordered, upsert, (r) => r.stored.id, outcomes, scope);
-      for (const r of rows) {
-        if (outcomes[r.index]) continue;
-        outcomes[r.index] = saved.has(r.stored.id)
-          ? ok(r.index, r.stored.id, () => this.wire(scope, r.stored, r.status), r.action)
-          : { ok: false, originalIndex: r.index, id: r.stored.id, error: notFound(r.stored.id, scope) };
+    if (inTx) await inTx.first(tx);
+    const outcomes: ItemOutcome[] = new Array(items.length);
+    const ids = items.map((i) => i.id).filter((i): i is string => i !== undefined);
+    // PostgreSQL: without this, concurrent saves of one new id all see it missing, all report
+    // INSERTED, and the later ones write a _createdDate that disagrees with the row's.
+    if (tx.dialect === 'postgres' && ids.length) await lockIdKeys(tx, scope, ids);
+    // Existence regardless of draft visibility or owner: save never inserts a second row with
+    // an id, and never replaces another member's item (SITE_MEMBER_AUTHOR).
+    const everyRow = { ...scope, includeDrafts: true, ownerOnly: undefined };
+    await this.lockInIdOrder(tx, everyRow, ids);
+    const existing = await this.existing(tx, everyRow, ids);
+    const seen = new Set<string>();
+    const rows: { index: number; stored: StoredItem; status: string; action: 'INSERTED' | 'UPDATED' }[] = [];
+    items.forEach((it, index) => {
+      const id = it.id ?? newItemId();
+      if (seen.has(id)) {
+        outcomes[index] = { ok: false, originalIndex: index, id, error: duplicateInBatch(id) };
+        return;
       }
-      await this.denyForeign(tx, scope, outcomes);
-      if (inTx) await inTx.then(tx, outcomes);
-      return outcomes;
+      seen.add(id);
+      const row = existing.get(id);
+      if (row && scope.ownerOnly !== undefined && row.owner !== scope.ownerOnly) {
+        outcomes[index] = { ok: false, originalIndex: index, id, error: notYours(id, scope) };
+        return;
+      }
+      rows.push(
+        row
+          ? { index, stored: buildStored(id, it.fields, row.created_date, now, askedOwner(scope, it) ?? row.owner), status: row.publish_status, action: 'UPDATED' }
+          : { index, stored: buildStored(id, it.fields, now, now, askedOwner(scope, it) ?? ctx.ownerId), status: insertStatus(scope), action: 'INSERTED' },
+      );
     });
+    // The rows are locked and checked above; the guard only makes the rule hold in SQL too.
+    const ownerGuard = scope.ownerOnly === undefined ? sql`` : sql` WHERE items.owner = ${scope.ownerOnly}`;
+    const upsert = async (list: readonly (typeof rows)[number][]): Promise<Set<string>> => {
+      const done = new Set<string>();
+      for (const chunk of chunks(list)) {
+        const values = valuesList(
+          chunk.map(({ stored: s, status }) => [scope.collection.id, scope.env, s.id, s.json, s.createdDate, s.updatedDate, s.owner, status, 1]),
+        );
+        const created = chunk.filter((r) => r.action === 'INSERTED').map((r) => r.stored.id);
+        const returned = await this.events.write<{ id: string }>(
+          tx,
+          scope,
+          { created },
+          sql`INSERT INTO items (collection_id, env, id, data, created_date, updated_date, owner, publish_status, canon)
+              VALUES ${values}
+              ON CONFLICT (collection_id, env, id) DO UPDATE SET data = excluded.data, canon = excluded.canon, updated_date = excluded.updated_date, owner = excluded.owner${ownerGuard}`,
+          [],
+          now,
+        );
+        for (const r of returned) done.add(r.id);
+      }
+      return done;
+    };
+    const ordered = tx.dialect === 'postgres' ? [...rows].sort((a, b) => compareStrings(a.stored.id, b.stored.id)) : rows;
+    const saved = await this.withUniqueFallback(tx, ordered, upsert, (r) => r.stored.id, outcomes, scope);
+    for (const r of rows) {
+      if (outcomes[r.index]) continue;
+      outcomes[r.index] = saved.has(r.stored.id)
+        ? ok(r.index, r.stored.id, () => this.wire(scope, r.stored, r.status), r.action)
+        : { ok: false, originalIndex: r.index, id: r.stored.id, error: notFound(r.stored.id, scope) };
+    }
+    await this.denyForeign(tx, scope, outcomes);
+    if (inTx) await inTx.then(tx, outcomes);
+    return outcomes;
+  }
+
+  /** One item of the scope as the transaction sees it (WDE0073 when it is not there). */
+  async readIn(tx: Executor, scope: ItemScope, id: string): Promise<WireItem> {
+    const row = await tx.get<{ data: string; publish_status: string }>(sql`SELECT data, publish_status FROM items WHERE ${scopeWhere(scope)} AND id = ${id}`);
+    if (!row) throw notFound(id, scope);
+    return toWireItem(scope.collection.id, row.data, shownStatus(scope, row.publish_status));
   }
 
   async remove(scope: ItemScope, ids: readonly string[], condition?: FilterNode): Promise<ItemOutcome[]> {
-    return this.transactionRetryingDeadlocks(async (tx) => {
-      // The DELETE locks rows in the order its plan visits them; lock in id order first.
-      await this.lockInIdOrder(tx, scope, ids);
-      const removed = new Map<string, { data: string; publish_status: string }>();
-      for (const chunk of chunks([...new Set(ids)])) {
-        const rows = await this.events.write<{ id: string; data: string; publish_status: string }>(
-          tx,
-          scope,
-          'deleted',
-          sql`DELETE FROM items WHERE ${scopeWhere(scope)} AND id IN (${join(
-            chunk.map((id) => sql`${id}`),
-            ', ',
-          )})${this.conditionSql(tx, condition)}`,
-          ['data', 'publish_status'],
-          this.now(),
-        );
-        for (const r of rows) removed.set(r.id, r);
-      }
-      await clearReferencesOf(tx, scope.collection.id, scope.env, [...removed.keys()]);
-      const reported = new Set<string>();
-      const outcomes = ids.map((id, index): ItemOutcome => {
-        const r = removed.get(id);
-        if (!r || reported.has(id)) return { ok: false, originalIndex: index, id, error: notFound(id, scope) };
-        reported.add(id);
-        return ok(index, id, () => toWireItem(scope.collection.id, r.data, shownStatus(scope, r.publish_status)));
-      });
-      await this.denyForeign(tx, scope, outcomes);
-      return outcomes;
+    return this.transactionRetryingDeadlocks((tx) => this.removeIn(tx, scope, ids, condition));
+  }
+
+  /** `remove` in a transaction the caller runs (`transaction`), with other writes. */
+  async removeIn(tx: Executor, scope: ItemScope, ids: readonly string[], condition?: FilterNode): Promise<ItemOutcome[]> {
+    // The DELETE locks rows in the order its plan visits them; lock in id order first.
+    await this.lockInIdOrder(tx, scope, ids);
+    const removed = new Map<string, { data: string; publish_status: string }>();
+    for (const chunk of chunks([...new Set(ids)])) {
+      const rows = await this.events.write<{ id: string; data: string; publish_status: string }>(
+        tx,
+        scope,
+        'deleted',
+        sql`DELETE FROM items WHERE ${scopeWhere(scope)} AND id IN (${join(
+          chunk.map((id) => sql`${id}`),
+          ', ',
+        )})${this.conditionSql(tx, condition)}`,
+        ['data', 'publish_status'],
+        this.now(),
+      );
+      for (const r of rows) removed.set(r.id, r);
+    }
+    await clearReferencesOf(tx, scope.collection.id, scope.env, [...removed.keys()]);
+    const reported = new Set<string>();
+    const outcomes = ids.map((id, index): ItemOutcome => {
+      const r = removed.get(id);
+      if (!r || reported.has(id)) return { ok: false, originalIndex: index, id, error: notFound(id, scope) };
+      reported.add(id);
+      return ok(index, id, () => toWireItem(scope.collection.id, r.data, shownStatus(scope, r.publish_status)));
     });
+    await this.denyForeign(tx, scope, outcomes);
+    return outcomes;
   }
 
   /**

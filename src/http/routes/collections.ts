@@ -78,6 +78,15 @@ export async function collectionRoutes(app: FastifyInstance, opts: CollectionRou
     return { dataCollection: toWire(await collections.deletePlugin(params.dataCollectionId as string, params.pluginType)) };
   });
 
+  app.post('/collections/add-draft-items-plugin', { schema: S.addDraftItemsPlugin }, async (req) => {
+    const params = p(req);
+    return { dataCollection: toWire(await collections.addDraftItemsPlugin(params.dataCollectionId as string, params.publishPluginConflictAction)) };
+  });
+  app.post('/collections/delete-draft-items-plugin', { schema: S.deleteDraftItemsPlugin }, async (req) => {
+    const params = p(req);
+    return { dataCollection: toWire(await collections.deleteDraftItemsPlugin(params.dataCollectionId as string, params.draftItemsRemovalAction)) };
+  });
+
   app.post('/indexes', { schema: S.createIndex }, async (req) => {
     const params = p(req);
     const c = await collections.get(params.dataCollectionId as string);

@@ -49,6 +49,9 @@ export async function itemRoutes(app: FastifyInstance, opts: ItemRoutesOptions):
   app.post('/items/search', { schema: S.search }, (req) => items.search(p(req), writeContext(req)));
   app.post('/items/aggregate', { schema: S.aggregate }, (req) => items.aggregate(p(req), writeContext(req)));
   app.post('/items/aggregate-pipeline', { schema: S.aggregatePipeline }, (req) => items.aggregatePipeline(p(req), writeContext(req)));
+  app.post('/items/create-draft', { schema: S.createDraft }, (req) => items.createDraft(p(req), writeContext(req)));
+  app.post('/items/publish-draft', { schema: S.publishDraft }, (req) => items.publishDraft(p(req), writeContext(req)));
+  app.post('/items/unpublish', { schema: S.unpublish }, (req) => items.unpublish(p(req), writeContext(req)));
 
   app.post('/bulk/items/insert', { schema: S.bulkInsert }, (req, reply) => items.bulkInsert(p(req), writeContext(req)).then(stamped(reply)));
   app.post('/bulk/items/update', { schema: S.bulkUpdate }, (req, reply) => items.bulkUpdate(p(req), writeContext(req)).then(stamped(reply)));

@@ -154,6 +154,37 @@ export const collectionSchemas = {
     querystring: querystring(),
     reply: dataCollectionReply,
   }),
+  addDraftItemsPlugin: route({
+    summary: 'Add the Draft Items plugin',
+    tags,
+    access: manage,
+    description: 'Pairs the collection with a new drafts collection, `<id>__drafts` (docs/drafts.md). With the Publish plugin installed: FAIL_WHEN_PUBLISH_INSTALLED (default) or COPY_DRAFT_ITEMS_WITH_DRAFT_STATUS.',
+    body: body(
+      {
+        dataCollectionId: CollectionId,
+        draftItemsOptions: { type: 'object', additionalProperties: true },
+        publishPluginConflictAction: { type: 'string', enum: ['FAIL_WHEN_PUBLISH_INSTALLED', 'COPY_DRAFT_ITEMS_WITH_DRAFT_STATUS'] },
+      },
+      { required: ['dataCollectionId'] },
+    ),
+    querystring: querystring(),
+    reply: dataCollectionReply,
+  }),
+  deleteDraftItemsPlugin: route({
+    summary: 'Delete the Draft Items plugin',
+    tags,
+    access: manage,
+    description: 'Unpairs the collection and deletes its drafts collection; existing drafts: FAIL_IF_DRAFT_ITEMS_EXIST (default), DISCARD_EXISTING_DRAFT_ITEMS or PUBLISH_EXISTING_DRAFT_ITEMS (docs/drafts.md).',
+    body: body(
+      {
+        dataCollectionId: CollectionId,
+        draftItemsRemovalAction: { type: 'string', enum: ['FAIL_IF_DRAFT_ITEMS_EXIST', 'DISCARD_EXISTING_DRAFT_ITEMS', 'PUBLISH_EXISTING_DRAFT_ITEMS'] },
+      },
+      { required: ['dataCollectionId'] },
+    ),
+    querystring: querystring(),
+    reply: dataCollectionReply,
+  }),
   createIndex: route({
     summary: 'Create an index',
     tags: ['Indexes'],
