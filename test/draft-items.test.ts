@@ -138,6 +138,11 @@ for (const storeName of STORE_NAMES) {
       await fail(api('POST', `${DATA}/items/create-draft`, { dataCollectionId: 'notes', dataItemId: 7 }), 400, 'WDE0002');
       await fail(api('POST', `${DATA}/items/unpublish`, { dataCollectionId: 'notes', dataItemId: 'n1', copyToDraft: 'yes' }), 400, 'WDE0080');
       await fail(api('POST', `${DATA}/items/publish-draft`, { dataCollectionId: 'missing', dataItemId: 'n1' }), 404, 'WDE0025');
+      // The writes' own permissions: a visitor may read these collections but not write them.
+      const asVisitor = (path: string, body: unknown) => call(s.url, 'POST', path, body, { authorization: '' });
+      await fail(asVisitor(`${DATA}/items/create-draft`, { dataCollectionId: 'notes', dataItemId: 'n1' }), 403, 'WDE0027');
+      await fail(asVisitor(`${DATA}/items/unpublish`, { dataCollectionId: 'notes', dataItemId: 'n1' }), 403, 'WDE0027');
+      assert.deepEqual(await ids('notes'), ['n1'], 'nothing moved');
     });
 
     test('one transaction: a publish that breaks a unique index changes neither collection', async () => {

@@ -17,12 +17,12 @@ import type { ItemOutcome, ItemWriter, WriteContext } from './writer.js';
 export interface DraftDeps {
   readonly writer: ItemWriter;
   /** The caller's scope of a collection for an operation, checked against its permissions. */
-  scope(p: JsonObject, ctx: WriteContext, op: ItemOperation): Promise<ItemScope>;
+  scope(p: JsonObject, ctx: WriteContext, op: ItemOperation | 'save'): Promise<ItemScope>;
   collection(id: string): Promise<Collection>;
 }
 
 /** The published collection's and its drafts collection's scopes, for one operation on each. */
-async function pair(deps: DraftDeps, p: JsonObject, ctx: WriteContext, onPublished: ItemOperation, onDrafts: ItemOperation): Promise<{ published: ItemScope; drafts: ItemScope }> {
+async function pair(deps: DraftDeps, p: JsonObject, ctx: WriteContext, onPublished: ItemOperation | 'save', onDrafts: ItemOperation): Promise<{ published: ItemScope; drafts: ItemScope }> {
   const collection = await deps.collection(p.dataCollectionId as string);
   const draftsId = draftsCollectionOf(collection);
   if (!draftsId) {
@@ -64,7 +64,7 @@ export async function createDraft(deps: DraftDeps, p: JsonObject, ctx: WriteCont
 /** publish-draft: the draft replaces the published item (or becomes it) and leaves the drafts collection. */
 export async function publishDraft(deps: DraftDeps, p: JsonObject, ctx: WriteContext): Promise<{ dataItem: WireItem }> {
   const id = validItemId(p.dataItemId);
-  const { published, drafts } = await pair(deps, p, ctx, 'update', 'remove');
+  const { published, drafts } = await pair(deps, p, ctx, 'save', 'remove');
   return deps.writer.transaction(async (tx) => {
     // Removed first: the draft as it is at this moment, locked, is what gets published.
     const [removed] = await deps.writer.removeIn(tx, drafts, [id]);
