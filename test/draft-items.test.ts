@@ -203,6 +203,51 @@ for (const storeName of STORE_NAMES) {
       assert.deepEqual((await eventsOf('draft1')).slice(-2), [`news__drafts ${CREATED}`, `news ${DELETED}`]);
     });
 
+    test('add-publish-plugin on a pair: refused, or the drafts discarded, published, or kept as DRAFT items', async () => {
+      const setup = async (c: string) => {
+        await createCollection(s, c);
+        assert.equal((await addPlugin(c)).status, 200);
+        await items.bulkInsert(c, [{ _id: 'p1', v: 'published' }, { _id: 'p2', v: 'only published' }]);
+        await items.createDataItemDraft(c, 'p1');
+        await items.update(`${c}__drafts`, { _id: 'p1', v: 'draft' });
+        await items.insert(`${c}__drafts`, { _id: 'p3', v: 'only a draft' });
+      };
+      const addPublish = (c: string, action?: string) =>
+        api('POST', `${DATA}/collections/add-publish-plugin`, { dataCollectionId: c, publishOptions: { defaultStatus: 'PUBLISHED' }, ...(action ? { draftItemsPluginConflictAction: action } : {}) });
+      const everything = async (c: string) =>
+        (await api('POST', `${DATA}/items/query`, { dataCollectionId: c, query: { sort: [{ fieldName: '_id' }] }, publishPluginOptions: { includeDraftItems: true } })).body.dataItems.map(
+          (i: any) => [i.id, i.data._publishStatus, i.data.v],
+        );
+      const afterwards = async (c: string, r: { status: number; body: any }) => {
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        assert.deepEqual(r.body.dataCollection.plugins.map((p: any) => p.type), ['PUBLISH']);
+        assert.equal((await api('GET', `${DATA}/collections/${c}__drafts`)).status, 404);
+      };
+      await setup('mode1');
+      await fail(addPublish('mode1'), 400, 'WDE0075');
+      await fail(addPublish('mode1', 'MERGE'), 400, 'WDE0075');
+      await setup('mode2');
+      await afterwards('mode2', await addPublish('mode2', 'DISCARD_DRAFT_ITEMS'));
+      assert.deepEqual(await everything('mode2'), [['p1', 'PUBLISHED', 'published'], ['p2', 'PUBLISHED', 'only published']]);
+      await setup('mode3');
+      await afterwards('mode3', await addPublish('mode3', 'PUBLISH_DRAFT_ITEMS'));
+      assert.deepEqual(await everything('mode3'), [['p1', 'PUBLISHED', 'draft'], ['p2', 'PUBLISHED', 'only published'], ['p3', 'PUBLISHED', 'only a draft']]);
+      await setup('mode4');
+      await afterwards('mode4', await addPublish('mode4', 'COPY_DRAFT_ITEMS_WITH_DRAFT_STATUS'));
+      assert.deepEqual(await everything('mode4'), [['p1', 'PUBLISHED', 'published'], ['p2', 'PUBLISHED', 'only published'], ['p3', 'DRAFT', 'only a draft']]);
+      // The plugins with calls of their own, on a collection without a pair.
+      await createCollection(s, 'plugged');
+      for (const [slug, type, options] of [['urlized', 'URLIZED', 'urlizedOptions'], ['multilingual', 'MULTILINGUAL', 'multilingualOptions'], ['cms', 'CMS', 'cmsOptions'], ['catalog', 'CATALOG', 'catalogOptions'], ['publish', 'PUBLISH', 'publishOptions']]) {
+        const added = await api('POST', `${DATA}/collections/add-${slug}-plugin`, { dataCollectionId: 'plugged', [options as string]: {} });
+        assert.equal(added.status, 200, JSON.stringify(added.body));
+        assert.ok(added.body.dataCollection.plugins.some((p: any) => p.type === type), slug);
+        await fail(api('POST', `${DATA}/collections/add-${slug}-plugin`, { dataCollectionId: 'plugged' }), 400, 'WDE0075');
+        const removed = await api('POST', `/_api/cloud-data/v2/collections/delete-${slug}-plugin`, { dataCollectionId: 'plugged' });
+        assert.equal(removed.status, 200, JSON.stringify(removed.body));
+        assert.ok(!removed.body.dataCollection.plugins.some((p: any) => p.type === type), slug);
+      }
+    });
+
     test('the pair shares its sandbox, and goes when the published collection is deleted', async () => {
       await createCollection(s, 'env');
       assert.equal((await addPlugin('env')).status, 200);

@@ -73,3 +73,25 @@ export async function publishAllDrafts(tx: Executor, events: EventRecorder, publ
     );
   }
 }
+
+/**
+ * Adding the Publish plugin to a paired collection with COPY_DRAFT_ITEMS_WITH_DRAFT_STATUS: each
+ * draft without a published version becomes an item with the DRAFT status; a draft whose item is
+ * published is dropped with its collection. `published` is the collection as it will be (with
+ * the Publish plugin), so the events show the status.
+ */
+export async function copyDraftsAsDraftStatus(tx: Executor, events: EventRecorder, published: Collection, drafts: Collection, now: string): Promise<void> {
+  for (const env of ENVIRONMENTS) {
+    await events.write(
+      tx,
+      everyItem(published, env),
+      'created',
+      sql`INSERT INTO items (${ITEM_COLUMNS})
+          SELECT ${published.id}, env, id, data, created_date, updated_date, owner, 'DRAFT', canon FROM items AS d
+          WHERE d.collection_id = ${drafts.id} AND d.env = ${env}
+            AND NOT EXISTS (SELECT 1 FROM items AS x WHERE x.collection_id = ${published.id} AND x.env = ${env} AND x.id = d.id)`,
+      [],
+      now,
+    );
+  }
+}

@@ -29,7 +29,19 @@ export interface Permissions {
 export const DEFAULT_PERMISSIONS: Permissions = { read: 'ANYONE', insert: 'ADMIN', update: 'ADMIN', remove: 'ADMIN' };
 
 export const PLUGIN_TYPES = [
-  'PUBLISH', 'SINGLE_ITEM', 'URLIZED', 'GRIDAPPLESS', 'MULTILINGUAL', 'SHARED', 'EDITABLE_PAGE_LINK', 'CMS',
+  'PUBLISH', 'SINGLE_ITEM', 'URLIZED', 'GRIDAPPLESS', 'MULTILINGUAL', 'SHARED', 'EDITABLE_PAGE_LINK', 'CMS', 'CATALOG',
+] as const;
+
+/**
+ * The plugins with calls of their own (`add-<slug>-plugin {dataCollectionId, <options>}` and
+ * `delete-<slug>-plugin {dataCollectionId}`), and the request field of each one's options.
+ */
+export const NAMED_PLUGIN_CALLS = [
+  { slug: 'publish', type: 'PUBLISH', options: 'publishOptions' },
+  { slug: 'urlized', type: 'URLIZED', options: 'urlizedOptions' },
+  { slug: 'multilingual', type: 'MULTILINGUAL', options: 'multilingualOptions' },
+  { slug: 'cms', type: 'CMS', options: 'cmsOptions' },
+  { slug: 'catalog', type: 'CATALOG', options: 'catalogOptions' },
 ] as const;
 
 export interface Collection {

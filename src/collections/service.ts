@@ -27,7 +27,7 @@ import {
   type Collection,
 } from './model.js';
 import { dropAllIndexes } from './indexes.js';
-import { moveDraftStatusItems, publishAllDrafts } from './draft-items.js';
+import { copyDraftsAsDraftStatus, moveDraftStatusItems, publishAllDrafts } from './draft-items.js';
 import { COLLECTION_EVENTS, EventRecorder } from '../events/outbox.js';
 import { SYSTEM_FIELDS, type SystemField } from '../query/ast.js';
 import { clearCollectionReferences, clearReferencesWhere, copyReferencesToSandbox } from '../items/references.js';
@@ -348,6 +348,38 @@ export class CollectionService {
     return updated;
   }
 
+  /**
+   * add-publish-plugin: the Publish plugin, as add-plugin adds it. On a collection with the Draft
+   * Items plugin, `draftItemsPluginConflictAction` says what becomes of the drafts collection:
+   * refused (FAIL_WHEN_DRAFT_ITEMS_INSTALLED, the default), dropped (DISCARD_DRAFT_ITEMS),
+   * published first (PUBLISH_DRAFT_ITEMS), or its drafts without a published version kept as
+   * DRAFT items (COPY_DRAFT_ITEMS_WITH_DRAFT_STATUS); then the pair is undone.
+   */
+  async addPublishPlugin(collectionId: string, rawOptions: unknown, rawConflict: unknown): Promise<Collection> {
+    const conflict = oneOf(
+      rawConflict,
+      ['FAIL_WHEN_DRAFT_ITEMS_INSTALLED', 'DISCARD_DRAFT_ITEMS', 'PUBLISH_DRAFT_ITEMS', 'COPY_DRAFT_ITEMS_WITH_DRAFT_STATUS'] as const,
+      'draftItemsPluginConflictAction',
+      'FAIL_WHEN_DRAFT_ITEMS_INSTALLED',
+    );
+    const plugin = validatePlugin({ type: 'PUBLISH', publishOptions: rawOptions ?? {} });
+    const current = await this.current(collectionId);
+    const draftsId = draftsCollectionOf(current);
+    if (!draftsId || conflict === 'FAIL_WHEN_DRAFT_ITEMS_INSTALLED') return this.addPlugin(collectionId, plugin);
+    const drafts = await this.current(draftsId);
+    const now = this.clock.now().toISOString();
+    const updated: Collection = { ...current, plugins: [...current.plugins.filter((p) => p.type !== DRAFT_ITEMS), plugin], revision: current.revision + 1, updatedDate: now };
+    await this.db.transaction(async (tx) => {
+      if (conflict === 'PUBLISH_DRAFT_ITEMS') await uniqueConflictsAsWix(current.id, () => publishAllDrafts(tx, this.events, current, drafts, now));
+      if (conflict === 'COPY_DRAFT_ITEMS_WITH_DRAFT_STATUS') await uniqueConflictsAsWix(current.id, () => copyDraftsAsDraftStatus(tx, this.events, updated, drafts, now));
+      await this.removeIn(tx, drafts);
+      await this.rewrite(tx, current, updated, now);
+    });
+    this.forget(current.id);
+    this.forget(draftsId);
+    return updated;
+  }
+
   /** Writes `next` over `current` inside a transaction, checking the revision (WDE0079 when it moved). */
   private async rewrite(tx: Executor, current: Collection, next: Collection, now: string): Promise<void> {
     const n = await tx.run(
@@ -408,7 +440,7 @@ export class CollectionService {
       }
       // Drafts live in the paired collection there; a Publish status would be a second kind.
       if (plugin.type === 'PUBLISH' && c.plugins.some((p) => p.type === DRAFT_ITEMS)) {
-        throw new WixError('WDE0075', `Collection [${c.id}] has the Draft Items plugin; delete it before adding the Publish plugin`);
+        throw new WixError('WDE0075', `Collection [${c.id}] has the Draft Items plugin: delete it first, or use add-publish-plugin with a draftItemsPluginConflictAction`);
       }
       return { ...c, plugins: [...c.plugins, plugin] };
     });

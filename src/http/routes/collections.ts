@@ -3,7 +3,7 @@
  * additions under /cairn/v1.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { toWire, validCollectionId } from '../../collections/model.js';
+import { NAMED_PLUGIN_CALLS, toWire, validCollectionId } from '../../collections/model.js';
 import type { CollectionService } from '../../collections/service.js';
 import type { IndexService } from '../../collections/indexes.js';
 import type { Clock } from '../../clock.js';
@@ -12,7 +12,7 @@ import { WixError } from '../../errors.js';
 import { paramsOf } from '../params.js';
 import { SCOPES } from '../../auth/scopes.js';
 import { requireScope } from '../guard.js';
-import { collectionSchemas as S } from '../schemas/collections.js';
+import { collectionSchemas as S, namedPluginSchemas } from '../schemas/collections.js';
 
 /** Reading schemas needs either data read or collections management; changing them, the latter. */
 const collectionScopes = (req: FastifyRequest) => (req.method === 'GET' ? [SCOPES.dataRead, SCOPES.collections] : [SCOPES.collections]);
@@ -78,6 +78,19 @@ export async function collectionRoutes(app: FastifyInstance, opts: CollectionRou
     return { dataCollection: toWire(await collections.deletePlugin(params.dataCollectionId as string, params.pluginType)) };
   });
 
+  for (const { slug, type, options } of NAMED_PLUGIN_CALLS) {
+    const schemas = namedPluginSchemas(slug, type, options);
+    app.post(`/collections/add-${slug}-plugin`, { schema: schemas.add }, async (req) => {
+      const params = p(req);
+      const id = params.dataCollectionId as string;
+      const c = type === 'PUBLISH' ? await collections.addPublishPlugin(id, params[options], params.draftItemsPluginConflictAction) : await collections.addPlugin(id, { type, [options]: params[options] ?? {} });
+      return { dataCollection: toWire(c) };
+    });
+    app.post(`/collections/delete-${slug}-plugin`, { schema: schemas.remove }, async (req) => {
+      const params = p(req);
+      return { dataCollection: toWire(await collections.deletePlugin(params.dataCollectionId as string, type)) };
+    });
+  }
   app.post('/collections/add-draft-items-plugin', { schema: S.addDraftItemsPlugin }, async (req) => {
     const params = p(req);
     return { dataCollection: toWire(await collections.addDraftItemsPlugin(params.dataCollectionId as string, params.publishPluginConflictAction)) };

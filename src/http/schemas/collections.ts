@@ -219,3 +219,31 @@ export const collectionSchemas = {
     reply: collectionReply,
   }),
 };
+
+/** Route schemas of the plugins with calls of their own (`add-<slug>-plugin`, `delete-<slug>-plugin`). */
+export function namedPluginSchemas(slug: string, type: string, options: string): { add: JsonSchema; remove: JsonSchema } {
+  const conflict: Record<string, JsonSchema> =
+    type === 'PUBLISH'
+      ? { draftItemsPluginConflictAction: { type: 'string', enum: ['FAIL_WHEN_DRAFT_ITEMS_INSTALLED', 'DISCARD_DRAFT_ITEMS', 'PUBLISH_DRAFT_ITEMS', 'COPY_DRAFT_ITEMS_WITH_DRAFT_STATUS'] } }
+      : {};
+  return {
+    add: route({
+      summary: `Add the ${type} plugin`,
+      tags,
+      access: manage,
+      description: `As add-plugin with \`{type: "${type}", ${options}}\`.${type === 'PUBLISH' ? ' On a collection with the Draft Items plugin, draftItemsPluginConflictAction says what becomes of its drafts (docs/drafts.md).' : ''}`,
+      body: body({ dataCollectionId: CollectionId, [options]: { type: 'object', additionalProperties: true }, ...conflict }, { required: ['dataCollectionId'] }),
+      querystring: querystring(),
+      reply: dataCollectionReply,
+    }),
+    remove: route({
+      summary: `Delete the ${type} plugin`,
+      tags,
+      access: manage,
+      description: `As delete-plugin with \`pluginType: "${type}"\` (\`${slug}\`).`,
+      body: body({ dataCollectionId: CollectionId }, { required: ['dataCollectionId'] }),
+      querystring: querystring(),
+      reply: dataCollectionReply,
+    }),
+  };
+}

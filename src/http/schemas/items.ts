@@ -30,6 +30,9 @@ const common = {
 const hooks = { suppressHooks: { type: 'boolean', description: 'Skip data hooks for this call (docs/hooks.md).' } };
 
 const itemReply = { type: 'object', required: ['dataItem'], properties: { dataItem: DataItem } };
+const CursorPaging = { type: 'object', properties: { limit: { type: 'integer' }, cursor: { type: 'string' } } };
+/** Aggregation results: objects of any shape. */
+const resultsReply = { type: 'object', required: ['results', 'pagingMetadata'], properties: { results: { type: 'array', items: { type: 'object', additionalProperties: true } }, pagingMetadata: PagingMetadata } };
 const idParam = params({ dataItemId: 'The item id.' });
 
 const FieldModification = {
@@ -100,7 +103,7 @@ const Query = {
     sort: { type: 'array', items: { type: 'object', properties: { fieldName: { type: 'string' }, order: { enum: ['ASC', 'DESC'] } } } },
     fields: { type: 'array', items: { type: 'string' }, description: 'Project: only these fields.' },
     paging: Paging,
-    cursorPaging: { type: 'object', properties: { limit: { type: 'integer' }, cursor: { type: 'string' } } },
+    cursorPaging: CursorPaging,
   },
 };
 const queryReply = {
@@ -273,7 +276,7 @@ export const itemSchemas = {
         filter: Filter,
         order: { enum: ['ASC', 'DESC'] },
         paging: Paging,
-        cursorPaging: { type: 'object', properties: { limit: { type: 'integer' }, cursor: { type: 'string' } } },
+        cursorPaging: CursorPaging,
         returnTotalCount: { type: 'boolean' },
       },
       { required: ['dataCollectionId'] },
@@ -298,7 +301,7 @@ export const itemSchemas = {
             fields: { type: 'array', items: { type: 'string' } },
             search: { type: 'object', properties: { expression: { type: 'string' }, mode: { enum: ['OR', 'AND'] }, fuzzy: { type: 'boolean' } } },
             paging: Paging,
-            cursorPaging: { type: 'object', properties: { limit: { type: 'integer' }, cursor: { type: 'string' } } },
+            cursorPaging: CursorPaging,
           },
         },
         includeReferences: IncludeReferences,
@@ -342,13 +345,13 @@ export const itemSchemas = {
         finalFilter: Filter,
         sort: { type: 'array', items: { type: 'object', properties: { fieldName: { type: 'string' }, order: { enum: ['ASC', 'DESC'] } } } },
         paging: Paging,
-        cursorPaging: { type: 'object', properties: { limit: { type: 'integer' }, cursor: { type: 'string' } } },
+        cursorPaging: CursorPaging,
         returnTotalCount: { type: 'boolean' },
       },
       { required: ['dataCollectionId'] },
     ),
     querystring: querystring(),
-    reply: { type: 'object', required: ['results', 'pagingMetadata'], properties: { results: { type: 'array', items: { type: 'object', additionalProperties: true } }, pagingMetadata: PagingMetadata } },
+    reply: resultsReply,
   }),
   createDraft: route({
     summary: 'Create a draft of an item',
@@ -391,7 +394,7 @@ export const itemSchemas = {
           properties: {
             stages: { type: 'array', items: { type: 'object', additionalProperties: true } },
             paging: Paging,
-            cursorPaging: { type: 'object', properties: { limit: { type: 'integer' }, cursor: { type: 'string' } } },
+            cursorPaging: CursorPaging,
           },
         },
         returnTotalCount: { type: 'boolean' },
@@ -399,7 +402,7 @@ export const itemSchemas = {
       { required: ['dataCollectionId'] },
     ),
     querystring: querystring(),
-    reply: { type: 'object', required: ['results', 'pagingMetadata'], properties: { results: { type: 'array', items: { type: 'object', additionalProperties: true } }, pagingMetadata: PagingMetadata } },
+    reply: resultsReply,
   }),
   bulkInsert: route({
     summary: 'Insert items',
@@ -528,7 +531,7 @@ export const itemSchemas = {
         order: { enum: ['ASC', 'DESC'] },
         fields: { type: 'array', items: { type: 'string' } },
         paging: Paging,
-        cursorPaging: { type: 'object', properties: { limit: { type: 'integer' }, cursor: { type: 'string' } } },
+        cursorPaging: CursorPaging,
         returnTotalCount: { type: 'boolean' },
         consistentRead: ConsistentRead,
       },
