@@ -226,11 +226,17 @@ for (const storeName of STORE_NAMES) {
       assertError(await call(s.url, 'DELETE', `${P}/indexes?dataCollectionId=val`), 400, 'WDE0075');
       assertError(await call(s.url, 'GET', `${P}/indexes?dataCollectionId=val&paging.limit=1001`), 400, 'WDE0036');
 
-      // Limits: 3 regular and 1 unique per collection; names are unique per collection.
+      // Limits: 3 regular and 1 unique per collection; names are unique per collection. What is
+      // left of them is reported by GET /indexes/available, under both prefixes.
+      const available = async (prefix: string = P) => (await call(s.url, 'GET', `${prefix}/indexes/available?dataCollectionId=val`)).body;
+      assert.deepEqual(await available(), { regular1Field: 0, regular3Field: 3, unique1Field: 1, total: 4 });
+      assertError(await call(s.url, 'GET', `${P}/indexes/available?dataCollectionId=ghost`), 404, 'WDE0025', { collectionId: 'ghost' });
       for (const name of ['r1', 'r2', 'r3']) assert.equal((await createIndex('val', { name, fields: [{ path: name }] })).status, 200);
+      for (const prefix of PREFIXES) assert.deepEqual(await available(prefix), { regular1Field: 0, regular3Field: 0, unique1Field: 1, total: 1 });
       assertError(await createIndex('val', { name: 'r4', fields: [{ path: 'r4' }] }), 400, 'WDE0075');
       assert.equal((await createIndex('val', { name: 'u1', fields: [{ path: 'u1' }], unique: true })).status, 200);
       assertError(await createIndex('val', { name: 'u2', fields: [{ path: 'u2' }], unique: true }), 400, 'WDE0075');
+      assert.deepEqual(await available(), { regular1Field: 0, regular3Field: 0, unique1Field: 0, total: 0 });
       assertError(await createIndex('val', { name: 'r1', fields: [{ path: 'zz' }] }), 400, 'WDE0075');
       await collection('val2');
       assert.equal((await createIndex('val2', { name: 'r1', fields: [{ path: 'r1' }] })).status, 200, 'index names are per collection');

@@ -157,6 +157,20 @@ export class IndexService {
     ];
   }
 
+  /**
+   * What indexes the collection may still get (`GET /indexes/available`): regular indexes of up
+   * to 3 fields, unique ones, and both together. Cairn has no separate quota of 1-field regular
+   * indexes (they come out of the regular ones), so `regular1Field` is 0, as Wix reports a quota
+   * that has none of its own.
+   */
+  async available(collection: Collection): Promise<{ regular1Field: number; regular3Field: number; unique1Field: number; total: number }> {
+    const rows = await this.db.all<{ doc: string }>(sql`SELECT doc FROM item_indexes WHERE collection_id = ${collection.id}`);
+    const unique = rows.filter((r) => (JSON.parse(r.doc) as IndexSpec).unique).length;
+    const regular3Field = Math.max(0, INDEX_LIMITS.regular - (rows.length - unique));
+    const unique1Field = Math.max(0, INDEX_LIMITS.unique - unique);
+    return { regular1Field: 0, regular3Field, unique1Field, total: regular3Field + unique1Field };
+  }
+
   async create(collection: Collection, raw: unknown, now: string): Promise<JsonObject> {
     const spec = validateIndex(raw);
     if (DEFAULT_INDEXES.some((d) => d.name === spec.name)) throw new WixError('WDE0075', `Index name ${spec.name} is reserved`);

@@ -105,6 +105,10 @@ export async function collectionRoutes(app: FastifyInstance, opts: CollectionRou
     const c = await collections.get(params.dataCollectionId as string);
     return { index: await indexes.create(c, params.index, clock.now().toISOString()) };
   });
+  app.get('/indexes/available', { schema: S.availableIndexes }, async (req) => {
+    const c = await collections.get(p(req).dataCollectionId as string);
+    return indexes.available(c);
+  });
   app.get('/indexes', { schema: S.listIndexes }, async (req) => {
     const params = p(req);
     const c = await collections.get(params.dataCollectionId as string);

@@ -201,6 +201,18 @@ export const collectionSchemas = {
     querystring: querystring({ dataCollectionId: CollectionId, 'paging.limit': { type: 'string' }, 'paging.offset': { type: 'string' } }),
     reply: { type: 'object', required: ['indexes', 'pagingMetadata'], properties: { indexes: { type: 'array', items: Index }, pagingMetadata: PagingMetadata } },
   }),
+  availableIndexes: route({
+    summary: 'How many more indexes a collection may have',
+    tags: ['Indexes'],
+    access: read,
+    description: 'What is left of the quotas: `regular3Field` (regular indexes of up to 3 fields), `unique1Field`, and `total`; `regular1Field` is 0 (Cairn has no separate 1-field quota).',
+    querystring: querystring({ dataCollectionId: CollectionId }),
+    reply: {
+      type: 'object',
+      required: ['regular1Field', 'regular3Field', 'unique1Field', 'total'],
+      properties: { regular1Field: { type: 'integer' }, regular3Field: { type: 'integer' }, unique1Field: { type: 'integer' }, total: { type: 'integer' } },
+    },
+  }),
   dropIndex: route({
     summary: 'Drop an index',
     tags: ['Indexes'],
