@@ -159,6 +159,18 @@ for (const storeName of STORE_NAMES) {
       assert.equal((await api('GET', `${DATA}/collections/slugs__drafts`)).status, 200, 'the drafts collection is still there');
     });
 
+    test('concurrent moves of one item: one create-draft, one publish-draft and one unpublish win; the rest fail cleanly', async () => {
+      await createCollection(s, 'race');
+      assert.equal((await addPlugin('race')).status, 200);
+      await items.insert('race', { _id: 'r1', n: 1 });
+      const settle = async (calls: Promise<{ status: number; body: any }>[]) => (await Promise.all(calls)).map((r) => (r.status === 200 ? 'ok' : code(r))).sort();
+      const many = (path: string, body: unknown) => Array.from({ length: 8 }, () => api('POST', `${DATA}/items/${path}`, body));
+      assert.deepEqual(await settle(many('create-draft', { dataCollectionId: 'race', dataItemId: 'r1' })), ['WDE0074', 'WDE0074', 'WDE0074', 'WDE0074', 'WDE0074', 'WDE0074', 'WDE0074', 'ok']);
+      assert.deepEqual(await settle(many('publish-draft', { dataCollectionId: 'race', dataItemId: 'r1' })), ['WDE0073', 'WDE0073', 'WDE0073', 'WDE0073', 'WDE0073', 'WDE0073', 'WDE0073', 'ok']);
+      assert.deepEqual(await settle(many('unpublish', { dataCollectionId: 'race', dataItemId: 'r1' })), ['WDE0073', 'WDE0073', 'WDE0073', 'WDE0073', 'WDE0073', 'WDE0073', 'WDE0073', 'ok']);
+      assert.deepEqual([await ids('race'), await ids('race__drafts')], [[], ['r1']]);
+    });
+
     test('unpairing: refused with drafts, discarded, or published first', async () => {
       await createCollection(s, 'docs');
       assert.equal((await addPlugin('docs')).status, 200);

@@ -31,7 +31,10 @@ const KEYS = [
   'search', 'expression', 'title', 'n', 'tags', '$and', '$or', '$not', '$eq', '$ne', '$gt', '$lt', '$in', '$hasSome',
   '$hasAll', '$contains', '$startsWith', '$exists', '$isEmpty', '$matches', '$urlized', 'ignoreCase', 'spec',
   'consistentRead', 'sortMode', 'randomOptions', 'seed', 'url', 'events', 'name', 'scopes', 'copyToDraft', 'language',
-  'includeFieldGroups', 'suppressHooks',
+  'includeFieldGroups', 'suppressHooks', 'pipeline', 'stages', 'group', 'groupIds', 'accumulators', 'projection',
+  'include', 'exclude', 'reshape', 'projectNested', 'unwindArray', 'arrayFieldName', 'objectToArray', 'skip', 'fieldPath',
+  'numeric', 'text', 'add', 'concat', 'substring', 'publishPluginConflictAction', 'draftItemsRemovalAction',
+  'draftItemsPluginConflictAction', 'publishOptions',
 ];
 
 /** Valid requests of the main shapes; mutated, they reach the checks past the first one. */
@@ -78,6 +81,25 @@ const SEEDS: unknown[] = [
   { dataCollectionId: 'fz', filter: { n: { $gt: 100 } }, fieldModifications: [{ fieldPath: 'n', action: 'SET_FIELD', setFieldOptions: { value: 1 } }] },
   { dataCollectionId: 'fz', search: { search: { expression: 't1', mode: 'OR' }, paging: { limit: 3 } } },
   { dataCollectionId: 'fz', dataItemId: 'i12', copyToDraft: true },
+  {
+    dataCollectionId: 'fz',
+    pipeline: {
+      stages: [
+        { filter: { n: { $gt: 0 } } },
+        { unwindArray: { arrayFieldName: 'tags' } },
+        { group: { groupIds: [{ key: 'tag', expression: { fieldPath: 'tags' } }], accumulators: [{ sum: { expression: { multiply: { expressions: [{ fieldPath: 'n' }, { numeric: 2 }] } } }, resultFieldName: 's' }] } },
+        { projection: { fields: [{ include: { fieldName: 's' } }, { reshape: { resultFieldName: 'label', expression: { concat: { expressions: [{ text: 'x' }, { stringify: { expression: { fieldPath: 's' } } }] } } } }] } },
+        { sort: { values: [{ fieldName: 's', order: 'DESC' }] } },
+        { skip: 1 },
+        { limit: 3 },
+      ],
+      paging: { limit: 2 },
+    },
+    returnTotalCount: true,
+  },
+  { dataCollectionId: 'fz', publishPluginConflictAction: 'COPY_DRAFT_ITEMS_WITH_DRAFT_STATUS', draftItemsOptions: {} },
+  { dataCollectionId: 'fz', draftItemsRemovalAction: 'PUBLISH_EXISTING_DRAFT_ITEMS' },
+  { dataCollectionId: 'fz', publishOptions: { defaultStatus: 'DRAFT' }, draftItemsPluginConflictAction: 'COPY_DRAFT_ITEMS_WITH_DRAFT_STATUS' },
   { url: 'http://127.0.0.1:9/', events: ['wix.data.v2.data_item_updated'], dataCollectionId: 'fz' },
   { name: 'k', scopes: ['items:read'] },
 ];
