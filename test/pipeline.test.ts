@@ -224,6 +224,22 @@ for (const storeName of STORE_NAMES) {
       assert.deepEqual([wrong.status, code(wrong)], [400, 'WDE0165']);
     });
 
+    test('a collection with the Publish plugin: documents show _publishStatus; drafts only when asked', async () => {
+      await createCollection(s, 'pub', { plugins: [{ type: 'PUBLISH', publishOptions: { defaultStatus: 'DRAFT' } }] });
+      await insertItems(s, 'pub', [{ _id: 'a', n: 1 }, { _id: 'b', n: 2 }, { _id: 'c', n: 3 }]);
+      const task = await api('POST', '/cms/v1/tasks', { task: { type: 'UPDATE_PUBLISH_STATUS', updatePublishStatusOptions: { dataCollectionId: 'pub', filter: { _id: 'c' }, operation: 'SET_PUBLISHED_STATUS' } } });
+      assert.equal((await s.lib.waitForTask(task.body.task.id as string)).status, 'COMPLETED');
+      const run = async (stages: unknown[], drafts: boolean) =>
+        (await api('POST', `${DATA}/items/aggregate-pipeline`, { dataCollectionId: 'pub', pipeline: { stages }, ...(drafts ? { publishPluginOptions: { includeDraftItems: true } } : {}) })).body.results;
+      const byStatus = [{ group: { groupIds: [{ key: 'status', expression: { fieldPath: '_publishStatus' } }], accumulators: [{ sum: { expression: { fieldPath: 'n' } }, resultFieldName: 'n' }] } }, { sort: { values: [{ fieldName: 'n' }] } }];
+      assert.deepEqual(await run(byStatus, true), [{ _id: { status: 'DRAFT' }, n: 3 }, { _id: { status: 'PUBLISHED' }, n: 3 }]);
+      assert.deepEqual(await run(byStatus, false), [{ _id: { status: 'PUBLISHED' }, n: 3 }]);
+      assert.deepEqual(await run([{ filter: { _publishStatus: 'DRAFT' } }, { sort: { values: [{ fieldName: '_id' }] } }, { projection: { fields: [{ include: { fieldName: '_publishStatus' } }] } }], true), [
+        { _id: 'a', _publishStatus: 'DRAFT' },
+        { _id: 'b', _publishStatus: 'DRAFT' },
+      ]);
+    });
+
     test('bad input: a clear 4xx in the error envelope', async () => {
       await createCollection(s, 'bad');
       await insertItems(s, 'bad', [{ _id: 'x', big: 1e300 }]);

@@ -20,8 +20,8 @@
  */
 import type { Executor } from '../store/db.js';
 import { join, raw, sql, type Sql } from '../store/sql.js';
-import { scopeWhere, type ItemScope } from '../items/scope.js';
-import { publishPlugin, type Collection } from '../collections/model.js';
+import { documentWithStatus, scopeWhere, type ItemScope } from '../items/scope.js';
+import type { Collection } from '../collections/model.js';
 
 export const ITEM_EVENTS = {
   created: 'wix.data.v2.data_item_created',
@@ -130,7 +130,7 @@ export class EventRecorder {
         ? textParam(ITEM_EVENTS[kind])
         : sql`CASE WHEN w.ev_id = ANY(${[...kind.created]}::text[]) THEN ${ITEM_EVENTS.created}::text ELSE ${ITEM_EVENTS.updated}::text END`;
     // A deleted item's event carries no document.
-    const data = kind === 'deleted' ? sql`NULL::jsonb` : withStatus(scope.collection, 'postgres', sql`w.ev_data`, sql`w.ev_status`);
+    const data = kind === 'deleted' ? sql`NULL::jsonb` : documentWithStatus(scope.collection, 'postgres', sql`w.ev_data`, sql`w.ev_status`);
     return tx.all<R>(
       sql`WITH w AS (${statement} RETURNING items.collection_id AS ev_collection_id, items.env AS ev_env, items.id AS ev_id, items.data AS ev_data, items.publish_status AS ev_status, ${wanted}),
           ev AS (INSERT INTO events (${EVENT_COLUMNS})
@@ -148,7 +148,7 @@ export class EventRecorder {
     if (!this.enabled || list.length === 0) return;
     const type = ITEM_EVENTS[slug];
     const where = sql`${scopeWhere({ ...scope, includeDrafts: true })} AND ${idList(tx, list)}`;
-    const data = withStatus(scope.collection, tx.dialect, sql`data`, sql`publish_status`);
+    const data = documentWithStatus(scope.collection, tx.dialect, sql`data`, sql`publish_status`);
     await this.insert(tx, sql`SELECT ${newId(tx)}, ${textParam(type)}, collection_id, env, id, ${textParam(now)}, ${data} FROM items WHERE ${where}`);
   }
 
@@ -156,7 +156,7 @@ export class EventRecorder {
   async itemsWrittenWhere(tx: Executor, collection: Collection, slug: 'created' | 'updated', where: Sql, now: string): Promise<void> {
     this.itemsChanged(tx, collection.id);
     if (!this.enabled) return;
-    const data = withStatus(collection, tx.dialect, sql`data`, sql`publish_status`);
+    const data = documentWithStatus(collection, tx.dialect, sql`data`, sql`publish_status`);
     await this.insert(tx, sql`SELECT ${newId(tx)}, ${textParam(ITEM_EVENTS[slug])}, collection_id, env, id, ${textParam(now)}, ${data} FROM items WHERE ${where}`);
   }
 
@@ -245,16 +245,6 @@ function fanOutFrom(events: Sql, dialect: 'sqlite' | 'postgres'): Sql {
     JOIN webhook_event_types t ON t.type IN (ev.type, '*')
     JOIN webhooks w ON w.id = t.webhook_id AND (w.collection_id IS NULL OR w.collection_id = ev.collection_id)
     GROUP BY w.id`;
-}
-
-/**
- * The document an item event carries: the item as reads show it, so with `_publishStatus` in a
- * collection with the Publish plugin (the status is a column of its own, not part of `data`).
- * Without it an "updated" event of a publish-status change would not say what changed.
- */
-function withStatus(collection: Collection, dialect: 'sqlite' | 'postgres', data: Sql, status: Sql): Sql {
-  if (publishPlugin(collection) === undefined) return data;
-  return dialect === 'postgres' ? sql`${data} || jsonb_build_object('_publishStatus', ${status})` : sql`json_set(${data}, '$._publishStatus', ${status})`;
 }
 
 /** A text parameter both stores type alike (PostgreSQL cannot infer a bare parameter in a SELECT list). */

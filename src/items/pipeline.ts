@@ -12,6 +12,7 @@ import { asObject } from '../validate.js';
 import type { JsonObject } from '../wire/json.js';
 import { planQuery, rootPaging, type QueryPlan } from './query.js';
 import type { ItemScope } from './scope.js';
+import { publishPlugin } from '../collections/model.js';
 
 export interface PipelinePlan {
   /** Paging, and the raw stages the cursors carry. */
@@ -30,7 +31,9 @@ export function planPipeline(p: JsonObject, scope: ItemScope): PipelinePlan {
   const stages = parseStages(plan.raw.filter);
   const leading: FilterNode[] = [];
   let i = 0;
-  for (let s = stages[i]; s?.kind === 'filter'; s = stages[++i]) leading.push(s.filter);
+  // In a collection with the Publish plugin a filter may name `_publishStatus`, which the
+  // documents show but the items' data does not hold: there every filter reads documents.
+  if (!publishPlugin(scope.collection)) for (let s = stages[i]; s?.kind === 'filter'; s = stages[++i]) leading.push(s.filter);
   const filter: FilterNode = leading.length === 0 ? TRUE : leading.length === 1 ? (leading[0] as FilterNode) : { kind: 'and', children: leading };
   return { plan, leading: filter, stages: stages.slice(i) };
 }

@@ -23,7 +23,7 @@ import { canonicalise, isPlainObject, setOwn, type JsonObject, type JsonValue } 
 import { toWireItem, wireItemJson, type WireItem } from './codec.js';
 import { PointReads, scopeKey, type ItemRow } from './point-reads.js';
 import type { ItemReadCache } from './read-cache.js';
-import { scopeWhere, shownStatus, type ItemScope } from './scope.js';
+import { documentWithStatus, scopeWhere, shownStatus, type ItemScope } from './scope.js';
 
 export const PAGING = { defaultLimit: 50, defaultSearchLimit: 100, maxOffsetLimit: 1000, maxCursorLimit: 100 } as const;
 
@@ -325,7 +325,8 @@ export class ItemReader {
    */
   async pipeline(scope: ItemScope, pp: PipelinePlan): Promise<{ results: JsonValue[]; pagingMetadata: PagingMetadata }> {
     const compiler = compilerFor(this.db.dialect);
-    const { source, mapPage } = pipelineSql(this.db.dialect, this.where(scope, pp.leading), pp.stages);
+    const document = documentWithStatus(scope.collection, this.db.dialect, raw('data'), raw('publish_status'));
+    const { source, mapPage } = pipelineSql(this.db.dialect, this.where(scope, pp.leading), pp.stages, document);
     const terms: OrderTerm[] = [{ expr: raw('ord'), dir: 'ASC', nullsFirst: false, explicitNulls: false, notNull: true }];
     try {
       const { rows, pagingMetadata } = await this.page<{ data: unknown }>(compiler, scope, pp.plan, terms, {

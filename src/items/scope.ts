@@ -65,3 +65,14 @@ export function insertStatus(scope: ItemScope): 'PUBLISHED' | 'DRAFT' {
 export function shownStatus(scope: ItemScope, status: string): string | undefined {
   return publishPlugin(scope.collection) ? status : undefined;
 }
+
+/**
+ * A stored item's document as reads show it: with `_publishStatus` in a collection with the
+ * Publish plugin (the status is a column of its own, not part of `data`). Item events carry it
+ * (without it an "updated" event of a publish-status change would not say what changed), and
+ * the aggregation pipeline's first stage reads it.
+ */
+export function documentWithStatus(collection: Collection, dialect: 'sqlite' | 'postgres', data: Sql, status: Sql): Sql {
+  if (publishPlugin(collection) === undefined) return data;
+  return dialect === 'postgres' ? sql`${data} || jsonb_build_object('_publishStatus', ${status})` : sql`json_set(${data}, '$._publishStatus', ${status})`;
+}

@@ -330,14 +330,14 @@ export interface PipelineSql {
 }
 
 /**
- * The stages run over the items `where` selects. `where` already holds the leading filter
- * stages (compiled against the items table, where indexes serve them), so `stages` starts after
- * them.
+ * The stages run over the items `where` selects, each read as `document` (an expression over
+ * the `items` row). `where` already holds the leading filter stages (compiled against the items
+ * table, where indexes serve them), so `stages` starts after them.
  */
-export function pipelineSql(dialect: Dialect, where: Sql, stages: readonly Stage[]): PipelineSql {
+export function pipelineSql(dialect: Dialect, where: Sql, stages: readonly Stage[], document: Sql = raw('data')): PipelineSql {
   let cut = stages.length;
   while (cut > 0 && ROW_WISE.has((stages[cut - 1] as Stage).kind)) cut--;
-  let source = sql`SELECT data, row_number() OVER (ORDER BY created_date DESC, id) AS ord FROM items WHERE ${where}`;
+  let source = sql`SELECT ${document} AS data, row_number() OVER (ORDER BY created_date DESC, id) AS ord FROM items WHERE ${where}`;
   for (const stage of stages.slice(0, cut)) source = stageSql(dialect, source, stage);
   const tail = stages.slice(cut);
   if (tail.length === 0) return { source };
