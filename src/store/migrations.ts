@@ -468,23 +468,39 @@ export const MIGRATIONS: readonly Migration[] = [
     postgres: '',
     postgresSteps: createPipelineFunctions,
   },
+  {
+    // The pipeline's remainder as a - b * trunc(a / b) in float8, the evaluator's definition
+    // (migration 14 went through decimal text, which differs from doubles' arithmetic).
+    version: 15,
+    name: 'aggregation pipeline remainder (PostgreSQL)',
+    sqlite: '',
+    postgres: '',
+    postgresSteps: (tx) => createPipelineMod(tx),
+  },
 ];
 
 /**
  * Migration 14. What each means is the evaluator's (src/query/pipeline/evaluate.ts):
  * - cairn_num / cairn_str: a JSON number as float8, a JSON string as text, else NULL;
- * - cairn_mod: the remainder with the dividend's sign (JavaScript's %), NULL for a zero divisor;
- *   through each double's shortest decimal text, which numeric keeps exactly;
+ * - cairn_mod: the remainder with the dividend's sign, a - b * trunc(a / b) in float8 (the
+ *   evaluator's steps), NULL for a zero divisor;
  * - cairn_substr: code points from a zero-based start, NULL unless both are whole and >= 0;
  * - cairn_stringify: text as it is, numbers as JavaScript writes them (exponent form below 1e-6
  *   and from 1e21), booleans, a date's ISO text; NULL for anything else.
  */
+/** Migrations 14 and 15: cairn_mod, the remainder with the dividend's sign (NULL for a zero divisor). */
+async function createPipelineMod(tx: Executor): Promise<void> {
+  await tx.run(
+    raw(`CREATE OR REPLACE FUNCTION cairn_mod(a double precision, b double precision) RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT CASE WHEN b <> 0 THEN a - b * trunc(a / b) END $f$`),
+  );
+}
+
 async function createPipelineFunctions(tx: Executor): Promise<void> {
   const fn = (signature: string, returns: string, body: string) =>
     tx.run(raw(`CREATE OR REPLACE FUNCTION ${signature} RETURNS ${returns} LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ ${body} $f$`));
   await fn('cairn_num(v jsonb)', 'double precision', `SELECT CASE WHEN jsonb_typeof(v) = 'number' THEN (v)::float8 END`);
   await fn('cairn_str(v jsonb)', 'text', `SELECT CASE WHEN jsonb_typeof(v) = 'string' THEN v #>> '{}' END`);
-  await fn('cairn_mod(a double precision, b double precision)', 'double precision', `SELECT CASE WHEN b <> 0 THEN (mod(a::text::numeric, b::text::numeric))::float8 END`);
+  await createPipelineMod(tx);
   await fn(
     'cairn_substr(s text, start double precision, len double precision)',
     'text',

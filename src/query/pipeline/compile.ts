@@ -28,7 +28,7 @@ type Entry = readonly [key: string, value: Sql, missing?: Sql];
 interface Flavour {
   /** The value at a path of the current `data` (NULL when missing or when the path crosses a non-object). */
   valueAt(segments: readonly string[]): Sql;
-  /** Whether the value at a path is a JSON object. */
+  /** Whether the value at a path is an object, and not a date (`{$date}` stands for a scalar). */
   isObjectAt(segments: readonly string[]): Sql;
   /** A value as an element of JSON built by the dialect's JSON functions. */
   embed(value: Sql): Sql;
@@ -62,7 +62,7 @@ const EACH_VALUE = raw(`(CASE je.type WHEN 'object' THEN json(je.value) WHEN 'ar
 
 const SQLITE: Flavour = {
   valueAt: (s) => (s.length ? sql`(data -> ${sqlitePath(s)})` : raw('data')),
-  isObjectAt: (s) => sql`json_type(data, ${sqlitePath(s)}) = 'object'`,
+  isObjectAt: (s) => sql`(json_type(data, ${sqlitePath(s)}) = 'object' AND json_type(data, ${SqliteFilterCompiler.path(s, '."$date"')}) IS NOT 'text')`,
   embed: (v) => sql`json(${v})`,
   isMissingAt: (s) => sql`json_type(data, ${sqlitePath(s)}) IS NULL`,
   // json_object writes a missing value as null; json_remove then takes those keys out (a path
@@ -94,7 +94,7 @@ const SQLITE: Flavour = {
   },
   setPath: (segments, value) => {
     const at = (prefix: readonly string[]): Sql =>
-      prefix.length ? sql`(CASE WHEN json_type(data, ${sqlitePath(prefix)}) = 'object' THEN data -> ${sqlitePath(prefix)} ELSE '{}' END)` : raw('data');
+      prefix.length ? sql`(CASE WHEN ${SQLITE.isObjectAt(prefix)} THEN data -> ${sqlitePath(prefix)} ELSE '{}' END)` : raw('data');
     const set = (prefix: readonly string[], rest: readonly string[]): Sql => {
       const [s, ...more] = rest as [string, ...string[]];
       const v = more.length ? set([...prefix, s], more) : value;
@@ -119,7 +119,7 @@ const SQLITE: Flavour = {
 
 const POSTGRES: Flavour = {
   valueAt: (s) => (s.length ? sql`(${PostgresFilterCompiler.path(s)})` : raw('data')),
-  isObjectAt: (s) => sql`jsonb_typeof(${PostgresFilterCompiler.path(s)}) = 'object'`,
+  isObjectAt: (s) => sql`(jsonb_typeof(${PostgresFilterCompiler.path(s)}) = 'object' AND jsonb_typeof(${PostgresFilterCompiler.path(s)} -> '$date') IS DISTINCT FROM 'string')`,
   embed: (v) => v,
   isMissingAt: (s) => sql`(${PostgresFilterCompiler.path(s)}) IS NULL`,
   object: (entries) => {
@@ -174,7 +174,7 @@ const POSTGRES: Flavour = {
   },
   setPath: (segments, value) => {
     const at = (prefix: readonly string[]): Sql =>
-      prefix.length ? sql`(CASE WHEN jsonb_typeof(data #> ${pgPath(prefix)}) = 'object' THEN data #> ${pgPath(prefix)} ELSE '{}'::jsonb END)` : raw('data');
+      prefix.length ? sql`(CASE WHEN ${POSTGRES.isObjectAt(prefix)} THEN data #> ${pgPath(prefix)} ELSE '{}'::jsonb END)` : raw('data');
     const set = (prefix: readonly string[], rest: readonly string[]): Sql => {
       const [s, ...more] = rest as [string, ...string[]];
       const v = more.length ? set([...prefix, s], more) : value;
@@ -189,7 +189,10 @@ const POSTGRES: Flavour = {
   groupKey: (v) => sql`COALESCE(${v}, 'null'::jsonb)`,
   isNullValue: (v) => sql`(${v} IS NULL OR ${v} = 'null'::jsonb)`,
   sum: (v) => sql`to_jsonb(COALESCE(sum((${v})::float8) FILTER (WHERE jsonb_typeof(${v}) = 'number'), 0))`,
-  avg: (v) => sql`COALESCE(to_jsonb(avg((${v})::float8) FILTER (WHERE jsonb_typeof(${v}) = 'number')), 'null'::jsonb)`,
+  // Not avg(float8): it also sums the squares (for variances), which overflow for numbers past
+  // 1e154 whose mean is fine.
+  avg: (v) =>
+    sql`COALESCE(to_jsonb(sum((${v})::float8) FILTER (WHERE jsonb_typeof(${v}) = 'number') / NULLIF(count(*) FILTER (WHERE jsonb_typeof(${v}) = 'number'), 0)), 'null'::jsonb)`,
   push: (v) => sql`COALESCE(jsonb_agg(${v} ORDER BY ord) FILTER (WHERE ${v} IS NOT NULL), '[]'::jsonb)`,
   windowed: (c) => sql`COALESCE((array_agg(${c}))[1], 'null'::jsonb)`,
   nullValue: sql`'null'::jsonb`,

@@ -76,7 +76,10 @@ export function applyOperation(op: NaryOp | BinaryOp | UnaryOp | 'substring', ar
       if (a === undefined || b === undefined) return null;
       if (op === 'subtract') return finite(a - b);
       if (b === 0) return null;
-      return finite(op === 'divide' ? a / b : a % b);
+      // The remainder as a - b * trunc(a / b), each step a double: the dividend's sign, exact for
+      // whole numbers below 2^52, and the same on PostgreSQL, whose float8 does these same steps
+      // (JavaScript's % is exact where a decimal-based numeric mod is not: neither store has both).
+      return finite(op === 'divide' ? a / b : a - b * Math.trunc(finite(a / b)));
     }
     case 'abs':
     case 'floor':
@@ -138,13 +141,16 @@ function valueAt(doc: JsonObject, segments: readonly string[]): Value {
 
 const clone = (doc: JsonObject): JsonObject => structuredClone(doc);
 
-/** Sets a path, making each level on the way an object (a value that is not one is replaced). */
+/** An object that is not a date: `{$date}` stands for a scalar. */
+const isObjectValue = (v: Value): v is JsonObject => isPlainObject(v) && !isDateValue(v);
+
+/** Sets a path, making each level on the way an object (a value that is not one, or a date, is replaced). */
 function setPath(doc: JsonObject, segments: readonly string[], value: JsonValue): void {
   let node = doc;
   segments.forEach((s, i) => {
     if (i === segments.length - 1) setOwn(node, s, value);
     else {
-      if (!Object.hasOwn(node, s) || !isPlainObject(node[s])) setOwn(node, s, {});
+      if (!Object.hasOwn(node, s) || !isObjectValue(node[s])) setOwn(node, s, {});
       node = node[s] as JsonObject;
     }
   });
@@ -158,7 +164,7 @@ function project(tree: ProjectionTree, doc: JsonObject, prefix: readonly string[
     if (node.kind === 'include') v = valueAt(doc, path);
     else if (node.kind === 'reshape') v = evaluateExpression(node.expr, doc);
     // A nested part is an object when the source has one there, or when it computes a field.
-    else v = node.computed || isPlainObject(valueAt(doc, path)) ? project(node.children, doc, path) : undefined;
+    else v = node.computed || isObjectValue(valueAt(doc, path)) ? project(node.children, doc, path) : undefined;
     if (v !== undefined) setOwn(out, k, v);
   }
   return out;
@@ -264,7 +270,7 @@ function unwind(path: FieldPath, docs: readonly JsonObject[]): JsonObject[] {
 function objectToArray(from: FieldPath, to: FieldPath, d: JsonObject): JsonObject {
   const v = valueAt(d, from.segments);
   const entries =
-    isPlainObject(v) && !isDateValue(v)
+    isObjectValue(v)
       ? Object.keys(v)
           .sort(compareStrings)
           .map((k): JsonValue => ({ k, v: v[k] as JsonValue }))
