@@ -8,7 +8,7 @@ import type { EventRecorder } from '../events/outbox.js';
 import { clearReferencesWhere } from '../items/references.js';
 import { makeScope, type Environment } from '../items/scope.js';
 import type { Executor } from '../store/db.js';
-import { sql } from '../store/sql.js';
+import { sql, type Sql } from '../store/sql.js';
 import type { Collection } from './model.js';
 
 const ENVIRONMENTS: readonly Environment[] = ['LIVE', 'SANDBOX'];
@@ -21,23 +21,41 @@ function everyItem(c: Collection, env: Environment) {
 }
 
 /**
+ * Copies the items of `from` (those `where` selects) into `to`, in each environment, as created
+ * items with `status`; an id `to` already has is left alone. `updatedDate` is the new rows'
+ * `_updatedDate` (the source's own column, or now).
+ */
+async function copyInto(
+  tx: Executor,
+  events: EventRecorder,
+  to: Collection,
+  from: Collection,
+  copy: { where?: Sql; status: 'PUBLISHED' | 'DRAFT'; updatedDate: Sql },
+  now: string,
+): Promise<void> {
+  for (const env of ENVIRONMENTS) {
+    await events.write(
+      tx,
+      everyItem(to, env),
+      'created',
+      sql`INSERT INTO items (${ITEM_COLUMNS})
+          SELECT ${to.id}, env, id, data, created_date, ${copy.updatedDate}, owner, ${copy.status}, canon FROM items AS d
+          WHERE d.collection_id = ${from.id} AND d.env = ${env}${copy.where ? sql` AND ${copy.where}` : sql``}
+            AND NOT EXISTS (SELECT 1 FROM items AS x WHERE x.collection_id = ${to.id} AND x.env = ${env} AND x.id = d.id)`,
+      [],
+      now,
+    );
+  }
+}
+
+/**
  * Adding the plugin to a collection with the Publish plugin (COPY_DRAFT_ITEMS_WITH_DRAFT_STATUS):
  * its DRAFT items move to the new drafts collection, dates and owners kept. An item is either
  * published or a draft under the Publish plugin, so none is both.
  */
 export async function moveDraftStatusItems(tx: Executor, events: EventRecorder, published: Collection, drafts: Collection, now: string): Promise<void> {
+  await copyInto(tx, events, drafts, published, { where: sql`d.publish_status = 'DRAFT'`, status: 'PUBLISHED', updatedDate: sql`updated_date` }, now);
   const draftRows = sql`collection_id = ${published.id} AND publish_status = 'DRAFT'`;
-  for (const env of ENVIRONMENTS) {
-    await events.write(
-      tx,
-      everyItem(drafts, env),
-      'created',
-      sql`INSERT INTO items (${ITEM_COLUMNS})
-          SELECT ${drafts.id}, env, id, data, created_date, updated_date, owner, 'PUBLISHED', canon FROM items WHERE ${draftRows} AND env = ${env}`,
-      [],
-      now,
-    );
-  }
   await clearReferencesWhere(tx, published.id, draftRows);
   await events.deleteWhere(tx, published.id, draftRows, now);
 }
@@ -49,10 +67,9 @@ export async function moveDraftStatusItems(tx: Executor, events: EventRecorder, 
  */
 export async function publishAllDrafts(tx: Executor, events: EventRecorder, published: Collection, drafts: Collection, now: string): Promise<void> {
   for (const env of ENVIRONMENTS) {
-    const scope = everyItem(published, env);
     await events.write(
       tx,
-      scope,
+      everyItem(published, env),
       'updated',
       sql`UPDATE items SET data = d.data, canon = d.canon, owner = d.owner, updated_date = ${now}
           FROM items AS d
@@ -60,18 +77,8 @@ export async function publishAllDrafts(tx: Executor, events: EventRecorder, publ
       [],
       now,
     );
-    await events.write(
-      tx,
-      scope,
-      'created',
-      sql`INSERT INTO items (${ITEM_COLUMNS})
-          SELECT ${published.id}, env, id, data, created_date, ${now}, owner, 'PUBLISHED', canon FROM items AS d
-          WHERE d.collection_id = ${drafts.id} AND d.env = ${env}
-            AND NOT EXISTS (SELECT 1 FROM items AS x WHERE x.collection_id = ${published.id} AND x.env = ${env} AND x.id = d.id)`,
-      [],
-      now,
-    );
   }
+  await copyInto(tx, events, published, drafts, { status: 'PUBLISHED', updatedDate: sql`${now}` }, now);
 }
 
 /**
@@ -81,17 +88,5 @@ export async function publishAllDrafts(tx: Executor, events: EventRecorder, publ
  * the Publish plugin), so the events show the status.
  */
 export async function copyDraftsAsDraftStatus(tx: Executor, events: EventRecorder, published: Collection, drafts: Collection, now: string): Promise<void> {
-  for (const env of ENVIRONMENTS) {
-    await events.write(
-      tx,
-      everyItem(published, env),
-      'created',
-      sql`INSERT INTO items (${ITEM_COLUMNS})
-          SELECT ${published.id}, env, id, data, created_date, updated_date, owner, 'DRAFT', canon FROM items AS d
-          WHERE d.collection_id = ${drafts.id} AND d.env = ${env}
-            AND NOT EXISTS (SELECT 1 FROM items AS x WHERE x.collection_id = ${published.id} AND x.env = ${env} AND x.id = d.id)`,
-      [],
-      now,
-    );
-  }
+  await copyInto(tx, events, published, drafts, { status: 'DRAFT', updatedDate: sql`updated_date` }, now);
 }
