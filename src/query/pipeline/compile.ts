@@ -104,7 +104,7 @@ const SQLITE: Flavour = {
   },
   entriesAt: (s) => {
     const p = sqlitePath(s);
-    return sql`(CASE WHEN json_type(data, ${p}) = 'object' AND json_type(data, ${SqliteFilterCompiler.path(s, '."$date"')}) IS NOT 'text' THEN (SELECT json_group_array(json_object('k', je.key, 'v', ${EACH_VALUE}) ORDER BY je.key) FROM json_each(data, ${p}) AS je) ELSE 'null' END)`;
+    return sql`(CASE WHEN ${SQLITE.isObjectAt(s)} THEN (SELECT json_group_array(json_object('k', je.key, 'v', ${EACH_VALUE}) ORDER BY je.key) FROM json_each(data, ${p}) AS je) ELSE 'null' END)`;
   },
   // Strings and integers, the usual group values, have one JSON text each without a call to JS.
   groupKey: (v) =>
@@ -184,7 +184,7 @@ const POSTGRES: Flavour = {
   },
   entriesAt: (s) => {
     const x = sql`(data #> ${pgPath(s)})`;
-    return sql`(CASE WHEN jsonb_typeof(${x}) = 'object' AND jsonb_typeof(${x} -> '$date') IS DISTINCT FROM 'string' THEN (SELECT COALESCE(jsonb_agg(jsonb_build_object('k', e.key, 'v', e.value) ORDER BY e.key COLLATE "C"), '[]'::jsonb) FROM jsonb_each(${x}) AS e) ELSE 'null'::jsonb END)`;
+    return sql`(CASE WHEN ${POSTGRES.isObjectAt(s)} THEN (SELECT COALESCE(jsonb_agg(jsonb_build_object('k', e.key, 'v', e.value) ORDER BY e.key COLLATE "C"), '[]'::jsonb) FROM jsonb_each(${x}) AS e) ELSE 'null'::jsonb END)`;
   },
   groupKey: (v) => sql`COALESCE(${v}, 'null'::jsonb)`,
   isNullValue: (v) => sql`(${v} IS NULL OR ${v} = 'null'::jsonb)`,
