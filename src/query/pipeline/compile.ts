@@ -10,7 +10,7 @@
  *
  * SQLite: operators are a function registered in JS (`cairn_px`, src/store/sqlite/db.ts) that
  * calls the evaluator's own code.
- * PostgreSQL: plain SQL and the small SQL functions of migration 14 (`cairn_num`, `cairn_str`,
+ * PostgreSQL: plain SQL and the small SQL functions of migrations 14 and 15 (`cairn_num`, `cairn_str`,
  * `cairn_stringify`, `cairn_substr`, `cairn_mod`).
  */
 import { jsonObjectSql } from '../../items/aggregate.js';
