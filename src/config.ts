@@ -1,5 +1,6 @@
 /** Configuration from the environment (README lists every variable). */
 import { readFileSync } from 'node:fs';
+import { DEFAULT_COLLECTION_RETENTION_HOURS } from './collections/service.js';
 
 export interface Config {
   port: number;
@@ -38,6 +39,8 @@ export interface Config {
   /** Unset: the request timeout plus 20 s. */
   webhookLeaseMs: number | undefined;
   eventRetentionHours: number;
+  /** How long a deleted collection can be restored (CAIRN_COLLECTION_RETENTION_HOURS; 0: deleting is final). */
+  collectionRetentionHours: number;
   /** Site-member tokens: HS256 secret (CAIRN_JWT_SECRET) or RS256 public key (CAIRN_JWT_PUBLIC_KEY: PEM or path). */
   jwtSecret: string | undefined;
   jwtPublicKey: string | undefined;
@@ -107,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookConcurrency: Math.max(1, int(env.CAIRN_WEBHOOK_CONCURRENCY, 32, 'CAIRN_WEBHOOK_CONCURRENCY')),
     webhookLeaseMs: env.CAIRN_WEBHOOK_LEASE_MS ? Math.max(1, int(env.CAIRN_WEBHOOK_LEASE_MS, 30_000, 'CAIRN_WEBHOOK_LEASE_MS')) : undefined,
     eventRetentionHours: int(env.CAIRN_EVENT_RETENTION_HOURS, 72, 'CAIRN_EVENT_RETENTION_HOURS'),
+    collectionRetentionHours: int(env.CAIRN_COLLECTION_RETENTION_HOURS, DEFAULT_COLLECTION_RETENTION_HOURS, 'CAIRN_COLLECTION_RETENTION_HOURS'),
     jwtSecret: env.CAIRN_JWT_SECRET || undefined,
     jwtPublicKey: env.CAIRN_JWT_PUBLIC_KEY || undefined,
     jwtIssuer: env.CAIRN_JWT_ISSUER || undefined,

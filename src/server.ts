@@ -21,6 +21,7 @@ export async function main(): Promise<void> {
     runTasks: config.runTasks,
     ...(config.hooks ? { hooks: config.hooks } : {}),
     events: config.events,
+    collectionRetentionHours: config.collectionRetentionHours,
     metrics: { public: config.metricsPublic },
     readCache: config.readCacheMs > 0 ? { ttlMs: config.readCacheMs } : false,
     adminKey: config.adminKey,

@@ -19,7 +19,7 @@ export async function main(): Promise<void> {
   const config = loadConfig();
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const events = new EventRecorder(config.events);
-  const runner: TaskRunner = new TaskRunner(db, new CollectionService(db, systemClock, events), new ItemWriter(db, systemClock, events), systemClock, {
+  const runner: TaskRunner = new TaskRunner(db, new CollectionService(db, systemClock, events, { retentionHours: config.collectionRetentionHours }), new ItemWriter(db, systemClock, events), systemClock, {
     ...(config.workerId ? { workerId: config.workerId } : {}),
     leaseMs: config.taskLeaseMs,
     batchSize: config.taskBatchSize,

@@ -122,6 +122,32 @@ for (const storeName of STORE_NAMES) {
       assertFails(badRole, 2, /Unknown role "EVERYONE"/);
     });
 
+    it('collections delete, deleted and restore', async () => {
+      assert.equal((await cairn('collections', 'create', 'scratch', '--field', 'n:NUMBER')).code, 0);
+      assert.equal((await call(server.url, 'POST', '/wix-data/v2/items', { dataCollectionId: 'scratch', dataItem: { id: 's1', data: { n: 1 } } })).status, 200);
+      const none = await cairn('collections', 'deleted');
+      assert.equal(none.stdout, 'No deleted collections.\n');
+      const del = await cairn('collections', 'delete', 'scratch');
+      assert.equal(del.code, 0, del.stderr);
+      assert.equal(del.stdout, 'Deleted collection scratch; `cairn collections restore scratch` brings it back.\n');
+      const listed = await cairn('collections', 'deleted');
+      assert.match(listed.stdout, /^ID +DELETED +RESTORABLE UNTIL\nscratch +\d{4}-\d\d-\d\dT[\d:.]+Z +\d{4}-\d\d-\d\dT[\d:.]+Z\n$/);
+      const json = JSON.parse((await cairn('collections', 'deleted', '--json')).stdout) as { collection: { id: string } }[];
+      assert.deepEqual(json.map((d) => d.collection.id), ['scratch']);
+      const restored = await cairn('collections', 'restore', 'scratch');
+      assert.equal(restored.code, 0, restored.stderr);
+      assert.equal(restored.stdout, 'Restored collection scratch.\n');
+      assert.equal(await count('scratch'), 1);
+      assertFails(await cairn('collections', 'restore', 'scratch'), 1, /^cairn: WDE0025: Collection \[scratch\] was not deleted recently/);
+      assertFails(await cairn('collections', 'delete', 'nowhere'), 1, /^cairn: WDE0025: /);
+      assert.equal((await cairn('collections', 'delete', 'scratch')).code, 0);
+      const purged = await cairn('collections', 'purge', 'scratch');
+      assert.equal(purged.code, 0, purged.stderr);
+      assert.equal(purged.stdout, 'Purged deleted collection scratch.\n');
+      assert.equal((await cairn('collections', 'deleted')).stdout, 'No deleted collections.\n');
+      assertFails(await cairn('collections', 'restore', 'scratch'), 1, /^cairn: WDE0025: /);
+    });
+
     it(`imports ${ROWS} CSV rows with typed values`, async () => {
       const file = join(dir, 'books.csv');
       writeFileSync(file, booksCsv());

@@ -380,7 +380,7 @@ for (const storeName of STORE_NAMES) {
       assertError(await call(s.url, 'GET', `${P}/collections?sort.fieldName=id&sort.order=UP`), 400, 'WDE0066');
     });
 
-    test('deleting a collection removes its items (both environments) and its indexes', async () => {
+    test('deleting a collection removes its items (both environments) and its indexes for good once its id is used again', async () => {
       const P = PREFIXES[0];
       const id = 'doomed';
       assert.equal((await call(s.url, 'POST', `${P}/collections`, { collection: { id } })).status, 200);
@@ -395,14 +395,18 @@ for (const storeName of STORE_NAMES) {
       assert.equal(await count(id), 4, 'two live items and their sandbox copies');
 
       assert.equal((await call(s.url, 'DELETE', `${P}/collections/${id}`)).status, 200);
+      // Kept, unreachable, for a restore (collections-restore.test.ts)...
+      assert.equal(await count(id), 4);
+      assert.equal(await count('bystander'), 1);
+
+      // ...until a collection is created under the same id: it is empty, has no sandbox, and the
+      // old unique index is gone.
+      const again = await call(s.url, 'POST', `${P}/collections`, { collection: { id } });
+      assert.equal(again.status, 200);
       assert.equal(await count(id), 0);
       assert.equal(await count('bystander'), 1);
       const ixRows = await s.store.db.all(sql`SELECT * FROM item_indexes WHERE collection_id = ${id}`);
       assert.deepEqual(ixRows, []);
-
-      // Re-created under the same id, the collection is empty, has no sandbox, and the old unique index is gone.
-      const again = await call(s.url, 'POST', `${P}/collections`, { collection: { id } });
-      assert.equal(again.status, 200);
       assert.equal(again.body.collection.revision, '1');
       assert.equal(again.body.collection.sandboxEnabled, false);
       const q = await call(s.url, 'POST', `${P}/items/query`, { dataCollectionId: id, query: {} });

@@ -449,7 +449,7 @@ for (const storeName of STORE_NAMES) {
       assert.equal((await dbIndexes()).size, before.size + 1);
     });
 
-    test('deleting a collection drops its real indexes', async () => {
+    test('deleting a collection drops its real indexes once its id is used again', async () => {
       const c = 'ixdoomed';
       await collection(c);
       const before = await dbIndexes();
@@ -457,8 +457,11 @@ for (const storeName of STORE_NAMES) {
       await ok(createIndex(c, { name: 'u', fields: [{ path: 'k' }], unique: true, caseInsensitive: true }));
       assert.equal((await dbIndexes()).size, before.size + 2);
       await ok(call(s.url, 'DELETE', `${P}/collections/${c}`));
-      assert.deepEqual([...(await dbIndexes()).keys()].sort(), [...before.keys()].sort());
       assertError(await listIndexes(c), 404, 'WDE0025');
+      // Kept for a restore; a collection created under the same id purges them.
+      assert.equal((await dbIndexes()).size, before.size + 2);
+      await collection(c);
+      assert.deepEqual([...(await dbIndexes()).keys()].sort(), [...before.keys()].sort());
     });
 
     if (storeName === 'sqlite') {

@@ -153,16 +153,29 @@ for (const variant of variants) {
 
     test('reset empties the data and keeps, drops or recreates the collections', async () => {
       await cairn.seed({ books: Array.from({ length: 1000 }, (_, i) => ({ title: `t${i}` })) });
-      await cairn.client.collections.createDataCollection({ _id: 'extra' } as never);
+      await cairn.client.collections.createDataCollection({
+        _id: 'extra',
+        fields: [{ key: 'books', type: 'MULTI_REFERENCE', typeMetadata: { multiReference: { referencedCollectionId: 'books' } } }],
+      } as never);
+      const [book] = (await cairn.client.items.query('books').limit(1).find()).items;
+      await cairn.client.items.insert('extra', { _id: 'e1' });
+      await cairn.client.items.insertReference('extra', 'books', 'e1', book!._id);
+      // A deleted collection, with its index: a reset leaves nothing of it to restore.
+      await cairn.client.collections.createDataCollection({ _id: 'gone' } as never);
+      await cairn.server.collections.remove('gone');
       await cairn.reset();
       assert.deepEqual(await titles(cairn), []);
       assert.equal((await cairn.client.tasks.listTasks()).tasks?.length ?? 0, 0);
-      for (const table of ['items', 'events', 'tasks', 'item_schedules', 'task_failures', 'webhook_deliveries']) {
+      for (const table of ['items', 'item_references', 'deleted_collections', 'deleted_references', 'events', 'tasks', 'item_schedules', 'task_failures', 'webhook_deliveries']) {
         const row = await cairn.db.get<{ n: number | string }>(raw(`SELECT count(*) AS n FROM ${table}`));
         assert.equal(Number(row?.n), 0, table);
       }
       const ids = (await cairn.client.collections.listDataCollections()).collections!.map((c) => c._id).sort();
       assert.deepEqual(ids, ['books', 'drafts', 'extra', 'private']);
+      // An item made again under the same id has no references from before the reset.
+      await cairn.client.items.insert('extra', { _id: 'e1' });
+      assert.deepEqual((await cairn.client.items.queryReferenced('extra', 'e1', 'books')).items, []);
+      await cairn.client.items.remove('extra', 'e1');
       // The admin key (and keys made before) still work; the seed comes back when asked for.
       await cairn.reset({ seed: true });
       assert.deepEqual(await titles(cairn), ['Dune', 'Emma', 'Neuromancer']);

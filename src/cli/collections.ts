@@ -1,4 +1,4 @@
-/** `cairn collections list|create`, through the Data Collections API of a running server. */
+/** `cairn collections list|create|delete|deleted|restore|purge`, through the Data Collections API of a running server. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { FIELD_TYPES, ROLES } from '../collections/model.js';
 import { table } from './keys.js';
@@ -40,7 +40,7 @@ const userFields = (c: WireCollection) => (c.fields ?? []).filter((f) => !f.syst
 const permissionsText = (c: WireCollection) => PERMISSION_KEYS.map((k) => `${k}=${c.permissions?.[k] ?? '?'}`).join(',');
 
 export function registerCollections(program: Command): void {
-  const collections = program.command('collections').description('list and create collections on a running server (--url, --key)');
+  const collections = program.command('collections').description('list, create, delete, restore and purge collections on a running server (--url, --key)');
 
   addRemoteOptions(
     collections
@@ -101,4 +101,53 @@ export function registerCollections(program: Command): void {
       }
     },
   );
+  addRemoteOptions(
+    collections
+      .command('delete')
+      .description('delete a collection with its items (restorable for the retention, CAIRN_COLLECTION_RETENTION_HOURS)')
+      .argument('<id>', 'the collection id'),
+  ).action(async (id: string, options: RemoteOptions) => {
+    await apiOf(options).call('DELETE', `/wix-data/v2/collections/${encodeURIComponent(id)}`);
+    process.stdout.write(`Deleted collection ${id}; \`cairn collections restore ${id}\` brings it back.\n`);
+  });
+
+  addRemoteOptions(
+    collections
+      .command('deleted')
+      .description('list the deleted collections that can still be restored, most recent first')
+      .option('--json', 'print them as a JSON array ({collection, deletedDate, restorableUntil})'),
+  ).action(async (options: RemoteOptions & { json?: boolean }) => {
+    const api = apiOf(options);
+    const all: { collection: WireCollection; deletedDate: string; restorableUntil: string }[] = [];
+    for (let offset = 0; ; ) {
+      const page = await api.call<{ deletedCollections: typeof all; pagingMetadata: { hasNext?: boolean } }>('GET', `/cairn/v1/collections/deleted?paging.limit=100&paging.offset=${offset}`);
+      all.push(...page.deletedCollections);
+      offset += page.deletedCollections.length;
+      if (!page.pagingMetadata.hasNext || page.deletedCollections.length === 0) break;
+    }
+    if (options.json) process.stdout.write(`${JSON.stringify(all)}\n`);
+    else if (all.length === 0) process.stdout.write('No deleted collections.\n');
+    else process.stdout.write(table(['ID', 'DELETED', 'RESTORABLE UNTIL'], all.map((d) => [d.collection.id, d.deletedDate, d.restorableUntil])));
+  });
+
+  addRemoteOptions(
+    collections
+      .command('restore')
+      .description('restore a deleted collection with its items, indexes and references')
+      .argument('<id>', 'the collection id')
+      .option('--json', 'print the restored collection as JSON'),
+  ).action(async (id: string, options: RemoteOptions & { json?: boolean }) => {
+    const { collection } = await apiOf(options).call<{ collection: WireCollection }>('POST', `/wix-data/v2/collections/restore/${encodeURIComponent(id)}`, {});
+    if (options.json) process.stdout.write(`${JSON.stringify(collection)}\n`);
+    else process.stdout.write(`Restored collection ${collection.id}.\n`);
+  });
+  addRemoteOptions(
+    collections
+      .command('purge')
+      .description('purge a deleted collection now, before its retention ends: its items go for good')
+      .argument('<id>', 'the deleted collection id'),
+  ).action(async (id: string, options: RemoteOptions) => {
+    await apiOf(options).call('DELETE', `/cairn/v1/collections/deleted/${encodeURIComponent(id)}`);
+    process.stdout.write(`Purged deleted collection ${id}.\n`);
+  });
 }

@@ -3,6 +3,7 @@
  * bumps the revision with a compare-and-swap, so two concurrent editors never overwrite each other
  * silently (PUT with a stale revision fails; field and plugin edits retry on a fresh read).
  */
+import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { WixError } from '../errors.js';
 import type { Db, Executor } from '../store/db.js';
@@ -26,11 +27,11 @@ import {
   toWire,
   type Collection,
 } from './model.js';
-import { dropAllIndexes } from './indexes.js';
+import { expiredDeletions, findDeletion, listDeleted, lockCollectionLifecycle, markDeleted, purgeCollectionData, purgeDeletion, purgeDeletionsHolding, purgeItemsBatch, restoreDeletion } from './deletion.js';
 import { copyDraftsAsDraftStatus, moveDraftStatusItems, publishAllDrafts } from './draft-items.js';
 import { COLLECTION_EVENTS, EventRecorder } from '../events/outbox.js';
 import { SYSTEM_FIELDS, type SystemField } from '../query/ast.js';
-import { clearCollectionReferences, clearReferencesWhere, copyReferencesToSandbox } from '../items/references.js';
+import { clearReferencesWhere, copyReferencesToSandbox } from '../items/references.js';
 
 interface CollectionRow {
   id: string;
@@ -72,15 +73,43 @@ const jsonParam = (db: Executor, json: string) => (db.dialect === 'postgres' ? s
 const CACHE_MS = 1000;
 const CACHE_MAX = 1000;
 
+/** How long a deleted collection can be restored by default: 30 days (CAIRN_COLLECTION_RETENTION_HOURS). */
+export const DEFAULT_COLLECTION_RETENTION_HOURS = 720;
+
+/** Items removed per transaction when the sweep purges a large deleted collection. */
+const PURGE_BATCH = 5000;
+
+export interface CollectionServiceOptions {
+  /** How long a deleted collection can be restored, hours (0: deleting is final at once). */
+  retentionHours?: number;
+}
+
+/** A collection as the deleted listing shows it: the collection, when it went, and until when it can come back. */
+export interface DeletedCollection {
+  collection: Collection;
+  deletedDate: string;
+  restorableUntil: string;
+}
+
 export class CollectionService {
   private readonly cache = new Map<string, { at: number; collection: Collection }>();
+
+  private readonly retentionMs: number;
 
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
     /** Collection events (created, updated, deleted) are recorded in each change's transaction. */
     private readonly events: EventRecorder = new EventRecorder(),
-  ) {}
+    options: CollectionServiceOptions = {},
+  ) {
+    this.retentionMs = Math.max(0, options.retentionHours ?? DEFAULT_COLLECTION_RETENTION_HOURS) * 3_600_000;
+  }
+
+  /** Deletions before this instant can no longer be restored. */
+  private retentionCutoff(): string {
+    return new Date(this.clock.now().getTime() - this.retentionMs).toISOString();
+  }
 
   private collectionEvent(tx: Executor, type: string, c: Collection, now: string, entity: JsonObject | null = toWire(c)): Promise<void> {
     return this.events.record(tx, [{ type, collectionId: c.id, env: null, entityId: c.id, data: entity === null ? null : JSON.stringify(entity) }], now);
@@ -144,11 +173,13 @@ export class CollectionService {
       updatedDate: now,
     };
     await this.db.transaction(async (tx) => {
+      await lockCollectionLifecycle(tx);
       const inserted = await tx.run(
         sql`INSERT INTO collections (id, doc, revision, sandbox_enabled, created_date, updated_date)
             VALUES (${id}, ${jsonParam(this.db, docOf(c))}, 1, ${false}, ${now}, ${now}) ON CONFLICT (id) DO NOTHING`,
       );
       if (inserted === 0) throw new WixError('WDE0104', `Collection [${id}] already exists`, { collectionId: id });
+      await this.purgeDeletionsOf(tx, [id]);
       await this.collectionEvent(tx, COLLECTION_EVENTS.created, c, now);
     });
     return c;
@@ -243,7 +274,11 @@ export class CollectionService {
     return this.write(current, change(current));
   }
 
-  /** Deletes a collection with its items; a collection with the Draft Items plugin takes its drafts collection along. */
+  /**
+   * Deletes a collection with its items; a collection with the Draft Items plugin takes its drafts
+   * collection along. The deletion can be restored for the retention (deletion.ts); with none,
+   * it is purged in the same transaction.
+   */
   async remove(id: string): Promise<void> {
     const c = await this.current(id);
     const publishedId = publishedCollectionOf(c);
@@ -251,24 +286,115 @@ export class CollectionService {
       throw new WixError('WDE0075', `Collection [${c.id}] holds the drafts of [${publishedId}]: delete the Draft Items plugin of [${publishedId}], or that collection`);
     }
     const draftsId = draftsCollectionOf(c);
-    const drafts = draftsId ? await this.find(draftsId) : undefined;
+    const members = draftsId ? [draftsId, c.id] : [c.id];
     await this.db.transaction(async (tx) => {
-      if (drafts) await this.removeIn(tx, drafts);
-      await this.removeIn(tx, c);
+      await lockCollectionLifecycle(tx);
+      const now = this.clock.now().toISOString();
+      const deletionId = randomUUID();
+      const moved = await markDeleted(tx, members, deletionId, now);
+      if (!moved.some((r) => r.id === c.id)) throw new WixError('WDE0025', `Collection [${c.id}] does not exist`, { collectionId: c.id });
+      for (const row of moved) {
+        this.forget(row.id);
+        this.events.itemsChanged(tx, row.id);
+        // One collection event, not one per item: the items go with their collection.
+        await this.collectionEvent(tx, COLLECTION_EVENTS.deleted, fromRow(row as CollectionRow), now, { id: row.id });
+      }
+      if (this.retentionMs === 0) await purgeDeletion(tx, deletionId);
     });
-    this.forget(c.id);
-    if (draftsId) this.forget(draftsId);
+    for (const m of members) this.forget(m);
   }
 
-  private async removeIn(tx: Executor, c: Collection): Promise<void> {
-    this.forget(c.id);
-    await dropAllIndexes(tx, c.id);
-    // One collection event, not one per item: the items go with their collection.
-    await tx.run(sql`DELETE FROM items WHERE collection_id = ${c.id}`);
-    await clearCollectionReferences(tx, c.id);
-    this.events.itemsChanged(tx, c.id);
-    await tx.run(sql`DELETE FROM collections WHERE id = ${c.id}`);
-    await this.collectionEvent(tx, COLLECTION_EVENTS.deleted, c, this.clock.now().toISOString(), { id: c.id });
+  /**
+   * Restore Data Collection: puts a deleted collection back as it was, with its items, indexes and
+   * references (and the other collections its deletion took: a collection and its drafts come
+   * back together). WDE0025 when no deletion within the retention holds it.
+   */
+  async restore(rawId: unknown): Promise<Collection> {
+    const id = validCollectionId(rawId, 'dataCollectionId');
+    const notRestorable = () => new WixError('WDE0025', `Collection [${id}] was not deleted recently, or never existed: it cannot be restored`, { collectionId: id });
+    const restored = await this.db.transaction(async (tx) => {
+      await lockCollectionLifecycle(tx);
+      const deletion = await findDeletion(tx, id);
+      if (!deletion || deletion.deletedDate < this.retentionCutoff()) throw notRestorable();
+      const rows = await restoreDeletion(tx, deletion.deletionId, deletion.deletedDate, (existing) =>
+        new WixError('WDE0104', `Collection [${existing}] exists: a deleted collection of the same id cannot be restored over it`, { collectionId: existing }),
+      );
+      if (!rows) throw notRestorable();
+      const now = this.clock.now().toISOString();
+      const collections = rows.map((r) => fromRow(r as CollectionRow));
+      for (const c of collections) {
+        this.events.itemsChanged(tx, c.id);
+        await this.collectionEvent(tx, COLLECTION_EVENTS.created, c, now);
+      }
+      return collections;
+    });
+    for (const c of restored) this.forget(c.id);
+    const c = restored.find((r) => r.id === id);
+    if (!c) throw notRestorable();
+    return c;
+  }
+
+  /** Deleted collections that can still be restored, most recently deleted first (Cairn's listing). */
+  async listDeleted(rawPaging: unknown): Promise<{ deleted: DeletedCollection[]; total: number; offset: number; limit: number }> {
+    const paging = rawPaging === undefined ? {} : asObject(rawPaging, 'paging');
+    const limit = optionalInt(paging.limit, 'paging.limit', 0, 1000) ?? 50;
+    const offset = optionalInt(paging.offset, 'paging.offset', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+    // Expired deletions the sweep has not reached yet are not restorable: they are not shown.
+    const { rows, total } = await listDeleted(this.db, this.retentionCutoff(), limit, offset);
+    return {
+      deleted: rows.map((r) => ({
+        collection: fromRow(r as CollectionRow),
+        deletedDate: r.deleted_date,
+        restorableUntil: new Date(new Date(r.deleted_date).getTime() + this.retentionMs).toISOString(),
+      })),
+      total,
+      offset,
+      limit,
+    };
+  }
+
+  /**
+   * Ends a deletion before its retention (Cairn's DELETE /cairn/v1/collections/deleted/{id}): the
+   * collection's items, indexes and references go for good now, in one transaction, with the
+   * other collections the deletion took. WDE0025 when no deletion holds the id.
+   */
+  async purgeDeleted(rawId: unknown): Promise<void> {
+    const id = validCollectionId(rawId, 'dataCollectionId');
+    await this.db.transaction(async (tx) => {
+      await lockCollectionLifecycle(tx);
+      const deletion = await findDeletion(tx, id);
+      if (!deletion) throw new WixError('WDE0025', `No deleted collection [${id}] to purge`, { collectionId: id });
+      for (const purged of await purgeDeletion(tx, deletion.deletionId)) this.events.itemsChanged(tx, purged);
+    });
+  }
+
+  /** Purges the deletions holding these ids (a collection is being created under one), in the caller's transaction. */
+  private async purgeDeletionsOf(tx: Executor, ids: readonly string[]): Promise<void> {
+    for (const purged of await purgeDeletionsHolding(tx, ids)) this.events.itemsChanged(tx, purged);
+  }
+
+  /**
+   * Purges the deletions whose retention has ended (the task runner calls it from time to time).
+   * A large collection's items go in batches of short transactions first, so other writers are
+   * never held up for long; the rest of the deletion goes in one. Returns how many were purged.
+   */
+  async purgeExpired(): Promise<number> {
+    if (this.retentionMs === 0) return 0;
+    const cutoff = this.retentionCutoff();
+    let purged = 0;
+    for (;;) {
+      const due = await expiredDeletions(this.db, cutoff, 20);
+      if (due.length === 0) return purged;
+      for (const deletionId of new Set(due.map((d) => d.deletion_id))) {
+        for (const { id } of due.filter((d) => d.deletion_id === deletionId)) {
+          while ((await this.db.transaction((tx) => purgeItemsBatch(tx, deletionId, id, cutoff, PURGE_BATCH))) === PURGE_BATCH);
+        }
+        await this.db.transaction(async (tx) => {
+          for (const id of await purgeDeletion(tx, deletionId)) this.events.itemsChanged(tx, id);
+        });
+        purged++;
+      }
+    }
   }
 
   /**
@@ -302,11 +428,13 @@ export class CollectionService {
     const plugins = [...current.plugins.filter((p) => p.type !== 'PUBLISH'), { type: DRAFT_ITEMS, draftItemsOptions: { draftsCollectionId: draftsId } }];
     const updated: Collection = { ...current, plugins, revision: current.revision + 1, updatedDate: now };
     await this.db.transaction(async (tx) => {
+      await lockCollectionLifecycle(tx);
       const inserted = await tx.run(
         sql`INSERT INTO collections (id, doc, revision, sandbox_enabled, created_date, updated_date)
             VALUES (${draftsId}, ${jsonParam(this.db, docOf(drafts))}, 1, ${drafts.sandboxEnabled}, ${now}, ${now}) ON CONFLICT (id) DO NOTHING`,
       );
       if (inserted === 0) throw new WixError('WDE0104', `Collection [${draftsId}] already exists`, { collectionId: draftsId });
+      await this.purgeDeletionsOf(tx, [draftsId]);
       await this.collectionEvent(tx, COLLECTION_EVENTS.created, drafts, now);
       if (withPublish) await moveDraftStatusItems(tx, this.events, current, drafts, now);
       await this.rewrite(tx, current, updated, now);
@@ -378,6 +506,18 @@ export class CollectionService {
     this.forget(current.id);
     this.forget(draftsId);
     return updated;
+  }
+
+  /**
+   * Deletes a drafts collection for good, in the caller's transaction: its pair is undone, so
+   * there is nothing to restore it into (the plugin calls above).
+   */
+  private async removeIn(tx: Executor, c: Collection): Promise<void> {
+    this.forget(c.id);
+    await tx.run(sql`DELETE FROM collections WHERE id = ${c.id}`);
+    await purgeCollectionData(tx, c.id);
+    this.events.itemsChanged(tx, c.id);
+    await this.collectionEvent(tx, COLLECTION_EVENTS.deleted, c, this.clock.now().toISOString(), { id: c.id });
   }
 
   /** Writes `next` over `current` inside a transaction, checking the revision (WDE0079 when it moved). */

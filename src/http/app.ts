@@ -59,6 +59,8 @@ export interface AppOptions {
   hooks?: HooksSource;
   /** Record events in the outbox (default true; CAIRN_EVENTS=off). */
   events?: boolean;
+  /** How long a deleted collection can be restored, hours (default 720; 0: deleting is final at once). */
+  collectionRetentionHours?: number;
   /** CAIRN_ADMIN_KEY: the admin key (every scope). Keys in the store (api_keys) work as well. */
   adminKey?: string | undefined;
   /** Access control settings (docs/security.md). */
@@ -158,7 +160,7 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
   });
 
   const events = new EventRecorder(options.events ?? true);
-  const collections = new CollectionService(db, clock, events);
+  const collections = new CollectionService(db, clock, events, options.collectionRetentionHours === undefined ? {} : { retentionHours: options.collectionRetentionHours });
   const indexes = new IndexService(db);
   const readCache = db.listen && options.readCache !== false ? new ItemReadCache(options.readCache ?? {}) : undefined;
   if (readCache && db.listen) {

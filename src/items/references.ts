@@ -322,6 +322,35 @@ export async function clearCollectionReferences(tx: Executor, collectionId: stri
   await tx.run(sql`DELETE FROM item_references WHERE referenced_collection_id = ${collectionId}`);
 }
 
+/**
+ * A deletion (src/collections/deletion.ts) sets aside the references other collections' items
+ * make to the deleted collections: left in place they would show through those items while the
+ * collections are gone. Their own references stay with their items.
+ */
+export async function parkIncomingReferences(tx: Executor, members: readonly string[], deletionId: string): Promise<void> {
+  await lockReferences(tx, members, 'exclusive');
+  const incoming = sql`referenced_collection_id IN (${idList(members)}) AND collection_id NOT IN (${idList(members)})`;
+  await tx.run(sql`INSERT INTO deleted_references (deletion_id, seq, collection_id, env, field, referring_id, referenced_collection_id, referenced_id)
+    SELECT ${deletionId}, seq, collection_id, env, field, referring_id, referenced_collection_id, referenced_id FROM item_references WHERE ${incoming}`);
+  await tx.run(sql`DELETE FROM item_references WHERE ${incoming}`);
+}
+
+/**
+ * A restore puts the parked references back, in their order, from the referring items that are
+ * still the ones that made them: an item removed since (or removed and made again under the same
+ * id, after the deletion) gets none.
+ */
+export async function unparkReferences(tx: Executor, members: readonly string[], deletionId: string, deletedDate: string): Promise<void> {
+  await lockReferences(tx, members, 'exclusive');
+  await tx.run(sql`INSERT INTO item_references (collection_id, env, field, referring_id, referenced_collection_id, referenced_id)
+    SELECT p.collection_id, p.env, p.field, p.referring_id, p.referenced_collection_id, p.referenced_id FROM deleted_references p
+    WHERE p.deletion_id = ${deletionId} AND EXISTS (SELECT 1 FROM items i
+      WHERE i.collection_id = p.collection_id AND i.env = p.env AND i.id = p.referring_id AND i.created_date <= ${deletedDate})
+    ORDER BY p.seq
+    ON CONFLICT DO NOTHING`);
+  await tx.run(sql`DELETE FROM deleted_references WHERE deletion_id = ${deletionId}`);
+}
+
 /** Copies the collection's live references into its sandbox (sandbox start, after its items were copied). */
 export async function copyReferencesToSandbox(tx: Executor, collectionId: string): Promise<void> {
   await tx.run(sql`INSERT INTO item_references (collection_id, env, field, referring_id, referenced_collection_id, referenced_id)

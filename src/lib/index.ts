@@ -81,6 +81,8 @@ export interface CairnOptions {
   runner?: RunnerOptions | false;
   /** Record change events (webhooks, the event stream); default true. */
   events?: boolean;
+  /** How long a deleted collection can be restored, hours (default 720; 0: deleting is final at once). */
+  collectionRetentionHours?: number;
   /** Member tokens, rate limits (AppOptions.auth); the rate limits are off by default here. */
   auth?: AppOptions['auth'];
   /** Webhook settings (AppOptions.webhooks). */
@@ -184,6 +186,7 @@ export async function createCairn(options: CairnOptions = {}): Promise<EmbeddedC
       ...(options.ownerId ? { ownerId: options.ownerId } : {}),
       ...(options.hooks !== undefined ? { hooks: options.hooks } : {}),
       ...(options.events === false ? { events: false } : {}),
+      ...(options.collectionRetentionHours !== undefined ? { collectionRetentionHours: options.collectionRetentionHours } : {}),
       ...(options.auth ? { auth: options.auth } : {}),
       ...(options.webhooks ? { webhooks: options.webhooks } : {}),
       ...(runner === false

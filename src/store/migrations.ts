@@ -477,7 +477,45 @@ export const MIGRATIONS: readonly Migration[] = [
     postgres: '',
     postgresSteps: (tx) => createPipelineMod(tx),
   },
+  {
+    // Deleted collections (src/collections/deletion.ts): the collection row moves here and its
+    // items, indexes and own references stay where they are until the deletion is purged, so a
+    // restore puts the row back. `deletion_id` groups the collections one deletion took (a
+    // collection and its drafts collection). References other collections made to them are
+    // parked aside, since those would otherwise show through the referring items.
+    version: 16,
+    name: 'deleted collections',
+    sqlite: deletedCollectionsDdl('TEXT', 'INTEGER', 'TEXT', ''),
+    postgres: deletedCollectionsDdl('JSONB', 'BOOLEAN', 'BIGINT', ' COLLATE "C"'),
+  },
 ];
+
+function deletedCollectionsDdl(doc: string, bool: string, bigint: string, c: string): string {
+  return `
+      CREATE TABLE deleted_collections (
+        id TEXT${c} PRIMARY KEY,
+        deletion_id TEXT${c} NOT NULL,
+        doc ${doc} NOT NULL,
+        revision INTEGER NOT NULL,
+        sandbox_enabled ${bool} NOT NULL,
+        created_date TEXT${c} NOT NULL,
+        updated_date TEXT${c} NOT NULL,
+        deleted_date TEXT${c} NOT NULL
+      );
+      CREATE INDEX deleted_collections_deletion ON deleted_collections (deletion_id);
+      CREATE INDEX deleted_collections_date ON deleted_collections (deleted_date);
+      CREATE TABLE deleted_references (
+        deletion_id TEXT${c} NOT NULL,
+        seq ${bigint} NOT NULL,
+        collection_id TEXT${c} NOT NULL,
+        env TEXT${c} NOT NULL,
+        field TEXT${c} NOT NULL,
+        referring_id TEXT${c} NOT NULL,
+        referenced_collection_id TEXT${c} NOT NULL,
+        referenced_id TEXT${c} NOT NULL
+      );
+      CREATE INDEX deleted_references_deletion ON deleted_references (deletion_id, seq)`;
+}
 
 /**
  * Migration 14. What each means is the evaluator's (src/query/pipeline/evaluate.ts):

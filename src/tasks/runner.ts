@@ -62,6 +62,8 @@ export interface RunnerOptions {
   requestsReceived?: () => number;
   /** How often an idle runner looks for work. */
   pollMs?: number;
+  /** How often the runner purges deleted collections whose retention has ended (default 60 s; CollectionService.purgeExpired). */
+  purgeEveryMs?: number;
   onError?: (e: unknown) => void;
   /**
    * Called after each batch of a task has committed, before the next one starts. The runner
@@ -107,6 +109,9 @@ export class TaskRunner {
   private lastRequestAt = -Infinity;
   private readonly leaseMs: number;
   private readonly pollMs: number;
+  private readonly purgeEveryMs: number;
+  /** When (performance.now()) the runner last looked for expired deletions. */
+  private lastPurgeAt = -Infinity;
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -132,6 +137,7 @@ export class TaskRunner {
     this.restShare = options.restShare ?? (db.dialect === 'postgres' ? 0 : 0.35);
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 500;
+    this.purgeEveryMs = options.purgeEveryMs ?? 60_000;
   }
 
   start(): void {
@@ -170,6 +176,10 @@ export class TaskRunner {
       let worked = false;
       try {
         worked = (await this.fireDueSchedules()) > 0;
+        if (performance.now() - this.lastPurgeAt >= this.purgeEveryMs) {
+          this.lastPurgeAt = performance.now();
+          if ((await this.collections.purgeExpired()) > 0) worked = true;
+        }
         const task = await this.claim();
         if (task) {
           worked = true;

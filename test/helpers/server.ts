@@ -74,6 +74,8 @@ export interface StartOptions {
   events?: boolean;
   /** Access control settings (member tokens, rate limits). */
   auth?: AppOptions['auth'];
+  /** How long a deleted collection can be restored, hours. */
+  collectionRetentionHours?: number;
 }
 
 export async function startServer(storeName: StoreName, options: StartOptions = {}): Promise<TestServer> {
@@ -92,6 +94,7 @@ export async function startServer(storeName: StoreName, options: StartOptions = 
       adminKey: TEST_ADMIN_KEY,
       ...(options.auth ? { auth: options.auth } : {}),
       ...(options.events === false ? { events: false } : {}),
+      ...(options.collectionRetentionHours !== undefined ? { collectionRetentionHours: options.collectionRetentionHours } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.hooks !== undefined ? { hooks: options.hooks } : {}),
       ...(options.runner === false ? { runner: false as const } : options.runner ? { runner: options.runner } : {}),

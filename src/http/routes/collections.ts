@@ -57,6 +57,7 @@ export async function collectionRoutes(app: FastifyInstance, opts: CollectionRou
     await collections.remove(p(req).id as string);
     return {};
   });
+  app.post('/collections/restore/:id', { schema: S.restore }, async (req) => ({ collection: toWire(await collections.restore(p(req).id)) }));
   app.post('/collections/create-field', { schema: S.createField }, async (req) => {
     const params = p(req);
     return { dataCollection: toWire(await collections.createField(params.dataCollectionId as string, params.field)) };
@@ -127,9 +128,21 @@ export async function collectionRoutes(app: FastifyInstance, opts: CollectionRou
   });
 }
 
-/** Cairn's additions: turning a collection's sandbox environment on and off. */
+/** Cairn's additions: turning a collection's sandbox environment on and off; the deleted collections a restore can bring back. */
 export async function cairnCollectionRoutes(app: FastifyInstance, opts: CollectionRoutesOptions): Promise<void> {
-  requireScope(app, collectionScopes);
+  // Deleted collections are for those who manage collections, GET or not.
+  requireScope(app, (req) => (req.routeOptions.url?.includes('/collections/deleted') ? [SCOPES.collections] : collectionScopes(req)));
+  app.get('/collections/deleted', { schema: S.listDeleted }, async (req) => {
+    const { deleted, total, offset, limit } = await opts.collections.listDeleted(paramsOf(req).paging);
+    return {
+      deletedCollections: deleted.map((d) => ({ collection: toWire(d.collection), deletedDate: d.deletedDate, restorableUntil: d.restorableUntil })),
+      pagingMetadata: { count: deleted.length, offset, total, tooManyToCount: false, hasNext: offset + limit < total },
+    };
+  });
+  app.delete('/collections/deleted/:id', { schema: S.purgeDeleted }, async (req) => {
+    await opts.collections.purgeDeleted(paramsOf(req).id);
+    return {};
+  });
   app.post('/collections/:id/sandbox', { schema: S.sandbox }, async (req) => {
     const params = paramsOf(req);
     const enabled = optionalBoolean(params.enabled, 'enabled');
