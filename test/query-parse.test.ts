@@ -94,8 +94,11 @@ describe('parseFilter rejects malformed filters with the Wix codes', () => {
     ['a field operator at the top level', { $gt: 1 }, 'WDE0061'],
     ['$nor', { $nor: [{ a: 1 }] }, 'WDE0061'],
     ['an unknown field operator', { a: { $foo: 1 } }, 'WDE0061'],
-    ['$matches', { a: { $matches: 'x' } }, 'WDE0061'],
-    ['$urlized', { a: { $urlized: 'x' } }, 'WDE0061'],
+    ['$matches at the top level', { $matches: { spec: [{ type: 'literal', value: 'x' }] } }, 'WDE0061'],
+    ['$where', { a: { $where: 'x' } }, 'WDE0061'],
+    // WDE0059 also: pattern operands of the wrong shape.
+    ['$matches a string', { a: { $matches: 'x' } }, 'WDE0059'],
+    ['$urlized a number', { a: { $urlized: 1 } }, 'WDE0059'],
     ['$not inside a field condition', { a: { $not: { $eq: 1 } } }, 'WDE0061'],
     ['$and inside a field condition', { a: { $and: [] } }, 'WDE0061'],
     ['operators mixed with plain keys', { a: { $gt: 1, x: 2 } }, 'WDE0061'],
@@ -136,6 +139,25 @@ describe('parseFilter rejects malformed filters with the Wix codes', () => {
   for (const [name, raw, code] of cases) {
     test(`${name} -> ${code}`, () => assert.equal(filterCode(raw), code));
   }
+
+  test('$matches and $urlized read into pattern parts: folded when case is ignored, empty literals dropped, set characters once', () => {
+    const a = { segments: ['a'] };
+    assert.deepEqual(parseFilter({ a: { $matches: { spec: [{ type: 'literal', value: 'Ab' }, { type: 'literal', value: '' }, { type: 'anyOf', value: '-- ' }] } } }), {
+      kind: 'pattern',
+      field: a,
+      parts: [{ literal: 'Ab' }, { oneOf: '- ' }],
+      ignoreCase: false,
+    });
+    assert.deepEqual(parseFilter({ a: { $matches: { ignoreCase: true, spec: [{ type: 'literal', value: 'İSTΣ' }, { type: 'anyOf', value: 'Aa' }] } } }), {
+      kind: 'pattern',
+      field: a,
+      parts: [{ literal: 'istσ' }, { oneOf: 'a' }],
+      ignoreCase: true,
+    });
+    const separator = { oneOf: ' \t\n-' };
+    assert.deepEqual(parseFilter({ a: { $urlized: 'Hello--World' } }), { kind: 'pattern', field: a, parts: [{ literal: 'hello' }, separator, separator, { literal: 'world' }], ignoreCase: true });
+    assert.deepEqual(parseFilter({ a: { $urlized: ['Hello', 'World'] } }), { kind: 'pattern', field: a, parts: [{ literal: 'hello' }, separator, { literal: 'world' }], ignoreCase: true });
+  });
 
   test('the first error found wins inside one filter, whatever the nesting', () => {
     assert.equal(filterCode({ $and: [{ a: { $regex: 'x' } }, 'not an object'] }), 'WDE0070');
@@ -400,7 +422,8 @@ for (const storeName of STORE_NAMES) {
         [{ n: { $gt: true } }, 'WDE0058'],
         [{ n: { $contains: 5 } }, 'WDE0059'],
         [{ n: { $in: [null] } }, 'WDE0060'],
-        [{ n: { $matches: 'x' } }, 'WDE0061'],
+        [{ n: { $where: 'x' } }, 'WDE0061'],
+        [{ n: { $matches: 'x' } }, 'WDE0059'],
         [{ n: { $regex: '^1' } }, 'WDE0070'],
         [wide(LIMITS.maxNodes), 'WDE0080'],
         [{ 'n.$x': 1 }, 'WDE0134'],

@@ -34,6 +34,13 @@ export interface FieldPath {
 export type CompareOp = 'gt' | 'gte' | 'lt' | 'lte';
 export type StringOp = 'startsWith' | 'endsWith' | 'contains';
 
+/**
+ * A part of a `$matches` pattern: literal text, or one character of a set. Every part has a
+ * fixed length in code points, so a pattern matches a string of one length only and is checked
+ * part by part at fixed places, with no backtracking (the same on every store).
+ */
+export type PatternPart = { readonly literal: string } | { readonly oneOf: string };
+
 export type FilterNode =
   | { readonly kind: 'true' }
   | { readonly kind: 'false' }
@@ -50,6 +57,12 @@ export type FilterNode =
   | { readonly kind: 'cmp'; readonly field: FieldPath; readonly op: CompareOp; readonly value: OrderedScalar }
   /** Element match of a case-insensitive string test; value is already lower-cased. */
   | { readonly kind: 'str'; readonly field: FieldPath; readonly op: StringOp; readonly value: string }
+  /**
+   * Element match of a whole string against a pattern (`$matches`, `$urlized`): the parts in
+   * order, nothing before or after. With `ignoreCase` the string is lower-cased as for `str`, and
+   * the parts are already.
+   */
+  | { readonly kind: 'pattern'; readonly field: FieldPath; readonly parts: readonly PatternPart[]; readonly ignoreCase: boolean }
   /** The field is missing or null. */
   | { readonly kind: 'isNull'; readonly field: FieldPath }
   /** The field is missing, null, an empty string or an empty array. */

@@ -18,11 +18,13 @@ import {
   type FieldPath,
   type FilterNode,
   type NodeOf,
+  type PatternPart,
   type Scalar,
   type ScalarType,
   type SortSpec,
   type SystemField,
 } from './ast.js';
+import { patternLength } from './pattern.js';
 
 const SEGMENT = /^[\p{L}\p{N}_-]+$/u;
 
@@ -54,6 +56,8 @@ interface ValueAccess {
   compare(op: keyof typeof OPS, s: Scalar): Sql;
   /** The value as lower-cased text; only meaningful when isType('string'). */
   lowerText(): Sql;
+  /** The value as text; only meaningful when isType('string'). */
+  text(): Sql;
 }
 
 export interface CompilerOptions {
@@ -93,6 +97,12 @@ export abstract class FilterCompiler {
         n.field,
         (c) => (c.type === 'string' ? this.stringTest(this.lowerColumn(c), n.op, n.value) : raw('FALSE')),
         (p) => this.elementMatch(p, (v) => sql`(${v.isType('string')} AND ${this.stringTest(v.lowerText(), n.op, n.value)})`),
+      ),
+    pattern: (n) =>
+      this.onField(
+        n.field,
+        (c) => (c.type === 'string' ? this.patternTest(n.ignoreCase ? this.lowerColumn(c) : this.column(c), n.parts) : raw('FALSE')),
+        (p) => this.elementMatch(p, (v) => sql`(${v.isType('string')} AND ${this.patternTest(n.ignoreCase ? v.lowerText() : v.text(), n.parts)})`),
       ),
     isNull: (n) =>
       this.onField(
@@ -164,8 +174,29 @@ export abstract class FilterCompiler {
     }
   }
 
+  /**
+   * A whole string against pattern parts (pattern.ts): its length, then each part at its fixed
+   * place, a literal as a substring, a set's character by its position in the set.
+   */
+  private patternTest(s: Sql, parts: readonly PatternPart[]): Sql {
+    const tests = [sql`${this.charLength(s)} = ${patternLength(parts)}`];
+    let at = 1;
+    for (const p of parts) {
+      if ('literal' in p) {
+        const n = [...p.literal].length;
+        tests.push(sql`substr(${s}, ${at}, ${n}) = ${p.literal}`);
+        at += n;
+      } else {
+        tests.push(sql`${this.position(sql`${p.oneOf}`, sql`substr(${s}, ${at}, 1)`)} > 0`);
+        at += 1;
+      }
+    }
+    return sql`(${join(tests, ' AND ')})`;
+  }
+
   protected abstract lowerColumn(c: { column: string }): Sql;
-  protected abstract position(haystack: Sql, needle: string): Sql;
+  protected abstract charLength(s: Sql): Sql;
+  protected abstract position(haystack: Sql, needle: string | Sql): Sql;
   protected abstract endsWith(haystack: Sql, needle: string): Sql;
   /** The value matches, or (when it is an array) one of its elements does. */
   protected abstract elementMatch(segments: readonly string[], pred: (v: ValueAccess) => Sql): Sql;
@@ -332,6 +363,7 @@ export class SqliteFilterCompiler extends FilterCompiler {
         )}))`,
       compare: (op, s) => sql`(${typeCheck(s.type)} AND ${target(s.type)} ${raw(OPS[op])} ${bind(s)})`,
       lowerText: () => sql`cairn_lower(${value})`,
+      text: () => value,
     };
   }
 
@@ -370,8 +402,11 @@ export class SqliteFilterCompiler extends FilterCompiler {
   protected anyString(test: (lowered: Sql) => Sql): Sql {
     return sql`EXISTS (SELECT 1 FROM json_tree(json_remove(data, '$._id', '$._owner', '$._createdDate', '$._updatedDate')) AS jt WHERE jt.type = 'text' AND ${test(sql`cairn_lower(jt.value)`)})`;
   }
-  protected position(haystack: Sql, needle: string): Sql {
+  protected position(haystack: Sql, needle: string | Sql): Sql {
     return sql`instr(${haystack}, ${needle})`;
+  }
+  protected charLength(s: Sql): Sql {
+    return sql`length(${s})`;
   }
   protected endsWith(haystack: Sql, needle: string): Sql {
     return sql`substr(${haystack}, ${-[...needle].length}) = ${needle}`;
@@ -444,6 +479,7 @@ export class PostgresFilterCompiler extends FilterCompiler {
         )})`,
       compare,
       lowerText: () => sql`lower(${x} #>> '{}')`,
+      text: () => sql`(${x} #>> '{}')`,
     };
   }
 
@@ -477,8 +513,11 @@ export class PostgresFilterCompiler extends FilterCompiler {
     // the database's own locale, as JSON strings (which carry the default collation) are.
     return sql`lower(${raw(c.column)} COLLATE "default")`;
   }
-  protected position(haystack: Sql, needle: string): Sql {
+  protected position(haystack: Sql, needle: string | Sql): Sql {
     return sql`strpos(${haystack}, ${needle})`;
+  }
+  protected charLength(s: Sql): Sql {
+    return sql`char_length(${s})`;
   }
   protected endsWith(haystack: Sql, needle: string): Sql {
     return sql`right(${haystack}, ${[...needle].length}::int) = ${needle}`;

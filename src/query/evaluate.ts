@@ -2,6 +2,7 @@
  * The JS evaluator of the filter AST: the reference semantics that both SQL compilers must agree
  * with (the property tests check it). It is never used to filter a collection; the stores do that.
  */
+import { matchesPattern } from './pattern.js';
 import { canonicalJson, isDateValue, isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js';
 import type { FieldPath, FilterNode, NodeOf, Scalar, SortSpec } from './ast.js';
 import { foldCase } from './fold.js';
@@ -90,6 +91,7 @@ const handlers: { [K in FilterNode['kind']]: (node: NodeOf<K>, item: JsonObject)
       const s = foldCase(e);
       return n.op === 'startsWith' ? s.startsWith(n.value) : n.op === 'endsWith' ? s.endsWith(n.value) : s.includes(n.value);
     }),
+  pattern: (n, item) => elementMatch(getPath(item, n.field), (e) => typeof e === 'string' && matchesPattern(n.ignoreCase ? foldCase(e) : e, n.parts)),
   isNull: (n, item) => {
     const v = getPath(item, n.field);
     return v === undefined || v === null;

@@ -17,6 +17,7 @@ import {
   systemFieldOf,
 } from './ast.js';
 import { foldCase } from './fold.js';
+import { parseMatches, parseUrlized } from './pattern.js';
 import { normalise } from './normalise.js';
 
 export const LIMITS = {
@@ -228,6 +229,12 @@ function parseOperator(field: FieldPath, op: string, operand: unknown, mode: Str
       noNul(operand, op, 'WDE0059');
       return { kind: 'str', field, op: op.slice(1) as StringOp, value: foldCase(operand) };
     }
+    case '$matches': {
+      const { parts, ignoreCase } = parseMatches(operand);
+      return { kind: 'pattern', field, parts, ignoreCase };
+    }
+    case '$urlized':
+      return { kind: 'pattern', field, parts: parseUrlized(operand), ignoreCase: true };
     case '$regex':
       throw new WixError('WDE0070', '$regex keyword is not allowed.');
     default:

@@ -61,6 +61,31 @@ const needleArb = fc
     const piece = cps.slice(from, from + (cps.length ? j % (cps.length - from + 1) : 0)).join('');
     return c === 'upper' ? piece.toUpperCase() : c === 'lower' ? piece.toLowerCase() : piece;
   });
+/**
+ * A `$matches` operand made from a pool string, so that it often matches: runs of its code points
+ * as literals (case changed at times), some single ones as a set holding them or not.
+ */
+const matchesArb = fc
+  .tuple(fc.constantFrom(...STRINGS), fc.array(fc.nat(9), { minLength: 12, maxLength: 12 }), fc.boolean(), fc.constantFrom('same', 'upper', 'lower'))
+  .map(([s, dice, ignoreCase, c]) => {
+    const cased = c === 'upper' ? s.toUpperCase() : c === 'lower' ? s.toLowerCase() : s;
+    const spec: { type: string; value: string }[] = [];
+    [...cased].forEach((ch, i) => {
+      const d = dice[i % dice.length] as number;
+      const last = spec[spec.length - 1];
+      if (d === 0) spec.push({ type: 'anyOf', value: `${ch} -` });
+      else if (d === 1) spec.push({ type: 'anyOf', value: 'q\t' });
+      else if (last?.type === 'literal' && d !== 2) last.value += ch;
+      else spec.push({ type: 'literal', value: ch });
+    });
+    if (spec.length === 0 || dice[11] === 0) spec.push({ type: 'literal', value: '' });
+    return { ignoreCase, spec };
+  });
+/** A `$urlized` operand: a pool string's words joined by `-`, or as an array. */
+const urlizedArb = fc.tuple(fc.constantFrom(...STRINGS), fc.boolean()).map(([s, asArray]) => {
+  const words = s.split(/[ \t\n-]/);
+  return asArray ? words.filter((w) => w !== '').concat(words.every((w) => w === '') ? ['x'] : []) : words.join('-') || 'x';
+});
 export const numberArb = fc.oneof(
   { weight: 8, arbitrary: fc.constantFrom(...CORE_NUMBERS) },
   { weight: 3, arbitrary: fc.constantFrom(...NUMBERS) },
@@ -193,6 +218,8 @@ function conditionFor(path: string): fc.Arbitrary<unknown> {
     fc.tuple(fc.constantFrom('$in', '$nin', '$hasSome', '$hasAll'), list),
     fc.tuple(fc.constantFrom('$exists', '$isEmpty', '$isNotEmpty'), fc.boolean()),
     fc.tuple(fc.constantFrom('$startsWith', '$endsWith', '$contains'), needle),
+    fc.tuple(fc.constant('$matches'), matchesArb),
+    fc.tuple(fc.constant('$urlized'), urlizedArb),
   );
   return fc.oneof(
     // Bare equality: {f: v}, {f: null}, {f: [..]}, {f: {..}}.
