@@ -304,6 +304,17 @@ for (const storeName of STORE_NAMES) {
           // A page of them (trailing projections run on the page only).
           const page = await api('POST', `${DATA}/items/aggregate-pipeline`, { dataCollectionId: c, pipeline: { stages: rawStages, paging: { limit, offset } } });
           assert.ok(near(page.body.results, (expected as JsonValue[]).slice(offset, offset + limit)), `page ${offset}+${limit} of ${JSON.stringify(rawStages)}: ${JSON.stringify(page.body)}`);
+          // Every page by cursor, in order (the keyset of either paging path).
+          const walked: JsonValue[] = [];
+          let body = (await api('POST', `${DATA}/items/aggregate-pipeline`, { dataCollectionId: c, pipeline: { stages: rawStages, cursorPaging: { limit } } })).body;
+          for (let pages = 1; ; pages++) {
+            walked.push(...body.results);
+            const next = body.pagingMetadata?.cursors?.next;
+            if (!next) break;
+            assert.ok(pages <= 20, `cursor paging of ${JSON.stringify(rawStages)} does not end`);
+            body = (await api('POST', `${DATA}/items/aggregate-pipeline`, { dataCollectionId: c, pipeline: { cursorPaging: { limit, cursor: next } } })).body;
+          }
+          assert.ok(near(walked, expected), `cursor pages of ${limit} of ${JSON.stringify(rawStages)}: ${JSON.stringify(walked)}`);
         }),
         { numRuns: 120 * SCALE },
       );

@@ -16,7 +16,7 @@ import { join, raw, sql, type Sql } from '../store/sql.js';
 import { distinctSource, distinctValue } from './distinct.js';
 import { aggregateResult, aggregateSource, type AggregatePlan } from './aggregate.js';
 import { searchFilter } from './search.js';
-import { pipelineSql } from '../query/pipeline/compile.js';
+import { onlyRowWise, pipelineSql, rowWisePage } from '../query/pipeline/compile.js';
 import type { PipelinePlan } from './pipeline.js';
 import { asObject, optionalBoolean, optionalInt } from '../validate.js';
 import { canonicalise, isPlainObject, setOwn, type JsonObject, type JsonValue } from '../wire/json.js';
@@ -326,15 +326,20 @@ export class ItemReader {
   async pipeline(scope: ItemScope, pp: PipelinePlan): Promise<{ results: JsonValue[]; pagingMetadata: PagingMetadata }> {
     const compiler = compilerFor(this.db.dialect);
     const document = documentWithStatus(scope.collection, this.db.dialect, raw('data'), raw('publish_status'));
-    const { source, mapPage } = pipelineSql(this.db.dialect, this.where(scope, pp.leading), pp.stages, document);
-    const terms: OrderTerm[] = [{ expr: raw('ord'), dir: 'ASC', nullsFirst: false, explicitNulls: false, notNull: true }];
+    const where = this.where(scope, pp.leading);
     try {
-      const { rows, pagingMetadata } = await this.page<{ data: unknown }>(compiler, scope, pp.plan, terms, {
-        select: sql`data`,
-        from: sql`(${source}) AS d`,
-        count: async () => Number((await this.db.get<{ n: number }>(sql`SELECT count(*) AS n FROM (${source}) AS d`))?.n ?? 0),
-        ...(mapPage ? { mapPage } : {}),
-      });
+      // Stages that only reshape documents keep the items' own order: page the items as a query
+      // does (an index serves the order and the keyset), and run the stages on the page alone.
+      // Otherwise each document is numbered in its stage's order, and the page read by number.
+      const { rows, pagingMetadata } = onlyRowWise(pp.stages)
+        ? await this.page<{ data: unknown }>(compiler, scope, pp.plan, compiler.orderTerms(DEFAULT_SORT), {
+            select: sql`data`,
+            from: sql`items`,
+            where,
+            count: async () => Number((await this.db.get<{ n: number }>(sql`SELECT count(*) AS n FROM items WHERE ${where}`))?.n ?? 0),
+            mapPage: (page) => rowWisePage(this.db.dialect, pp.stages, document, page),
+          })
+        : await this.pageNumbered(compiler, scope, pp, document, where);
       return { results: rows.map((r) => canonicalise((typeof r.data === 'string' ? JSON.parse(r.data) : r.data) as JsonValue)), pagingMetadata };
     } catch (e) {
       // PostgreSQL's float8 arithmetic fails past the range of a double, where the evaluator
@@ -342,6 +347,18 @@ export class ItemReader {
       if ((e as { code?: unknown }).code === '22003') throw new WixError('WDE0080', 'A number computed by the pipeline is out of range');
       throw e;
     }
+  }
+
+  /** A pipeline's page read by each document's number (`ord`) in the order of its last reordering stage. */
+  private pageNumbered(compiler: FilterCompiler, scope: ItemScope, pp: PipelinePlan, document: Sql, where: Sql) {
+    const { source, mapPage } = pipelineSql(this.db.dialect, where, pp.stages, document);
+    const terms: OrderTerm[] = [{ expr: raw('ord'), dir: 'ASC', nullsFirst: false, explicitNulls: false, notNull: true }];
+    return this.page<{ data: unknown }>(compiler, scope, pp.plan, terms, {
+      select: sql`data`,
+      from: sql`(${source}) AS d`,
+      count: async () => Number((await this.db.get<{ n: number }>(sql`SELECT count(*) AS n FROM (${source}) AS d`))?.n ?? 0),
+      ...(mapPage ? { mapPage } : {}),
+    });
   }
 
   /**

@@ -332,6 +332,22 @@ export interface PipelineSql {
   readonly mapPage?: (page: Sql) => Sql;
 }
 
+/** Whether every stage changes documents one by one in place: the pipeline is then the items' own order, paged as a query. */
+export function onlyRowWise(stages: readonly Stage[]): boolean {
+  return stages.every((s) => ROW_WISE.has(s.kind));
+}
+
+/**
+ * The row-wise stages over a page of items rows (`page`: item columns, in the default order),
+ * keeping each row's `created_date` and `id` for the page's order and cursor. The page is
+ * numbered on its own rows only, and the stages' documents joined back to their rows by it.
+ */
+export function rowWisePage(dialect: Dialect, stages: readonly Stage[], document: Sql, page: Sql): Sql {
+  const rows = sql`SELECT created_date, id, ${document} AS data, row_number() OVER (ORDER BY created_date DESC, id) AS ord FROM (${page}) AS x`;
+  const mapped = stages.reduce((prev, stage) => stageSql(dialect, prev, stage), sql`SELECT data, ord FROM p`);
+  return sql`WITH p AS (${rows}) SELECT m.data AS data, p.created_date AS created_date, p.id AS id FROM (${mapped}) AS m JOIN p ON p.ord = m.ord`;
+}
+
 /**
  * The stages run over the items `where` selects, each read as `document` (an expression over
  * the `items` row). `where` already holds the leading filter stages (compiled against the items
