@@ -316,6 +316,24 @@ for (const storeName of STORE_NAMES) {
     });
   });
 
+  describe(`a retention longer than dates reach (${storeName})`, () => {
+    let s: TestServer;
+    before(async () => {
+      s = await startServer(storeName, { runner: false, collectionRetentionHours: 4_000_000_000 });
+    });
+    after(() => s.close());
+
+    test('deletes, lists (restorable until the last date there is) and restores', async () => {
+      assert.equal((await call(s.url, 'POST', `${DATA}/collections`, { collection: { id: 'Forever' } })).status, 200);
+      assert.equal((await call(s.url, 'DELETE', `${DATA}/collections/Forever`)).status, 200);
+      const listed = await call(s.url, 'GET', '/cairn/v1/collections/deleted');
+      assert.equal(listed.status, 200, JSON.stringify(listed.body));
+      assert.equal(listed.body.deletedCollections[0].restorableUntil, '+275760-09-13T00:00:00.000Z');
+      assert.equal(await s.cairn.collections.purgeExpired(), 0);
+      assert.equal((await call(s.url, 'POST', `${DATA}/collections/restore/Forever`, {})).status, 200);
+    });
+  });
+
   describe(`the task runner's sweep (${storeName})`, () => {
     let s: TestServer;
     const clock = new ManualClock(T0);

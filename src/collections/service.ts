@@ -76,6 +76,9 @@ const CACHE_MAX = 1000;
 /** How long a deleted collection can be restored by default: 30 days (CAIRN_COLLECTION_RETENTION_HOURS). */
 export const DEFAULT_COLLECTION_RETENTION_HOURS = 720;
 
+/** The last instant a JavaScript Date can hold. */
+const MAX_DATE_MS = 8.64e15;
+
 /** Items removed per transaction when the sweep purges a large deleted collection. */
 const PURGE_BATCH = 5000;
 
@@ -106,9 +109,9 @@ export class CollectionService {
     this.retentionMs = Math.max(0, options.retentionHours ?? DEFAULT_COLLECTION_RETENTION_HOURS) * 3_600_000;
   }
 
-  /** Deletions before this instant can no longer be restored. */
+  /** Deletions before this instant can no longer be restored (the epoch at the earliest: a retention longer than the clock's past keeps everything). */
   private retentionCutoff(): string {
-    return new Date(this.clock.now().getTime() - this.retentionMs).toISOString();
+    return new Date(Math.max(0, this.clock.now().getTime() - this.retentionMs)).toISOString();
   }
 
   private collectionEvent(tx: Executor, type: string, c: Collection, now: string, entity: JsonObject | null = toWire(c)): Promise<void> {
@@ -345,7 +348,8 @@ export class CollectionService {
       deleted: rows.map((r) => ({
         collection: fromRow(r as CollectionRow),
         deletedDate: r.deleted_date,
-        restorableUntil: new Date(new Date(r.deleted_date).getTime() + this.retentionMs).toISOString(),
+        // Dates end at year 275760: a longer retention is "forever" there.
+        restorableUntil: new Date(Math.min(MAX_DATE_MS, new Date(r.deleted_date).getTime() + this.retentionMs)).toISOString(),
       })),
       total,
       offset,
