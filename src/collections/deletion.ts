@@ -78,13 +78,10 @@ export async function markDeleted(tx: Executor, ids: readonly string[], deletion
   return moved;
 }
 
-/** The deletion holding `id`, if any: its id, its date, and the collections it took. */
-export async function findDeletion(tx: Executor, id: string): Promise<{ deletionId: string; deletedDate: string; members: DeletedRow[] } | undefined> {
-  const row = await tx.get<{ deletion_id: string }>(sql`SELECT deletion_id FROM deleted_collections WHERE id = ${id}`);
-  if (!row) return undefined;
-  const members = await tx.all<DeletedRow>(sql`SELECT * FROM deleted_collections WHERE deletion_id = ${row.deletion_id} ORDER BY id`);
-  if (members.length === 0) return undefined;
-  return { deletionId: row.deletion_id, deletedDate: (members[0] as DeletedRow).deleted_date, members };
+/** The deletion holding `id`, if any, and its date (the same for every collection it took). */
+export async function findDeletion(tx: Executor, id: string): Promise<{ deletionId: string; deletedDate: string } | undefined> {
+  const row = await tx.get<{ deletion_id: string; deleted_date: string }>(sql`SELECT deletion_id, deleted_date FROM deleted_collections WHERE id = ${id}`);
+  return row && { deletionId: row.deletion_id, deletedDate: row.deleted_date };
 }
 
 /**
