@@ -101,7 +101,7 @@ for (const storeName of STORE_NAMES) {
         clock.advance(HOUR);
         const restored = await api('POST', `${P}/collections/restore/${authors}`, {});
         assert.equal(restored.status, 200, JSON.stringify(restored.body));
-        assert.deepEqual(restored.body, { collection: before });
+        assert.deepEqual(restored.body, { dataCollection: before });
         assert.deepEqual((await ok('GET', `${P}/collections/${authors}`)).collection, before);
         assert.deepEqual(await query(authors), itemsBefore);
         assert.deepEqual(await query(authors, { environment: 'SANDBOX' }), sandboxBefore);
@@ -177,7 +177,7 @@ for (const storeName of STORE_NAMES) {
       assertError(await api('GET', `${DATA}/collections/${id}__drafts`), 404, 'WDE0025');
       // Restoring either one restores both.
       const back = await ok('POST', `${DATA}/collections/restore/${id}__drafts`, {});
-      assert.equal(back.collection.id, `${id}__drafts`);
+      assert.equal(back.dataCollection.id, `${id}__drafts`);
       const published = (await ok('GET', `${DATA}/collections/${id}`)).collection;
       assert.deepEqual(published.plugins, [{ type: 'DRAFT_ITEMS', draftItemsOptions: { draftsCollectionId: `${id}__drafts` } }]);
       assert.deepEqual((await query(`${id}__drafts`)).map((i: any) => i.id), ['d1']);

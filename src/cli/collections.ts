@@ -137,7 +137,7 @@ export function registerCollections(program: Command): void {
       .argument('<id>', 'the collection id')
       .option('--json', 'print the restored collection as JSON'),
   ).action(async (id: string, options: RemoteOptions & { json?: boolean }) => {
-    const { collection } = await apiOf(options).call<{ collection: WireCollection }>('POST', `/wix-data/v2/collections/restore/${encodeURIComponent(id)}`, {});
+    const { dataCollection: collection } = await apiOf(options).call<{ dataCollection: WireCollection }>('POST', `/wix-data/v2/collections/restore/${encodeURIComponent(id)}`, {});
     if (options.json) process.stdout.write(`${JSON.stringify(collection)}\n`);
     else process.stdout.write(`Restored collection ${collection.id}.\n`);
   });

@@ -57,7 +57,9 @@ export async function collectionRoutes(app: FastifyInstance, opts: CollectionRou
     await collections.remove(p(req).id as string);
     return {};
   });
-  app.post('/collections/restore/:id', { schema: S.restore }, async (req) => ({ collection: toWire(await collections.restore(p(req).id)) }));
+  // `{dataCollection}`: the client's RestoreDataCollectionResponse (the spec's "others return
+  // {collection}" is a summary; the client's types name this reply).
+  app.post('/collections/restore/:id', { schema: S.restore }, async (req) => ({ dataCollection: toWire(await collections.restore(p(req).id)) }));
   app.post('/collections/create-field', { schema: S.createField }, async (req) => {
     const params = p(req);
     return { dataCollection: toWire(await collections.createField(params.dataCollectionId as string, params.field)) };

@@ -126,11 +126,11 @@ export const collectionSchemas = {
     summary: 'Restore a recently deleted collection, with its items, indexes and references',
     tags,
     access: manage,
-    description: 'WDE0025 when the collection was deleted longer ago than the retention, or never existed.',
+    description: 'WDE0025 when the collection was deleted longer ago than the retention, or never existed. The reply is `{dataCollection}`, as the published client\'s RestoreDataCollectionResponse types it.',
     params: idParam,
     body: body({}),
     querystring: querystring(),
-    reply: collectionReply,
+    reply: dataCollectionReply,
   }),
   purgeDeleted: route({
     summary: 'Purge a deleted collection now: its items, indexes and references go for good',
