@@ -211,13 +211,37 @@ for (const storeName of STORE_NAMES) {
         rows.map((r) => `${r.type} ${r.env ?? ''} ${r.entity_id}`),
         [
           'wix.data.v2.data_collection_updated  col',
+          'wix.data.v2.data_collection_data_collection_changed_event  col',
           `${CREATED} SANDBOX k`,
           'wix.data.v2.data_collection_updated  col',
           'wix.data.v2.data_collection_deleted  col',
         ],
       );
       assert.equal((eventPayload(rows[0] as EventRow).updatedEvent as any).currentEntity.fields.some((f: any) => f.key === 'title'), true);
-      assert.equal(eventPayload(rows[1] as EventRow).environment, 'SANDBOX');
+      const changed = eventPayload(rows[1] as EventRow);
+      assert.equal(changed.slug, 'data_collection_changed_event');
+      assert.equal(changed.entityFqdn, 'wix.data.v2.data_collection');
+      assert.deepEqual(changed.actionEvent, { body: { fieldsAdded: [{ key: 'title', type: 'TEXT' }] } });
+      assert.equal(eventPayload(rows[2] as EventRow).environment, 'SANDBOX');
+    });
+
+    test('data_collection_changed_event: fields and plugins added, updated and removed, data permissions; none for a rename', async () => {
+      await ok('POST', `${DATA}/collections`, { collection: { id: 'chg', fields: [{ key: 'a', type: 'TEXT' }] } });
+      await newEvents();
+      const changes = async (): Promise<unknown[]> =>
+        (await newEvents()).filter((r) => r.type === 'wix.data.v2.data_collection_data_collection_changed_event').map((r) => (eventPayload(r).actionEvent as any).body);
+      await ok('POST', `${DATA}/collections/update-field`, { dataCollectionId: 'chg', field: { key: 'a', type: 'NUMBER' } });
+      assert.deepEqual(await changes(), [{ fieldsUpdated: [{ previous: { key: 'a', type: 'TEXT' }, current: { key: 'a', type: 'NUMBER' } }] }]);
+      await ok('POST', `${DATA}/collections/delete-field`, { dataCollectionId: 'chg', fieldKey: 'a' });
+      assert.deepEqual(await changes(), [{ fieldsRemoved: [{ key: 'a', type: 'NUMBER' }] }]);
+      await ok('POST', `${DATA}/collections/add-plugin`, { dataCollectionId: 'chg', plugin: { type: 'PUBLISH', publishOptions: { defaultStatus: 'DRAFT' } } });
+      assert.deepEqual(await changes(), [{ pluginsAdded: [{ type: 'PUBLISH', publishOptions: { defaultStatus: 'DRAFT' } }] }]);
+      await ok('POST', `${DATA}/collections/delete-plugin`, { dataCollectionId: 'chg', pluginType: 'PUBLISH' });
+      assert.deepEqual(await changes(), [{ pluginsRemoved: [{ type: 'PUBLISH', publishOptions: { defaultStatus: 'DRAFT' } }] }]);
+      await ok('PATCH', `${DATA}/collections/chg`, { dataCollection: { dataPermissions: { itemRead: 'ANYONE' } } });
+      assert.deepEqual(await changes(), [{ permissionsUpdated: { current: { itemRead: 'ANYONE' } } }]);
+      await ok('PATCH', `${DATA}/collections/chg`, { dataCollection: { displayName: 'Changes' } });
+      assert.deepEqual(await changes(), []);
     });
   });
 

@@ -28,6 +28,7 @@ import {
   type Collection,
 } from './model.js';
 import { expiredDeletions, findDeletion, listDeleted, lockCollectionLifecycle, markDeleted, purgeCollectionData, purgeDeletion, purgeDeletionsHolding, purgeItemsBatch, restoreDeletion } from './deletion.js';
+import { collectionChanges } from './changes.js';
 import { copyDraftsAsDraftStatus, moveDraftStatusItems, publishAllDrafts } from './draft-items.js';
 import { COLLECTION_EVENTS, EventRecorder } from '../events/outbox.js';
 import { SYSTEM_FIELDS, type SystemField } from '../query/ast.js';
@@ -531,7 +532,14 @@ export class CollectionService {
           WHERE id = ${current.id} AND revision = ${current.revision}`,
     );
     if (n === 0) throw new WixError('WDE0079', `Collection [${current.id}] was changed concurrently; try again`);
-    await this.collectionEvent(tx, COLLECTION_EVENTS.updated, next, now);
+    await this.updateEvents(tx, current, next, now);
+  }
+
+  /** An update's events: the collection as it is now, then what changed in its fields, plugins and data permissions (if anything did). */
+  private async updateEvents(tx: Executor, before: Collection, after: Collection, now: string): Promise<void> {
+    await this.collectionEvent(tx, COLLECTION_EVENTS.updated, after, now);
+    const changes = collectionChanges(before, after);
+    if (changes) await this.collectionEvent(tx, COLLECTION_EVENTS.changed, after, now, changes);
   }
 
   createField(collectionId: string, rawField: unknown): Promise<Collection> {
@@ -662,7 +670,7 @@ export class CollectionService {
         sql`UPDATE collections SET doc = ${jsonParam(this.db, docOf(updated))}, revision = ${updated.revision}, updated_date = ${now}
             WHERE id = ${current.id} AND revision = ${current.revision}`,
       );
-      if (n > 0) await this.collectionEvent(tx, COLLECTION_EVENTS.updated, updated, now);
+      if (n > 0) await this.updateEvents(tx, current, updated, now);
       return n;
     });
     this.forget(current.id);

@@ -33,6 +33,8 @@ export const COLLECTION_EVENTS = {
   created: 'wix.data.v2.data_collection_created',
   updated: 'wix.data.v2.data_collection_updated',
   deleted: 'wix.data.v2.data_collection_deleted',
+  /** What an update did to the fields, plugins and data permissions (src/collections/changes.ts). */
+  changed: 'wix.data.v2.data_collection_data_collection_changed_event',
 } as const;
 
 /** Cairn's own: a task changed status, or a batch moved it forward. */

@@ -30,6 +30,7 @@ const SLUGS: Record<string, { fqdn: string; slug: string }> = {
   [COLLECTION_EVENTS.created]: { fqdn: 'wix.data.v2.data_collection', slug: 'created' },
   [COLLECTION_EVENTS.updated]: { fqdn: 'wix.data.v2.data_collection', slug: 'updated' },
   [COLLECTION_EVENTS.deleted]: { fqdn: 'wix.data.v2.data_collection', slug: 'deleted' },
+  [COLLECTION_EVENTS.changed]: { fqdn: 'wix.data.v2.data_collection', slug: 'data_collection_changed_event' },
   [TASK_EVENTS.statusChanged]: { fqdn: 'cairn.tasks.v1.task', slug: 'status_changed' },
   [TASK_EVENTS.progress]: { fqdn: 'cairn.tasks.v1.task', slug: 'progress' },
 };
