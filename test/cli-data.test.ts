@@ -122,7 +122,7 @@ for (const storeName of STORE_NAMES) {
       assertFails(badRole, 2, /Unknown role "EVERYONE"/);
     });
 
-    it('collections delete, deleted and restore', async () => {
+    it('collections delete, deleted, restore, purge and sync-sandbox', async () => {
       assert.equal((await cairn('collections', 'create', 'scratch', '--field', 'n:NUMBER')).code, 0);
       assert.equal((await call(server.url, 'POST', '/wix-data/v2/items', { dataCollectionId: 'scratch', dataItem: { id: 's1', data: { n: 1 } } })).status, 200);
       const none = await cairn('collections', 'deleted');
@@ -146,6 +146,17 @@ for (const storeName of STORE_NAMES) {
       assert.equal(purged.stdout, 'Purged deleted collection scratch.\n');
       assert.equal((await cairn('collections', 'deleted')).stdout, 'No deleted collections.\n');
       assertFails(await cairn('collections', 'restore', 'scratch'), 1, /^cairn: WDE0025: /);
+
+      assert.equal((await cairn('collections', 'create', 'synced')).code, 0);
+      assert.equal((await call(server.url, 'POST', '/wix-data/v2/items', { dataCollectionId: 'synced', dataItem: { id: 'live-only', data: {} } })).status, 200);
+      assert.equal((await call(server.url, 'POST', '/cairn/v1/collections/synced/sandbox', { enabled: true })).status, 200);
+      assert.equal((await call(server.url, 'POST', '/wix-data/v2/items', { dataCollectionId: 'synced', dataItem: { id: 'new', data: {} }, environment: 'SANDBOX' })).status, 200);
+      const synced = await cairn('collections', 'sync-sandbox', 'synced');
+      assert.equal(synced.code, 0, synced.stderr);
+      assert.equal(synced.stdout, 'Synced the sandbox of synced to live: 1 inserted, 0 updated, 0 removed.\n');
+      assert.equal(await count('synced'), 2);
+      assert.equal((await cairn('collections', 'create', 'unsandboxed')).code, 0);
+      assertFails(await cairn('collections', 'sync-sandbox', 'unsandboxed'), 1, /^cairn: WDE0119: /);
     });
 
     it(`imports ${ROWS} CSV rows with typed values`, async () => {

@@ -1,4 +1,4 @@
-/** `cairn collections list|create|delete|deleted|restore|purge`, through the Data Collections API of a running server. */
+/** `cairn collections list|create|delete|deleted|restore|purge|sync-sandbox`, through the Data Collections API of a running server. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { FIELD_TYPES, ROLES } from '../collections/model.js';
 import { table } from './keys.js';
@@ -149,5 +149,19 @@ export function registerCollections(program: Command): void {
   ).action(async (id: string, options: RemoteOptions) => {
     await apiOf(options).call('DELETE', `/cairn/v1/collections/deleted/${encodeURIComponent(id)}`);
     process.stdout.write(`Purged deleted collection ${id}.\n`);
+  });
+  addRemoteOptions(
+    collections
+      .command('sync-sandbox')
+      .description("copy a collection's sandbox items into its live environment (sandbox items overwrite live ones of the same id)")
+      .argument('<id>', 'the collection id')
+      .option('--replace', 'also remove the live items the sandbox does not have')
+      .option('--json', 'print {inserted, updated, removed}'),
+  ).action(async (id: string, options: RemoteOptions & { replace?: boolean; json?: boolean }) => {
+    const counts = await apiOf(options).call<{ inserted: number; updated: number; removed: number }>('POST', `/cairn/v1/collections/${encodeURIComponent(id)}/sandbox/sync`, {
+      replace: options.replace === true,
+    });
+    if (options.json) process.stdout.write(`${JSON.stringify(counts)}\n`);
+    else process.stdout.write(`Synced the sandbox of ${id} to live: ${counts.inserted} inserted, ${counts.updated} updated, ${counts.removed} removed.\n`);
   });
 }

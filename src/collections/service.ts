@@ -8,7 +8,7 @@ import type { Clock } from '../clock.js';
 import { WixError } from '../errors.js';
 import type { Db, Executor } from '../store/db.js';
 import { raw, sql, type Sql } from '../store/sql.js';
-import { asObject, oneOf, optionalInt, optionalString, requireString } from '../validate.js';
+import { asObject, oneOf, optionalBoolean, optionalInt, optionalString, requireString } from '../validate.js';
 import type { JsonObject } from '../wire/json.js';
 import {
   DRAFT_ITEMS,
@@ -29,6 +29,7 @@ import {
 } from './model.js';
 import { expiredDeletions, findDeletion, listDeleted, lockCollectionLifecycle, markDeleted, purgeCollectionData, purgeDeletion, purgeDeletionsHolding, purgeItemsBatch, restoreDeletion } from './deletion.js';
 import { collectionChanges } from './changes.js';
+import { syncSandboxToLive, type SyncCounts } from './sandbox-sync.js';
 import { copyDraftsAsDraftStatus, moveDraftStatusItems, publishAllDrafts } from './draft-items.js';
 import { COLLECTION_EVENTS, EventRecorder } from '../events/outbox.js';
 import { SYSTEM_FIELDS, type SystemField } from '../query/ast.js';
@@ -472,7 +473,7 @@ export class CollectionService {
         const n = Number(row?.n ?? 0);
         if (n > 0) throw new WixError('WDE0075', `Collection [${current.id}] has ${n} draft items; send draftItemsRemovalAction DISCARD_EXISTING_DRAFT_ITEMS or PUBLISH_EXISTING_DRAFT_ITEMS`);
       }
-      if (action === 'PUBLISH_EXISTING_DRAFT_ITEMS') await uniqueConflictsAsWix(current.id, () => publishAllDrafts(tx, this.events, current, drafts, now));
+      if (action === 'PUBLISH_EXISTING_DRAFT_ITEMS') await uniqueConflictsAsWix(current.id, 'Publishing the drafts', () => publishAllDrafts(tx, this.events, current, drafts, now));
       await this.removeIn(tx, drafts);
       await this.rewrite(tx, current, updated, now);
     });
@@ -503,8 +504,8 @@ export class CollectionService {
     const now = this.clock.now().toISOString();
     const updated: Collection = { ...current, plugins: [...current.plugins.filter((p) => p.type !== DRAFT_ITEMS), plugin], revision: current.revision + 1, updatedDate: now };
     await this.db.transaction(async (tx) => {
-      if (conflict === 'PUBLISH_DRAFT_ITEMS') await uniqueConflictsAsWix(current.id, () => publishAllDrafts(tx, this.events, current, drafts, now));
-      if (conflict === 'COPY_DRAFT_ITEMS_WITH_DRAFT_STATUS') await uniqueConflictsAsWix(current.id, () => copyDraftsAsDraftStatus(tx, this.events, updated, drafts, now));
+      if (conflict === 'PUBLISH_DRAFT_ITEMS') await uniqueConflictsAsWix(current.id, 'Publishing the drafts', () => publishAllDrafts(tx, this.events, current, drafts, now));
+      if (conflict === 'COPY_DRAFT_ITEMS_WITH_DRAFT_STATUS') await uniqueConflictsAsWix(current.id, 'Publishing the drafts', () => copyDraftsAsDraftStatus(tx, this.events, updated, drafts, now));
       await this.removeIn(tx, drafts);
       await this.rewrite(tx, current, updated, now);
     });
@@ -628,6 +629,32 @@ export class CollectionService {
       });
   }
 
+  /**
+   * Copies the sandbox's items into live (sandbox-sync.ts); `replace` also removes the live items
+   * the sandbox does not have. A Draft Items pair is synced together, as its sandbox is one. One
+   * transaction: a unique index the result would break is WDE0123 and nothing changes.
+   */
+  async syncSandbox(collectionId: string, rawReplace: unknown): Promise<SyncCounts> {
+    const replace = optionalBoolean(rawReplace, 'replace') ?? false;
+    const current = await this.current(collectionId);
+    if (!current.sandboxEnabled) throw new WixError('WDE0119', `Collection [${current.id}] has no sandbox environment; enable it first`, { collectionId: current.id });
+    const pairId = draftsCollectionOf(current) ?? publishedCollectionOf(current);
+    const pair = pairId ? await this.current(pairId) : undefined;
+    const now = this.clock.now().toISOString();
+    return this.db.transaction((tx) =>
+      uniqueConflictsAsWix(current.id, 'Syncing the sandbox', async () => {
+        const counts = await syncSandboxToLive(tx, this.events, current, replace, now);
+        if (pair) {
+          const more = await syncSandboxToLive(tx, this.events, pair, replace, now);
+          counts.inserted += more.inserted;
+          counts.updated += more.updated;
+          counts.removed += more.removed;
+        }
+        return counts;
+      }),
+    );
+  }
+
   private async sandboxIn(tx: Executor, current: Collection, enabled: boolean, now: string): Promise<Collection> {
     // The sandbox's items come and go as item events in the SANDBOX environment.
     const sandbox = sql`collection_id = ${current.id} AND env = 'SANDBOX'`;
@@ -705,13 +732,13 @@ const PATCHABLE = new Set(['displayName', 'displayField', 'permissions', 'dataPe
 export type { JsonObject };
 
 /** A unique index of the published collection that the drafts would break: the caller's error. */
-async function uniqueConflictsAsWix<T>(collectionId: string, fn: () => Promise<T>): Promise<T> {
+async function uniqueConflictsAsWix<T>(collectionId: string, doing: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
-      throw new WixError('WDE0123', `Publishing the drafts would break a unique index of collection [${collectionId}]`, { collectionId });
+      throw new WixError('WDE0123', `${doing} would break a unique index of collection [${collectionId}]`, { collectionId });
     }
     throw e;
   }

@@ -130,7 +130,7 @@ export async function collectionRoutes(app: FastifyInstance, opts: CollectionRou
   });
 }
 
-/** Cairn's additions: turning a collection's sandbox environment on and off; the deleted collections a restore can bring back. */
+/** Cairn's additions: turning a collection's sandbox environment on and off, syncing it to live; the deleted collections a restore can bring back. */
 export async function cairnCollectionRoutes(app: FastifyInstance, opts: CollectionRoutesOptions): Promise<void> {
   // Deleted collections are for those who manage collections, GET or not.
   requireScope(app, (req) => (req.routeOptions.url?.includes('/collections/deleted') ? [SCOPES.collections] : collectionScopes(req)));
@@ -144,6 +144,10 @@ export async function cairnCollectionRoutes(app: FastifyInstance, opts: Collecti
   app.delete('/collections/deleted/:id', { schema: S.purgeDeleted }, async (req) => {
     await opts.collections.purgeDeleted(paramsOf(req).id);
     return {};
+  });
+  app.post('/collections/:id/sandbox/sync', { schema: S.syncSandbox }, async (req) => {
+    const params = paramsOf(req);
+    return opts.collections.syncSandbox(validCollectionId(params.id, 'id'), params.replace);
   });
   app.post('/collections/:id/sandbox', { schema: S.sandbox }, async (req) => {
     const params = paramsOf(req);

@@ -275,6 +275,21 @@ export const collectionSchemas = {
     querystring: querystring(),
     reply: collectionReply,
   }),
+  syncSandbox: route({
+    summary: "Copy a collection's sandbox items into its live environment",
+    tags: ['Cairn'],
+    access: manage,
+    description:
+      'Sandbox items overwrite the live items of the same id; new ones are inserted; `replace: true` also removes live items the sandbox does not have. One transaction, with item events for the live changes. WDE0119 without a sandbox, WDE0123 when a unique index would break.',
+    params: idParam,
+    body: body({ replace: { type: 'boolean' } }),
+    querystring: querystring(),
+    reply: {
+      type: 'object',
+      required: ['inserted', 'updated', 'removed'],
+      properties: { inserted: { type: 'integer' }, updated: { type: 'integer' }, removed: { type: 'integer' } },
+    },
+  }),
 };
 
 /** Route schemas of the plugins with calls of their own (`add-<slug>-plugin`, `delete-<slug>-plugin`). */
