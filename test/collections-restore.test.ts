@@ -13,6 +13,7 @@ import { call, startServer, type TestServer } from './helpers/server.js';
 import { ManualClock } from '../src/clock.js';
 import { raw, sql } from '../src/store/sql.js';
 import { SCOPES } from '../src/auth/scopes.js';
+import { EVENT_COLUMNS_SELECT, eventPayload, type EventRow } from '../src/events/payload.js';
 
 const PREFIXES = ['/wix-data/v2', '/_api/cloud-data/v2'] as const;
 const DATA = PREFIXES[0];
@@ -120,17 +121,22 @@ for (const storeName of STORE_NAMES) {
       });
     }
 
-    test('the collection events: deleted, then created again by the restore', async () => {
+    test('the collection events: deleted, then created again by the restore, with restoreInfo', async () => {
       const id = 'EventsR';
-      await ok('POST', `${DATA}/collections`, { collection: { id } });
+      // An extra property that looks like the stored form of a restore changes nothing.
+      const created = await ok('POST', `${DATA}/collections`, { collection: { id, $entity: 'x', $restoreInfo: 'y' } });
+      const deletedAt = clock.now().toISOString();
       await ok('DELETE', `${DATA}/collections/${id}`);
-      await ok('POST', `${DATA}/collections/restore/${id}`, {});
-      const events = await s.store.db.all<{ type: string; data: string | null }>(sql`SELECT type, data FROM events WHERE entity_id = ${id} ORDER BY seq`);
+      clock.advance(1000);
+      const restored = await ok('POST', `${DATA}/collections/restore/${id}`, {});
+      const events = await s.store.db.all<EventRow>(sql`SELECT ${raw(EVENT_COLUMNS_SELECT)} FROM events WHERE entity_id = ${id} ORDER BY seq`);
       assert.deepEqual(
         events.map((e) => e.type),
         ['wix.data.v2.data_collection_created', 'wix.data.v2.data_collection_deleted', 'wix.data.v2.data_collection_created'],
       );
-      assert.equal(JSON.parse(events[2]?.data as string).id, id);
+      const [first, , again] = events.map((e) => eventPayload(e));
+      assert.deepEqual(first?.createdEvent, { entity: created.collection });
+      assert.deepEqual(again?.createdEvent, { entity: restored.dataCollection, restoreInfo: { deletedDate: deletedAt } });
     });
 
     test('a reference made by an item removed while its target was deleted does not come back', async () => {

@@ -32,6 +32,7 @@ import { collectionChanges } from './changes.js';
 import { syncSandboxToLive, type SyncCounts } from './sandbox-sync.js';
 import { copyDraftsAsDraftStatus, moveDraftStatusItems, publishAllDrafts } from './draft-items.js';
 import { COLLECTION_EVENTS, EventRecorder } from '../events/outbox.js';
+import { restoredEventData } from '../events/payload.js';
 import { SYSTEM_FIELDS, type SystemField } from '../query/ast.js';
 import { clearReferencesWhere, copyReferencesToSandbox } from '../items/references.js';
 
@@ -329,7 +330,7 @@ export class CollectionService {
       const collections = rows.map((r) => fromRow(r as CollectionRow));
       for (const c of collections) {
         this.events.itemsChanged(tx, c.id);
-        await this.collectionEvent(tx, COLLECTION_EVENTS.created, c, now);
+        await this.collectionEvent(tx, COLLECTION_EVENTS.created, c, now, restoredEventData(toWire(c), deletion.deletedDate));
       }
       return collections;
     });

@@ -23,6 +23,20 @@ export interface EventRow {
 
 export const EVENT_COLUMNS_SELECT = 'seq, id, type, collection_id, env, entity_id, event_time, data';
 
+/**
+ * A collection restored from the deleted ones is created again with when it was deleted (Wix's
+ * `createdEvent.restoreInfo`). Its row keeps both as `{$entity, $restoreInfo}`: an entity always
+ * has an `id`, so the form cannot be mistaken for one (whatever keys its extras hold).
+ */
+export function restoredEventData(entity: JsonObject, deletedDate: string): JsonObject {
+  return { $entity: entity, $restoreInfo: { deletedDate } };
+}
+
+function restoredForm(body: JsonObject | null): { entity: JsonValue; restoreInfo: JsonValue } | undefined {
+  if (body === null || 'id' in body || !('$entity' in body) || !('$restoreInfo' in body)) return undefined;
+  return { entity: body.$entity as JsonValue, restoreInfo: body.$restoreInfo as JsonValue };
+}
+
 const SLUGS: Record<string, { fqdn: string; slug: string }> = {
   [ITEM_EVENTS.created]: { fqdn: 'wix.data.v2.data_item', slug: 'created' },
   [ITEM_EVENTS.updated]: { fqdn: 'wix.data.v2.data_item', slug: 'updated' },
@@ -62,8 +76,9 @@ export function eventPayload(row: EventRow): JsonObject {
     if (row.env && row.env !== 'LIVE') out.environment = row.env;
     return out;
   }
-  const entity = canonicalise((body ?? { id: row.entity_id }) as JsonValue);
-  if (kind.slug === 'created') out.createdEvent = { entity };
+  const { entity: stored, restoreInfo } = restoredForm(body) ?? { entity: body ?? { id: row.entity_id }, restoreInfo: undefined };
+  const entity = canonicalise(stored as JsonValue);
+  if (kind.slug === 'created') out.createdEvent = restoreInfo === undefined ? { entity } : { entity, restoreInfo };
   else if (kind.slug === 'updated') out.updatedEvent = { currentEntity: entity };
   else if (kind.slug === 'deleted') out.deletedEvent = { deletedEntity: entity };
   else out.actionEvent = { body: entity };
