@@ -3,7 +3,8 @@
  * playwright-core, against a server started in-process on SQLite (the API underneath is tested on
  * both stores elsewhere). It clicks through what a user does: sign in, create a collection,
  * insert, filter, sort, edit and delete items, start a task from the table's filter and watch it
- * run live to COMPLETED with its failures, manage API keys, and see a webhook's deliveries.
+ * run live to COMPLETED with its failures, delete and restore a collection, manage API keys, and
+ * see a webhook's deliveries.
  *
  * Chromium must be at /usr/bin/chromium (`apt-get install -y chromium`; .ci/run installs it).
  * Without it these tests fail: they are never skipped. A missing or stale web/dist is rebuilt first.
@@ -267,6 +268,21 @@ for (const storeName of STORE_NAMES) describe(`dashboard in Chromium (${storeNam
     await page.getByRole('link', { name: 'Tasks' }).click();
     await page.getByRole('row').filter({ hasText: 'EDIT_FIELD_DATA' }).getByRole('link').click();
     await page.getByTestId('task-status').filter({ hasText: 'COMPLETED' }).waitFor();
+  });
+
+  test('delete a collection, find it among the deleted ones, restore it with its items', async () => {
+    assert.equal((await call(server.url, 'POST', '/wix-data/v2/collections', { collection: { id: 'scratch' } })).status, 200);
+    assert.equal((await call(server.url, 'POST', '/wix-data/v2/items', { dataCollectionId: 'scratch', dataItem: { id: 's1', data: { n: 1 } } })).status, 200);
+    await page.getByRole('link', { name: 'Collections', exact: true }).click();
+    const row = page.getByRole('row').filter({ hasText: 'scratch' });
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await row.getByRole('button', { name: 'Really delete' }).click();
+    const deleted = page.getByRole('table', { name: 'Deleted collections' });
+    await deleted.getByRole('row').filter({ hasText: 'scratch' }).waitFor();
+    assert.equal((await call(server.url, 'GET', '/wix-data/v2/collections/scratch')).status, 404);
+    await deleted.getByRole('row').filter({ hasText: 'scratch' }).getByRole('button', { name: 'Restore' }).click();
+    await page.getByRole('link', { name: 'scratch' }).waitFor();
+    assert.equal((await call(server.url, 'GET', '/wix-data/v2/items/s1?dataCollectionId=scratch')).status, 200);
   });
 
   test('API keys: create one (shown once), see it listed, revoke it', async () => {

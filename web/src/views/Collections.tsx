@@ -1,10 +1,30 @@
-/** The collections list, and a form that creates one with its fields. */
+/** The collections list, a form that creates one with its fields, and the deleted ones a restore can bring back. */
 import { useState, type FormEvent } from 'react';
 import { api, enc, FIELD_TYPES, type Collection } from '../api';
-import { ErrorText, useLoad } from '../ui';
+import { ErrorText, useLoad, when } from '../ui';
+
+interface DeletedCollection {
+  collection: Collection;
+  deletedDate: string;
+  restorableUntil: string;
+}
 
 export function CollectionsView() {
   const { data, error, reload } = useLoad(() => api<{ collections: Collection[] }>('GET', '/wix-data/v2/collections?paging.limit=1000'), []);
+  const deleted = useLoad(() => api<{ deletedCollections: DeletedCollection[] }>('GET', '/cairn/v1/collections/deleted?paging.limit=100'), []);
+  const [actionError, setActionError] = useState<unknown>(null);
+  const [confirming, setConfirming] = useState<string | null>(null);
+  /** Runs a change, then reads both lists again. */
+  async function act(change: () => Promise<unknown>) {
+    setActionError(null);
+    try {
+      await change();
+    } catch (err) {
+      setActionError(err);
+    }
+    setConfirming(null);
+    await Promise.all([reload(), deleted.reload()]);
+  }
   return (
     <>
       <h2>Collections</h2>
@@ -16,6 +36,7 @@ export function CollectionsView() {
             <th>Name</th>
             <th>Fields</th>
             <th>Permissions (read / insert / update / remove)</th>
+            <th />
           </tr>
         </thead>
         <tbody>
@@ -27,18 +48,59 @@ export function CollectionsView() {
               <td>{c.displayName}</td>
               <td>{c.fields.filter((f) => !f.systemField).map((f) => f.key).join(', ')}</td>
               <td>{c.permissions ? ['read', 'insert', 'update', 'remove'].map((k) => c.permissions?.[k]).join(' / ') : ''}</td>
+              <td>
+                {confirming === c.id ? (
+                  <button className="danger" onClick={() => act(() => api('DELETE', `/wix-data/v2/collections/${enc(c.id)}`))}>
+                    Really delete
+                  </button>
+                ) : (
+                  <button className="link" onClick={() => setConfirming(c.id)}>
+                    Delete
+                  </button>
+                )}
+              </td>
             </tr>
           ))}
           {data && data.collections.length === 0 && (
             <tr>
-              <td colSpan={4} className="muted">
+              <td colSpan={5} className="muted">
                 No collections yet.
               </td>
             </tr>
           )}
         </tbody>
       </table>
+      <ErrorText error={actionError} />
       <CreateCollection onCreated={reload} />
+      {deleted.data && deleted.data.deletedCollections.length > 0 && (
+        <>
+          <h3>Deleted collections</h3>
+          <p className="muted">A deleted collection can be restored, with its items, indexes and references, until its retention ends.</p>
+          <ErrorText error={deleted.error} />
+          <table aria-label="Deleted collections">
+            <thead>
+              <tr>
+                <th>ID</th>
+                <th>Deleted</th>
+                <th>Restorable until</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {deleted.data.deletedCollections.map((d) => (
+                <tr key={d.collection.id}>
+                  <td>{d.collection.id}</td>
+                  <td>{when(d.deletedDate)}</td>
+                  <td>{when(d.restorableUntil)}</td>
+                  <td>
+                    <button onClick={() => act(() => api('POST', `/wix-data/v2/collections/restore/${enc(d.collection.id)}`, {}))}>Restore</button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
     </>
   );
 }
