@@ -19,10 +19,10 @@ import { join, sql } from '../store/sql.js';
 import { dropAllIndexes } from './indexes.js';
 import { clearCollectionReferences, parkIncomingReferences, unparkReferences } from '../items/references.js';
 
-/** A row of `collections` or `deleted_collections` as a driver returns it. */
+/** A row of `collections` or `deleted_collections` as a driver returns it (`doc` as JSON text: src/store/postgres keeps jsonb as text). */
 export interface StoredCollectionRow {
   id: string;
-  doc: string | object;
+  doc: string;
   revision: number;
   sandbox_enabled: number | boolean;
   created_date: string;
@@ -50,10 +50,9 @@ export async function lockCollectionLifecycle(tx: Executor): Promise<void> {
   if (tx.dialect === 'postgres') await tx.run(sql`SELECT pg_advisory_xact_lock(${LIFECYCLE_LOCK}::int, 0)`);
 }
 
-/** The doc column as a parameter: SQLite stores text, PostgreSQL jsonb (which its driver hands back parsed). */
-function docParam(tx: Executor, doc: string | object) {
-  const text = typeof doc === 'string' ? doc : JSON.stringify(doc);
-  return tx.dialect === 'postgres' ? sql`${text}::jsonb` : sql`${text}`;
+/** The doc column as a parameter: text on SQLite, jsonb on PostgreSQL. */
+function docParam(tx: Executor, doc: string) {
+  return tx.dialect === 'postgres' ? sql`${doc}::jsonb` : sql`${doc}`;
 }
 
 /**
