@@ -27,7 +27,19 @@ import {
   toWire,
   type Collection,
 } from './model.js';
-import { expiredDeletions, findDeletion, listDeleted, lockCollectionLifecycle, markDeleted, purgeCollectionData, purgeDeletion, purgeDeletionsHolding, purgeItemsBatch, restoreDeletion } from './deletion.js';
+import {
+  expiredDeletions,
+  findDeletion,
+  listDeleted,
+  lockCollectionLifecycle,
+  markDeleted,
+  purgeCollectionData,
+  purgeDeletion,
+  purgeDeletionsHolding,
+  purgeItemsBatch,
+  restoreDeletion,
+  type StoredCollectionRow,
+} from './deletion.js';
 import { collectionChanges } from './changes.js';
 import { syncSandboxToLive, type SyncCounts } from './sandbox-sync.js';
 import { copyDraftsAsDraftStatus, moveDraftStatusItems, publishAllDrafts } from './draft-items.js';
@@ -36,14 +48,7 @@ import { restoredEventData } from '../events/payload.js';
 import { SYSTEM_FIELDS, type SystemField } from '../query/ast.js';
 import { clearReferencesWhere, copyReferencesToSandbox } from '../items/references.js';
 
-interface CollectionRow {
-  id: string;
-  doc: string;
-  revision: number;
-  sandbox_enabled: number | boolean;
-  created_date: string;
-  updated_date: string;
-}
+type CollectionRow = StoredCollectionRow;
 
 function fromRow(r: CollectionRow): Collection {
   const doc = JSON.parse(r.doc) as Pick<Collection, 'displayName' | 'fields' | 'permissions' | 'plugins' | 'extras'>;
@@ -303,7 +308,7 @@ export class CollectionService {
         this.forget(row.id);
         this.events.itemsChanged(tx, row.id);
         // One collection event, not one per item: the items go with their collection.
-        await this.collectionEvent(tx, COLLECTION_EVENTS.deleted, fromRow(row as CollectionRow), now, { id: row.id });
+        await this.collectionEvent(tx, COLLECTION_EVENTS.deleted, fromRow(row), now, { id: row.id });
       }
       if (this.retentionMs === 0) await purgeDeletion(tx, deletionId);
     });
@@ -327,7 +332,7 @@ export class CollectionService {
       );
       if (!rows) throw notRestorable();
       const now = this.clock.now().toISOString();
-      const collections = rows.map((r) => fromRow(r as CollectionRow));
+      const collections = rows.map((r) => fromRow(r));
       for (const c of collections) {
         this.events.itemsChanged(tx, c.id);
         await this.collectionEvent(tx, COLLECTION_EVENTS.created, c, now, restoredEventData(toWire(c), deletion.deletedDate));
@@ -349,7 +354,7 @@ export class CollectionService {
     const { rows, total } = await listDeleted(this.db, this.retentionCutoff(), limit, offset);
     return {
       deleted: rows.map((r) => ({
-        collection: fromRow(r as CollectionRow),
+        collection: fromRow(r),
         deletedDate: r.deleted_date,
         // Dates end at year 275760: a longer retention is "forever" there.
         restorableUntil: new Date(Math.min(MAX_DATE_MS, new Date(r.deleted_date).getTime() + this.retentionMs)).toISOString(),
