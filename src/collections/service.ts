@@ -473,19 +473,14 @@ export class CollectionService {
     const drafts = await this.current(draftsId);
     const now = this.clock.now().toISOString();
     const updated: Collection = { ...current, plugins: current.plugins.filter((p) => p.type !== DRAFT_ITEMS), revision: current.revision + 1, updatedDate: now };
-    await this.db.transaction(async (tx) => {
+    return this.unpair(current, drafts, updated, now, async (tx) => {
       if (action === 'FAIL_IF_DRAFT_ITEMS_EXIST') {
         const row = await tx.get<{ n: number }>(sql`SELECT count(*) AS n FROM items WHERE collection_id = ${draftsId}`);
         const n = Number(row?.n ?? 0);
         if (n > 0) throw new WixError('WDE0075', `Collection [${current.id}] has ${n} draft items; send draftItemsRemovalAction DISCARD_EXISTING_DRAFT_ITEMS or PUBLISH_EXISTING_DRAFT_ITEMS`);
       }
       if (action === 'PUBLISH_EXISTING_DRAFT_ITEMS') await uniqueConflictsAsWix(current.id, 'Publishing the drafts', () => publishAllDrafts(tx, this.events, current, drafts, now));
-      await this.removeIn(tx, drafts);
-      await this.rewrite(tx, current, updated, now);
     });
-    this.forget(current.id);
-    this.forget(draftsId);
-    return updated;
   }
 
   /**
@@ -509,14 +504,24 @@ export class CollectionService {
     const drafts = await this.current(draftsId);
     const now = this.clock.now().toISOString();
     const updated: Collection = { ...current, plugins: [...current.plugins.filter((p) => p.type !== DRAFT_ITEMS), plugin], revision: current.revision + 1, updatedDate: now };
-    await this.db.transaction(async (tx) => {
+    return this.unpair(current, drafts, updated, now, async (tx) => {
       if (conflict === 'PUBLISH_DRAFT_ITEMS') await uniqueConflictsAsWix(current.id, 'Publishing the drafts', () => publishAllDrafts(tx, this.events, current, drafts, now));
       if (conflict === 'COPY_DRAFT_ITEMS_WITH_DRAFT_STATUS') await uniqueConflictsAsWix(current.id, 'Publishing the drafts', () => copyDraftsAsDraftStatus(tx, this.events, updated, drafts, now));
+    });
+  }
+
+  /**
+   * Ends a Draft Items pair in one transaction: `keep` first moves what is to survive of the
+   * drafts, then the drafts collection goes for good and `updated` (without the plugin) is written.
+   */
+  private async unpair(current: Collection, drafts: Collection, updated: Collection, now: string, keep: (tx: Executor) => Promise<void>): Promise<Collection> {
+    await this.db.transaction(async (tx) => {
+      await keep(tx);
       await this.removeIn(tx, drafts);
       await this.rewrite(tx, current, updated, now);
     });
     this.forget(current.id);
-    this.forget(draftsId);
+    this.forget(drafts.id);
     return updated;
   }
 
