@@ -41,6 +41,8 @@ export interface Config {
   eventRetentionHours: number;
   /** How long a deleted collection can be restored (CAIRN_COLLECTION_RETENTION_HOURS; 0: deleting is final). */
   collectionRetentionHours: number;
+  /** Take an AUTO backup when the newest is older than this (CAIRN_BACKUP_AUTO_HOURS; 0, the default: never). */
+  backupAutoHours: number;
   /** Site-member tokens: HS256 secret (CAIRN_JWT_SECRET) or RS256 public key (CAIRN_JWT_PUBLIC_KEY: PEM or path). */
   jwtSecret: string | undefined;
   jwtPublicKey: string | undefined;
@@ -111,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookLeaseMs: env.CAIRN_WEBHOOK_LEASE_MS ? Math.max(1, int(env.CAIRN_WEBHOOK_LEASE_MS, 30_000, 'CAIRN_WEBHOOK_LEASE_MS')) : undefined,
     eventRetentionHours: int(env.CAIRN_EVENT_RETENTION_HOURS, 72, 'CAIRN_EVENT_RETENTION_HOURS'),
     collectionRetentionHours: int(env.CAIRN_COLLECTION_RETENTION_HOURS, DEFAULT_COLLECTION_RETENTION_HOURS, 'CAIRN_COLLECTION_RETENTION_HOURS'),
+    backupAutoHours: int(env.CAIRN_BACKUP_AUTO_HOURS, 0, 'CAIRN_BACKUP_AUTO_HOURS'),
     jwtSecret: env.CAIRN_JWT_SECRET || undefined,
     jwtPublicKey: env.CAIRN_JWT_PUBLIC_KEY || undefined,
     jwtIssuer: env.CAIRN_JWT_ISSUER || undefined,

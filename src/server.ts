@@ -22,6 +22,7 @@ export async function main(): Promise<void> {
     ...(config.hooks ? { hooks: config.hooks } : {}),
     events: config.events,
     collectionRetentionHours: config.collectionRetentionHours,
+    backupAutoHours: config.backupAutoHours,
     metrics: { public: config.metricsPublic },
     readCache: config.readCacheMs > 0 ? { ttlMs: config.readCacheMs } : false,
     adminKey: config.adminKey,

@@ -12,6 +12,7 @@ import { ItemWriter } from './items/writer.js';
 import { EventRecorder } from './events/outbox.js';
 import { openDb } from './store/open.js';
 import { TaskRunner } from './tasks/runner.js';
+import { BackupService } from './backups/service.js';
 import { DeliveryWorker, deliveryOptionsFrom } from './events/delivery.js';
 import { WebhookService } from './events/webhooks.js';
 
@@ -19,7 +20,9 @@ export async function main(): Promise<void> {
   const config = loadConfig();
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const events = new EventRecorder(config.events);
-  const runner: TaskRunner = new TaskRunner(db, new CollectionService(db, systemClock, events, { retentionHours: config.collectionRetentionHours }), new ItemWriter(db, systemClock, events), systemClock, {
+  const collections = new CollectionService(db, systemClock, events, { retentionHours: config.collectionRetentionHours });
+  const runner: TaskRunner = new TaskRunner(db, collections, new ItemWriter(db, systemClock, events), systemClock, {
+    backups: new BackupService(db, systemClock, collections, events, { autoEveryHours: config.backupAutoHours }),
     ...(config.workerId ? { workerId: config.workerId } : {}),
     leaseMs: config.taskLeaseMs,
     batchSize: config.taskBatchSize,

@@ -14,7 +14,7 @@ import { call, startServer, type TestServer } from './helpers/server.js';
 import { PREFIX_ALIASES, registeredRoutes } from '../src/http/openapi.js';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
-const API_PREFIXES = ['/wix-data/v2', '/_api/cloud-data/v2', '/cms/v1/tasks', '/_api/autocms/v1/tasks', '/cairn/v1'];
+const API_PREFIXES = ['/wix-data/v2', '/_api/cloud-data/v2', '/data/v2', '/_api/data/v2', '/cms/v1/tasks', '/_api/autocms/v1/tasks', '/cairn/v1'];
 const OPERATIONS_ROUTES = ['/healthz', '/metrics', '/openapi.json', '/docs'];
 
 function openApiPath(url: string): string {
@@ -114,11 +114,14 @@ for (const storeName of STORE_NAMES) {
         ['get', '/cairn/v1/events/stream'],
         ['post', '/cairn/v1/webhooks/{id}/deliveries/replay'],
         ['delete', '/cairn/v1/keys/{id}'],
+        ['post', '/wix-data/v2/backups/{backupId}/partial-restore'],
+        ['get', '/wix-data/v2/backups/restorations'],
       ] as const) {
         assert.ok(doc.paths[path]?.[method], `${method} ${path}`);
       }
       assert.deepEqual(doc.paths['/wix-data/v2/items'].post['x-cairn-aliases'], ['/_api/cloud-data/v2/items']);
       assert.deepEqual(doc.paths['/cms/v1/tasks/{taskId}'].get['x-cairn-aliases'], ['/_api/autocms/v1/tasks/{taskId}']);
+      assert.deepEqual(doc.paths['/wix-data/v2/backups'].post['x-cairn-aliases'], ['/_api/data/v2/backups', '/data/v2/backups']);
       // Alias paths are not listed on their own.
       assert.ok(!Object.keys(doc.paths).some((p) => p.startsWith('/_api/')));
     });
@@ -215,6 +218,22 @@ for (const storeName of STORE_NAMES) {
       reply('/cairn/v1/keys', 'post', r.body);
       r = await call(url, 'GET', '/cairn/v1/keys');
       reply('/cairn/v1/keys', 'get', r.body);
+
+      r = await call(url, 'POST', '/wix-data/v2/backups', {});
+      reply('/wix-data/v2/backups', 'post', r.body);
+      // No runner in this server: the backup is taken here.
+      await server.cairn.backups.runPending();
+      r = await call(url, 'GET', '/wix-data/v2/backups');
+      assert.equal(r.body.backups[0].status, 'READY');
+      reply('/wix-data/v2/backups', 'get', r.body);
+      const restore = { restorationCollections: [{ dataCollectionId: 'books', restoreDestination: { dataCollectionId: 'books2', displayName: 'Books 2' } }] };
+      request('/wix-data/v2/backups/{backupId}/partial-restore', 'post', restore);
+      r = await call(url, 'POST', `/wix-data/v2/backups/${r.body.backups[0].id}/partial-restore`, restore);
+      reply('/wix-data/v2/backups/{backupId}/partial-restore', 'post', r.body);
+      await server.cairn.backups.runPending();
+      r = await call(url, 'GET', '/wix-data/v2/backups/restorations');
+      assert.equal(r.body.restorations[0].status, 'COMPLETED');
+      reply('/wix-data/v2/backups/restorations', 'get', r.body);
 
       // Errors: the envelope, for a 404 and a 400.
       r = await call(url, 'POST', '/wix-data/v2/items/get', { dataCollectionId: 'nope', dataItemId: 'x' });

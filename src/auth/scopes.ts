@@ -9,6 +9,7 @@ export const SCOPES = {
   tasks: 'SCOPE.CAIRN.TASKS',
   webhooks: 'SCOPE.CAIRN.WEBHOOKS',
   keys: 'SCOPE.CAIRN.KEYS',
+  backups: 'SCOPE.CAIRN.BACKUPS',
 } as const;
 
 export type Scope = (typeof SCOPES)[keyof typeof SCOPES];

@@ -185,15 +185,32 @@ export class CollectionService {
     };
     await this.db.transaction(async (tx) => {
       await lockCollectionLifecycle(tx);
-      const inserted = await tx.run(
-        sql`INSERT INTO collections (id, doc, revision, sandbox_enabled, created_date, updated_date)
-            VALUES (${id}, ${jsonParam(this.db, docOf(c))}, 1, ${false}, ${now}, ${now}) ON CONFLICT (id) DO NOTHING`,
-      );
-      if (inserted === 0) throw new WixError('WDE0104', `Collection [${id}] already exists`, { collectionId: id });
-      await this.purgeDeletionsOf(tx, [id]);
-      await this.collectionEvent(tx, COLLECTION_EVENTS.created, c, now);
+      await this.insertIn(tx, c, now);
     });
     return c;
+  }
+
+  /**
+   * Stores a new collection (revision 1, no sandbox) in the caller's transaction, which holds
+   * the lifecycle lock: WDE0104 if the id is taken; a deletion holding the id is purged, as the
+   * new collection starts empty. Creation, and a backup's restoration of a collection that is
+   * gone (src/backups/), both come here.
+   */
+  async insertIn(tx: Executor, c: Collection, now: string): Promise<void> {
+    const inserted = await tx.run(
+      sql`INSERT INTO collections (id, doc, revision, sandbox_enabled, created_date, updated_date)
+          VALUES (${c.id}, ${jsonParam(this.db, docOf(c))}, 1, ${false}, ${c.createdDate}, ${c.updatedDate}) ON CONFLICT (id) DO NOTHING`,
+    );
+    if (inserted === 0) throw new WixError('WDE0104', `Collection [${c.id}] already exists`, { collectionId: c.id });
+    this.forget(c.id);
+    await this.purgeDeletionsOf(tx, [c.id]);
+    await this.collectionEvent(tx, COLLECTION_EVENTS.created, c, now);
+  }
+
+  /** A new collection made from a stored definition (`doc`, the collections table's form), under `id`. */
+  static fromDefinition(id: string, doc: string, displayName: string | undefined, now: string): Collection {
+    const c = fromRow({ id, doc, revision: 1, sandbox_enabled: false, created_date: now, updated_date: now });
+    return displayName === undefined ? c : { ...c, displayName };
   }
 
   /**

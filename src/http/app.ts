@@ -40,6 +40,8 @@ import { dashboardRoutes } from './static.js';
 import { CONSISTENT_HEADER, needsConsistentRead } from './consistency.js';
 import { ItemReadCache, type ReadCacheOptions } from '../items/read-cache.js';
 import { ITEM_CHANGES_CHANNEL } from '../store/migrations.js';
+import { BackupService } from '../backups/service.js';
+import { BACKUP_PREFIXES, backupRoutes } from './routes/backups.js';
 
 export interface AppOptions {
   db: Db;
@@ -61,6 +63,8 @@ export interface AppOptions {
   events?: boolean;
   /** How long a deleted collection can be restored, hours (default 720; 0: deleting is final at once). */
   collectionRetentionHours?: number;
+  /** Take an AUTO backup every this many hours (default 0: never; src/backups). */
+  backupAutoHours?: number;
   /** CAIRN_ADMIN_KEY: the admin key (every scope). Keys in the store (api_keys) work as well. */
   adminKey?: string | undefined;
   /** Access control settings (docs/security.md). */
@@ -94,6 +98,7 @@ export const WIX_DATA_PREFIXES = ['/wix-data/v2', '/_api/cloud-data/v2'] as cons
 export interface Cairn {
   app: FastifyInstance;
   collections: CollectionService;
+  backups: BackupService;
   items: ItemService;
   events: EventRecorder;
   tasks: TaskService;
@@ -178,6 +183,7 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
   const hooks = options.hooks === undefined ? undefined : new HookRunner(await loadHooks(options.hooks), app.log);
   const items = new ItemService(collections, reader, writer, hooks);
   const tasks = new TaskService(db, collections, reader, clock, events);
+  const backups = new BackupService(db, clock, collections, events, { autoEveryHours: options.backupAutoHours ?? 0 });
   // Requests received so far: the in-process runner pauses between batches only while requests
   // are coming in (RunnerOptions.requestsReceived).
   let requestsReceived = 0;
@@ -191,10 +197,12 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
       : new TaskRunner(db, collections, writer, clock, {
           onError: (e) => app.log.error({ err: e }, 'task runner error'),
           requestsReceived: () => requestsReceived,
+          backups,
           ...options.runner,
         });
   if (runner) {
     tasks.onCreated = () => runner.notify();
+    backups.onQueued = () => runner.notify();
     app.addHook('onReady', async () => runner.start());
     // Runs before the store closes: the batch in flight commits, the task is handed back.
     app.addHook('preClose', async () => runner.stop());
@@ -218,6 +226,7 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
     await app.register(collectionRoutes, { prefix, collections, indexes, clock });
     await app.register(asyncJobRoutes, { prefix, tasks });
   }
+  for (const prefix of BACKUP_PREFIXES) await app.register(backupRoutes, { prefix, backups });
   for (const prefix of TASK_PREFIXES) await app.register(taskRoutes, { prefix, tasks });
   await app.register(cairnTaskRoutes, { prefix: '/cairn/v1', tasks });
   await app.register(cairnCollectionRoutes, { prefix: '/cairn/v1', collections, indexes, clock });
@@ -243,5 +252,5 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
   // The web dashboard (web/): `/` and `/assets/*` only.
   await app.register(dashboardRoutes, {});
 
-  return { app, collections, items, tasks, runner, events, webhooks, keys, delivery, readCache };
+  return { app, collections, backups, items, tasks, runner, events, webhooks, keys, delivery, readCache };
 }

@@ -28,6 +28,9 @@ import { DOCS_PAGE } from './docs-page.js';
 export const PREFIX_ALIASES: readonly (readonly [alias: string, canonical: string])[] = [
   ['/_api/cloud-data/v2', '/wix-data/v2'],
   ['/_api/autocms/v1/tasks', '/cms/v1/tasks'],
+  // The Backups API's custom-host paths (src/http/routes/backups.ts).
+  ['/_api/data/v2', '/wix-data/v2'],
+  ['/data/v2', '/wix-data/v2'],
 ];
 
 export interface CollectedRoute {
@@ -259,7 +262,7 @@ export function buildDocument(routes: readonly CollectedRoute[], version: string
       description: [
         'Cairn serves the Wix Data REST API at the same paths and in the same wire format as Wix, plus its own routes under `/cairn/v1`.',
         '',
-        '**Two prefixes.** Every route under `/wix-data/v2` is also served under `/_api/cloud-data/v2`, and every route under `/cms/v1/tasks` under `/_api/autocms/v1/tasks` (the paths the published SDK uses on a custom host). This document lists the public prefix; each operation names its alias in `x-cairn-aliases`.',
+        '**Two prefixes.** Every route under `/wix-data/v2` is also served under `/_api/cloud-data/v2`, every route under `/cms/v1/tasks` under `/_api/autocms/v1/tasks`, and the backups routes under `/data/v2` and `/_api/data/v2` (the paths the published SDK uses on a custom host). This document lists the public prefix; each operation names its alias in `x-cairn-aliases`.',
         '',
         '**Parameters** may come in the JSON body, in the query string (dotted keys: `paging.limit=10`), or in a `.r` query parameter holding the whole request as base64url JSON; path parameters always win. Success is always HTTP 200.',
         '',

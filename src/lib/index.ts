@@ -83,6 +83,8 @@ export interface CairnOptions {
   events?: boolean;
   /** How long a deleted collection can be restored, hours (default 720; 0: deleting is final at once). */
   collectionRetentionHours?: number;
+  /** Take an AUTO backup every this many hours (default 0: never). */
+  backupAutoHours?: number;
   /** Member tokens, rate limits (AppOptions.auth); the rate limits are off by default here. */
   auth?: AppOptions['auth'];
   /** Webhook settings (AppOptions.webhooks). */
@@ -187,6 +189,7 @@ export async function createCairn(options: CairnOptions = {}): Promise<EmbeddedC
       ...(options.hooks !== undefined ? { hooks: options.hooks } : {}),
       ...(options.events === false ? { events: false } : {}),
       ...(options.collectionRetentionHours !== undefined ? { collectionRetentionHours: options.collectionRetentionHours } : {}),
+      ...(options.backupAutoHours !== undefined ? { backupAutoHours: options.backupAutoHours } : {}),
       ...(options.auth ? { auth: options.auth } : {}),
       ...(options.webhooks ? { webhooks: options.webhooks } : {}),
       ...(runner === false

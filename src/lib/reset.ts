@@ -3,7 +3,7 @@
  * transaction (no per-row work, no events recorded: it is test plumbing, not a change to report).
  *
  * Gone: items (live and sandbox) and their references, the event outbox, webhook deliveries, tasks
- * and their failures, publish schedules, deleted collections; with `collections: 'drop'` also every collection and its indexes. Kept: API
+ * and their failures, publish schedules, deleted collections, backups and restorations; with `collections: 'drop'` also every collection and its indexes. Kept: API
  * keys (a test's credentials stay valid) and webhook subscriptions (configuration, like keys; their
  * pending deliveries go). Event sequence numbers keep growing, so a stream client that reconnects
  * with Last-Event-ID never mistakes a new event for one it has seen.
@@ -14,7 +14,7 @@ import { writePlannerStats } from '../store/sqlite/planner-stats.js';
 import { dropAllIndexes } from '../collections/indexes.js';
 
 /** The tables whose rows are data (migrations.ts), children before parents. */
-const DATA_TABLES = ['webhook_fanout', 'webhook_deliveries', 'events', 'task_failures', 'item_schedules', 'tasks', 'item_references', 'deleted_references', 'items'] as const;
+const DATA_TABLES = ['webhook_fanout', 'webhook_deliveries', 'events', 'task_failures', 'item_schedules', 'tasks', 'item_references', 'deleted_references', 'items', 'restorations', 'backup_references', 'backup_items', 'backup_collections', 'backups'] as const;
 
 export async function emptyStore(db: Db, dropCollections: boolean): Promise<void> {
   await db.transaction(async (tx) => {

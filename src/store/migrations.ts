@@ -488,7 +488,77 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: deletedCollectionsDdl('TEXT', 'INTEGER', 'TEXT', ''),
     postgres: deletedCollectionsDdl('JSONB', 'BOOLEAN', 'BIGINT', ' COLLATE "C"'),
   },
+  {
+    // Backups and restorations (src/backups/): a backup copies every collection's live items,
+    // their references and the collection's definition into these tables in one transaction; a
+    // restoration copies them back. `backups.status` and `restorations.status` are the Wix
+    // enums; a PENDING row is work for the task runner.
+    version: 17,
+    name: 'backups',
+    sqlite: backupsDdl('TEXT', 'INTEGER', 'INTEGER PRIMARY KEY', '', ' WITHOUT ROWID'),
+    postgres: backupsDdl('JSONB', 'SMALLINT', 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY', ' COLLATE "C"', ''),
+  },
 ];
+
+/** Migration 17's tables; `clustered` makes SQLite store backup items in key order, as items are. */
+function backupsDdl(json: string, small: string, seq: string, c: string, clustered: string): string {
+  return `
+      CREATE TABLE backups (
+        id TEXT${c} PRIMARY KEY,
+        type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        requested_date TEXT${c} NOT NULL,
+        started_date TEXT${c},
+        finished_date TEXT${c},
+        deleted_date TEXT${c},
+        size_bytes BIGINT,
+        error TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX backups_status ON backups (status, requested_date);
+      CREATE TABLE backup_collections (
+        backup_id TEXT${c} NOT NULL,
+        collection_id TEXT${c} NOT NULL,
+        doc ${json} NOT NULL,
+        item_count BIGINT NOT NULL,
+        PRIMARY KEY (backup_id, collection_id)
+      );
+      CREATE TABLE backup_items (
+        backup_id TEXT${c} NOT NULL,
+        collection_id TEXT${c} NOT NULL,
+        id TEXT${c} NOT NULL,
+        data ${json} NOT NULL,
+        created_date TEXT${c} NOT NULL,
+        updated_date TEXT${c} NOT NULL,
+        owner TEXT${c},
+        publish_status TEXT NOT NULL,
+        canon ${small} NOT NULL,
+        PRIMARY KEY (backup_id, collection_id, id)
+      )${clustered};
+      CREATE TABLE backup_references (
+        seq ${seq},
+        backup_id TEXT${c} NOT NULL,
+        collection_id TEXT${c} NOT NULL,
+        field TEXT${c} NOT NULL,
+        referring_id TEXT${c} NOT NULL,
+        referenced_collection_id TEXT${c} NOT NULL,
+        referenced_id TEXT${c} NOT NULL
+      );
+      CREATE INDEX backup_references_collection ON backup_references (backup_id, collection_id, seq);
+      CREATE INDEX backup_references_target ON backup_references (backup_id, referenced_collection_id);
+      CREATE TABLE restorations (
+        id TEXT${c} PRIMARY KEY,
+        backup_id TEXT${c} NOT NULL,
+        status TEXT NOT NULL,
+        collections ${json} NOT NULL,
+        requested_date TEXT${c} NOT NULL,
+        started_date TEXT${c},
+        finished_date TEXT${c},
+        error TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX restorations_status ON restorations (status, requested_date)`;
+}
 
 function deletedCollectionsDdl(doc: string, bool: string, bigint: string, c: string): string {
   return `

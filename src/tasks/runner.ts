@@ -64,6 +64,8 @@ export interface RunnerOptions {
   pollMs?: number;
   /** How often the runner purges deleted collections whose retention has ended (default 60 s; CollectionService.purgeExpired). */
   purgeEveryMs?: number;
+  /** Backups and restorations waiting for the runner (src/backups/service.ts): one per pass. */
+  backups?: { runPending(): Promise<boolean> };
   onError?: (e: unknown) => void;
   /**
    * Called after each batch of a task has committed, before the next one starts. The runner
@@ -180,6 +182,7 @@ export class TaskRunner {
           this.lastPurgeAt = performance.now();
           if ((await this.collections.purgeExpired()) > 0) worked = true;
         }
+        if (this.options.backups && (await this.options.backups.runPending())) worked = true;
         const task = await this.claim();
         if (task) {
           worked = true;

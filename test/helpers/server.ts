@@ -76,6 +76,8 @@ export interface StartOptions {
   auth?: AppOptions['auth'];
   /** How long a deleted collection can be restored, hours. */
   collectionRetentionHours?: number;
+  /** Take an AUTO backup every this many hours (default: never). */
+  backupAutoHours?: number;
 }
 
 export async function startServer(storeName: StoreName, options: StartOptions = {}): Promise<TestServer> {
@@ -95,6 +97,7 @@ export async function startServer(storeName: StoreName, options: StartOptions = 
       ...(options.auth ? { auth: options.auth } : {}),
       ...(options.events === false ? { events: false } : {}),
       ...(options.collectionRetentionHours !== undefined ? { collectionRetentionHours: options.collectionRetentionHours } : {}),
+      ...(options.backupAutoHours !== undefined ? { backupAutoHours: options.backupAutoHours } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.hooks !== undefined ? { hooks: options.hooks } : {}),
       ...(options.runner === false ? { runner: false as const } : options.runner ? { runner: options.runner } : {}),

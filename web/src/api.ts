@@ -138,6 +138,7 @@ export const SCOPES = [
   'SCOPE.CAIRN.TASKS',
   'SCOPE.CAIRN.WEBHOOKS',
   'SCOPE.CAIRN.KEYS',
+  'SCOPE.CAIRN.BACKUPS',
 ] as const;
 
 export const FIELD_TYPES = ['TEXT', 'NUMBER', 'BOOLEAN', 'DATE', 'DATETIME', 'URL', 'IMAGE', 'RICH_TEXT', 'OBJECT', 'ARRAY', 'ARRAY_STRING', 'ANY'] as const;

@@ -1,0 +1,267 @@
+/**
+ * Backups (docs/backups.md): Wix's Backups API over Cairn's store.
+ *
+ * Creating a backup or a restoration stores a PENDING row and returns it; the task runner (in
+ * `npm start` or `npm run worker`) does the work in one transaction, which ends by marking the
+ * row READY (a backup) or COMPLETED (a restoration). A crash before that commit leaves the row
+ * PENDING and nothing half copied, and the next runner pass starts it again. On PostgreSQL, runners
+ * claim rows with `FOR UPDATE SKIP LOCKED`, so two workers never take the same one.
+ *
+ * As on Wix: backups hold the live items of every collection (not the sandbox), at most three
+ * on-demand backups are kept (a fourth replaces the oldest), and a restoration replaces the
+ * restored collections' live items with the backup's.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import type { CollectionService } from '../collections/service.js';
+import type { EventRecorder } from '../events/outbox.js';
+import { WixError } from '../errors.js';
+import type { Db, Executor } from '../store/db.js';
+import { join, sql, type Sql } from '../store/sql.js';
+import { dropBackupData, restoreTargets, takeBackup } from './copy.js';
+import {
+  BACKUP_STATUSES,
+  BACKUP_TYPES,
+  RESTORATION_STATUSES,
+  backupId,
+  backupToWire,
+  enumFilter,
+  listPaging,
+  restorationTargets,
+  restorationToWire,
+  type BackupCollection,
+  type BackupRow,
+  type BackupType,
+  type RestorationRow,
+  type RestorationTarget,
+} from './model.js';
+import type { JsonObject } from '../wire/json.js';
+
+/** How many backups of each type are kept: Wix keeps three on-demand ones. */
+export const KEPT_BACKUPS = 3;
+/** A backup or restoration that failed this many times for reasons other than its input is FAILED. */
+const MAX_ATTEMPTS = 3;
+
+export interface BackupServiceOptions {
+  /** Take an AUTO backup when the newest is older than this many hours (0: never; CAIRN_BACKUP_AUTO_HOURS). */
+  autoEveryHours?: number;
+}
+
+const list = (values: readonly string[]) => join(values.map((v) => sql`${v}`), ', ');
+
+export class BackupService {
+  /** Set by the app: wakes the task runner when there is new work. */
+  onQueued: (() => void) | undefined;
+  private readonly autoEveryMs: number;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly collections: CollectionService,
+    private readonly events: EventRecorder,
+    options: BackupServiceOptions = {},
+  ) {
+    this.autoEveryMs = Math.max(0, options.autoEveryHours ?? 0) * 3_600_000;
+  }
+
+  /** Create Backup: a PENDING on-demand backup; the oldest on-demand backup beyond three goes. */
+  async create(type: BackupType = 'ON_DEMAND'): Promise<JsonObject> {
+    const id = randomUUID();
+    const now = this.clock.now().toISOString();
+    const row = await this.db.transaction(async (tx) => {
+      await tx.run(sql`INSERT INTO backups (id, type, status, requested_date) VALUES (${id}, ${type}, 'PENDING', ${now})`);
+      await this.keepNewest(tx, type, now);
+      return (await tx.get<BackupRow>(sql`SELECT * FROM backups WHERE id = ${id}`)) as BackupRow;
+    });
+    this.onQueued?.();
+    return backupToWire(row, []);
+  }
+
+  /** Backups of `type` beyond the newest KEPT_BACKUPS are deleted (a pending one too). */
+  private async keepNewest(tx: Executor, type: BackupType, now: string): Promise<void> {
+    const rows = await tx.all<{ id: string }>(sql`SELECT id FROM backups WHERE type = ${type} AND status IN ('PENDING', 'READY') ORDER BY requested_date DESC, id DESC`);
+    for (const { id } of rows.slice(KEPT_BACKUPS)) await this.markDeleted(tx, id, now);
+  }
+
+  private async markDeleted(tx: Executor, id: string, now: string): Promise<void> {
+    await dropBackupData(tx, id);
+    await tx.run(sql`UPDATE backups SET status = 'DELETED', deleted_date = ${now} WHERE id = ${id}`);
+  }
+
+  /** The backup's row, or WDE0073 (404) when there is none. */
+  private async row(executor: Executor, id: string): Promise<BackupRow> {
+    const row = await executor.get<BackupRow>(sql`SELECT * FROM backups WHERE id = ${id}`);
+    if (!row) throw new WixError('WDE0073', `Backup [${id}] does not exist`, { backupId: id });
+    return row;
+  }
+
+  private async collectionsOf(executor: Executor, ids: readonly string[]): Promise<Map<string, BackupCollection[]>> {
+    const out = new Map<string, BackupCollection[]>(ids.map((id) => [id, []]));
+    if (ids.length === 0) return out;
+    const rows = await executor.all<{ backup_id: string; collection_id: string; doc: string }>(
+      sql`SELECT backup_id, collection_id, doc FROM backup_collections WHERE backup_id IN (${list(ids)}) ORDER BY backup_id, collection_id`,
+    );
+    for (const r of rows) {
+      const doc = JSON.parse(r.doc) as { displayName?: string };
+      out.get(r.backup_id)?.push({ id: r.collection_id, displayName: doc.displayName ?? r.collection_id });
+    }
+    return out;
+  }
+
+  private async wire(executor: Executor, rows: readonly BackupRow[]): Promise<JsonObject[]> {
+    const collections = await this.collectionsOf(executor, rows.map((r) => r.id));
+    return rows.map((r) => backupToWire(r, collections.get(r.id) ?? []));
+  }
+
+  /**
+   * List Backups, newest first, filtered by `status` and `type` (each one value or several).
+   * Without a status filter, deleted backups are left out; `status: DELETED` lists them.
+   */
+  async list(rawStatus: unknown, rawType: unknown, rawPaging: unknown): Promise<{ backups: JsonObject[]; pagingMetadata: JsonObject }> {
+    const status = enumFilter(rawStatus, BACKUP_STATUSES, 'status') ?? BACKUP_STATUSES.filter((s) => s !== 'DELETED');
+    const type = enumFilter(rawType, BACKUP_TYPES, 'type') ?? [...BACKUP_TYPES];
+    const { limit, offset } = listPaging(rawPaging);
+    const where = sql`status IN (${list(status)}) AND type IN (${list(type)})`;
+    const rows = await this.db.all<BackupRow>(sql`SELECT * FROM backups WHERE ${where} ORDER BY requested_date DESC, id DESC LIMIT ${limit} OFFSET ${offset}`);
+    const total = await this.db.get<{ n: number | string }>(sql`SELECT count(*) AS n FROM backups WHERE ${where}`);
+    return { backups: await this.wire(this.db, rows), pagingMetadata: { count: rows.length, offset, total: Number(total?.n ?? 0) } };
+  }
+
+  /** Delete Backup: its copied data goes at once; the row stays, DELETED. A backup a pending restoration needs cannot go. */
+  async remove(rawId: unknown): Promise<void> {
+    const id = backupId(rawId);
+    const now = this.clock.now().toISOString();
+    await this.db.transaction(async (tx) => {
+      const row = await this.row(tx, id);
+      if (row.status === 'DELETED') throw new WixError('WDE0073', `Backup [${id}] was deleted`, { backupId: id });
+      const pending = await tx.get(sql`SELECT 1 AS p FROM restorations WHERE backup_id = ${id} AND status = 'PENDING'`);
+      if (pending) throw new WixError('WDE0080', `Backup [${id}] has a restoration in progress; delete it once the restoration has ended`, { backupId: id });
+      await this.markDeleted(tx, id, now);
+    });
+  }
+
+  /**
+   * Restore Backup (every collection in it) or Restore Partial Backup (`targets`): a PENDING
+   * restoration of a READY backup.
+   */
+  async restore(rawId: unknown, rawTargets?: unknown): Promise<JsonObject> {
+    const id = backupId(rawId);
+    const now = this.clock.now().toISOString();
+    const restorationId = randomUUID();
+    const row = await this.db.transaction(async (tx) => {
+      const backup = await this.row(tx, id);
+      if (backup.status !== 'READY') {
+        throw new WixError('WDE0080', `Backup [${id}] is ${backup.status}: only a READY backup can be restored`, { backupId: id, status: backup.status });
+      }
+      const inBackup = (await tx.all<{ collection_id: string }>(sql`SELECT collection_id FROM backup_collections WHERE backup_id = ${id} ORDER BY collection_id`)).map((r) => r.collection_id);
+      const targets: RestorationTarget[] =
+        rawTargets === undefined ? inBackup.map((c) => ({ source: c, destination: c })) : restorationTargets(rawTargets, new Set(inBackup));
+      const json = JSON.stringify(targets);
+      await tx.run(sql`INSERT INTO restorations (id, backup_id, status, collections, requested_date)
+        VALUES (${restorationId}, ${id}, 'PENDING', ${tx.dialect === 'postgres' ? sql`${json}::jsonb` : sql`${json}`}, ${now})`);
+      return (await tx.get<RestorationRow>(sql`SELECT * FROM restorations WHERE id = ${restorationId}`)) as RestorationRow;
+    });
+    this.onQueued?.();
+    return (await this.restorationsWire(this.db, [row]))[0] as JsonObject;
+  }
+
+  private async restorationsWire(executor: Executor, rows: readonly RestorationRow[]): Promise<JsonObject[]> {
+    const ids = [...new Set(rows.map((r) => r.backup_id))];
+    const backups = ids.length === 0 ? [] : await executor.all<BackupRow>(sql`SELECT * FROM backups WHERE id IN (${list(ids)})`);
+    const wired = new Map((await this.wire(executor, backups)).map((b) => [b.id as string, b]));
+    return rows.map((r) => restorationToWire(r, wired.get(r.backup_id) ?? { id: r.backup_id }));
+  }
+
+  /** List Restorations, newest first, filtered by `status`. */
+  async listRestorations(rawStatus: unknown, rawPaging: unknown): Promise<{ restorations: JsonObject[]; pagingMetadata: JsonObject }> {
+    const status = enumFilter(rawStatus, RESTORATION_STATUSES, 'status') ?? [...RESTORATION_STATUSES];
+    const { limit, offset } = listPaging(rawPaging);
+    const where = sql`status IN (${list(status)})`;
+    const rows = await this.db.all<RestorationRow>(sql`SELECT * FROM restorations WHERE ${where} ORDER BY requested_date DESC, id DESC LIMIT ${limit} OFFSET ${offset}`);
+    const total = await this.db.get<{ n: number | string }>(sql`SELECT count(*) AS n FROM restorations WHERE ${where}`);
+    return { restorations: await this.restorationsWire(this.db, rows), pagingMetadata: { count: rows.length, offset, total: Number(total?.n ?? 0) } };
+  }
+
+  /**
+   * The runner's share: takes an AUTO backup when one is due, then runs the oldest pending backup,
+   * or else the oldest pending restoration. Returns whether it did anything.
+   */
+  async runPending(): Promise<boolean> {
+    await this.autoBackupIfDue();
+    return (await this.runNext('backups')) || (await this.runNext('restorations'));
+  }
+
+  private async autoBackupIfDue(): Promise<void> {
+    if (this.autoEveryMs === 0) return;
+    const newest = await this.db.get<{ d: string | null }>(sql`SELECT max(requested_date) AS d FROM backups WHERE type = 'AUTO' AND status IN ('PENDING', 'READY')`);
+    const due = !newest?.d || Date.parse(newest.d) <= this.clock.now().getTime() - this.autoEveryMs;
+    if (due) await this.create('AUTO');
+  }
+
+  /** Claims the oldest PENDING row of `table` and does its work, all in one transaction. */
+  private async runNext(table: 'backups' | 'restorations'): Promise<boolean> {
+    const claim = (tx: Executor): Sql =>
+      sql`SELECT * FROM ${table === 'backups' ? sql`backups` : sql`restorations`} WHERE status = 'PENDING' ORDER BY requested_date, id LIMIT 1${tx.dialect === 'postgres' ? sql` FOR UPDATE SKIP LOCKED` : sql``}`;
+    let claimed: string | undefined;
+    try {
+      return await this.db.transaction(async (tx) => {
+        // One snapshot for the whole copy (PostgreSQL's default gives each statement its own).
+        if (tx.dialect === 'postgres' && table === 'backups') await tx.run(sql`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`);
+        const row = await tx.get<BackupRow | RestorationRow>(claim(tx));
+        if (!row) return false;
+        claimed = row.id;
+        const started = this.clock.now().toISOString();
+        if (table === 'backups') {
+          const size = await takeBackup(tx, row.id);
+          await tx.run(sql`UPDATE backups SET status = 'READY', started_date = ${started}, finished_date = ${this.clock.now().toISOString()}, size_bytes = ${size} WHERE id = ${row.id}`);
+        } else {
+          await this.restoreIn(tx, row as RestorationRow, started);
+        }
+        return true;
+      });
+    } catch (e) {
+      if (claimed === undefined) {
+        // PostgreSQL: another runner finished the row between this transaction's snapshot and
+        // its claim (REPEATABLE READ refuses to lock a row changed since): it is done, not failed.
+        if ((e as { code?: unknown }).code === '40001') return false;
+        throw e;
+      }
+      await this.failed(table, claimed, e);
+      return true;
+    }
+  }
+
+  private async restoreIn(tx: Executor, row: RestorationRow, started: string): Promise<void> {
+    const backup = await tx.get<{ status: string }>(sql`SELECT status FROM backups WHERE id = ${row.backup_id}`);
+    if (backup?.status !== 'READY') throw new WixError('WDE0073', `Backup [${row.backup_id}] is no longer available`, { backupId: row.backup_id });
+    const targets = JSON.parse(row.collections) as RestorationTarget[];
+    try {
+      await restoreTargets(tx, this.collections, this.events, row.backup_id, targets, started);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new WixError('WDE0123', 'The backup\'s items would break a unique index of a collection they are restored into');
+      }
+      throw e;
+    }
+    await tx.run(sql`UPDATE restorations SET status = 'COMPLETED', started_date = ${started}, finished_date = ${this.clock.now().toISOString()} WHERE id = ${row.id}`);
+  }
+
+  /**
+   * A backup or restoration whose transaction failed (and rolled back): FAILED at once when its
+   * input is at fault (a WixError), else after MAX_ATTEMPTS tries (a lost connection, a
+   * serialization failure); the last error is kept in the row either way.
+   */
+  private async failed(table: 'backups' | 'restorations', id: string, e: unknown): Promise<void> {
+    const final = e instanceof WixError;
+    const message = e instanceof Error ? e.message : String(e);
+    const now = this.clock.now().toISOString();
+    const t = table === 'backups' ? sql`backups` : sql`restorations`;
+    await this.db.transaction((tx) =>
+      tx.run(sql`UPDATE ${t} SET attempts = attempts + 1, error = ${message},
+        status = CASE WHEN ${final} OR attempts + 1 >= ${MAX_ATTEMPTS} THEN 'FAILED' ELSE status END,
+        finished_date = CASE WHEN ${final} OR attempts + 1 >= ${MAX_ATTEMPTS} THEN ${now} ELSE finished_date END
+        WHERE id = ${id} AND status = 'PENDING'`),
+    );
+  }
+}
