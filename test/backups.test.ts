@@ -334,6 +334,30 @@ for (const storeName of STORE_NAMES) {
       }
     });
 
+    test('requests are answered while a large backup is taken', async () => {
+      // On disk: an in-memory SQLite database has one connection, which reads share with the writer.
+      const quiet = await startServer(storeName, { runner: false, onDisk: true });
+      try {
+        const q = (method: string, path: string, body?: unknown) => call(quiet.url, method, path, body);
+        await q('POST', `${DATA}/collections`, { collection: { id: 'Large' } });
+        for (let start = 0; start < 40_000; start += 1000) {
+          await q('POST', `${DATA}/bulk/items/insert`, { dataCollectionId: 'Large', dataItems: Array.from({ length: 1000 }, (_, i) => ({ id: `l${start + i}`, data: { i: start + i } })) });
+        }
+        await q('POST', `${DATA}/backups`, {});
+        let taken = false;
+        const running = quiet.cairn.backups.runPending().then(() => (taken = true));
+        const r = await q('GET', `${DATA}/items/l123?dataCollectionId=Large`);
+        assert.equal(r.status, 200);
+        assert.equal(taken, false, 'the read was answered before the backup ended');
+        await running;
+        assert.equal((await q('GET', `${DATA}/backups`)).body.backups[0].status, 'READY');
+        const copied = await quiet.store.db.get<{ n: number | string }>(sql`SELECT count(*) AS n FROM backup_items`);
+        assert.equal(Number(copied?.n), 40_000);
+      } finally {
+        await quiet.close();
+      }
+    });
+
     test('access: backups need SCOPE.CAIRN.BACKUPS', async () => {
       const collections = (await ok('POST', '/cairn/v1/keys', { name: 'collections', scopes: [SCOPES.collections, SCOPES.dataRead, SCOPES.dataWrite] })).apiKey as string;
       const backups = (await ok('POST', '/cairn/v1/keys', { name: 'backups', scopes: [SCOPES.backups] })).apiKey as string;

@@ -9,21 +9,47 @@ import { lockCollectionLifecycle } from '../collections/deletion.js';
 import type { Collection } from '../collections/model.js';
 import type { EventRecorder } from '../events/outbox.js';
 import type { Executor } from '../store/db.js';
-import { join, raw, sql } from '../store/sql.js';
+import { join, raw, sql, type Sql } from '../store/sql.js';
 import { WixError } from '../errors.js';
 import type { RestorationTarget } from './model.js';
+
+/** Items a batch of a backup copies between two pauses (takeBackup). */
+export const BACKUP_BATCH = 5000;
 
 /**
  * Copies every collection's definition, live items and live references into the backup's rows.
  * Collections that are deleted (restorable or not) are not in it. Returns the backup's size:
  * the bytes of its items' JSON.
+ *
+ * With `pause`, items are copied BACKUP_BATCH at a time (in id order, per collection), calling
+ * it between batches, all still in the caller's transaction: on SQLite, whose statements run
+ * on the event loop, a large backup then lets reads be answered while it runs, where one
+ * statement would hold every request for its whole length (writes wait for the transaction).
  */
-export async function takeBackup(tx: Executor, backupId: string): Promise<number> {
+export async function takeBackup(tx: Executor, backupId: string, pause?: () => Promise<void>): Promise<number> {
   await tx.run(sql`INSERT INTO backup_collections (backup_id, collection_id, doc, item_count)
     SELECT ${backupId}, c.id, c.doc, (SELECT count(*) FROM items AS i WHERE i.collection_id = c.id AND i.env = 'LIVE') FROM collections AS c`);
-  await tx.run(sql`INSERT INTO backup_items (backup_id, collection_id, id, data, created_date, updated_date, owner, publish_status, canon)
-    SELECT ${backupId}, i.collection_id, i.id, i.data, i.created_date, i.updated_date, i.owner, i.publish_status, i.canon
-    FROM items AS i JOIN collections AS c ON c.id = i.collection_id WHERE i.env = 'LIVE'`);
+  const copy = (where: Sql) =>
+    tx.run(sql`INSERT INTO backup_items (backup_id, collection_id, id, data, created_date, updated_date, owner, publish_status, canon)
+      SELECT ${backupId}, i.collection_id, i.id, i.data, i.created_date, i.updated_date, i.owner, i.publish_status, i.canon
+      FROM items AS i WHERE ${where}`);
+  if (!pause) {
+    await copy(sql`i.env = 'LIVE' AND i.collection_id IN (SELECT id FROM collections)`);
+  } else {
+    const collections = await tx.all<{ collection_id: string }>(sql`SELECT collection_id FROM backup_collections WHERE backup_id = ${backupId} ORDER BY collection_id`);
+    for (const { collection_id: c } of collections) {
+      let after = '';
+      for (;;) {
+        const bound = await tx.get<{ id: string }>(
+          sql`SELECT id FROM items WHERE collection_id = ${c} AND env = 'LIVE' AND id > ${after} ORDER BY id LIMIT 1 OFFSET ${BACKUP_BATCH - 1}`,
+        );
+        await copy(sql`i.collection_id = ${c} AND i.env = 'LIVE' AND i.id > ${after}${bound ? sql` AND i.id <= ${bound.id}` : sql``}`);
+        if (!bound) break;
+        after = bound.id;
+        await pause();
+      }
+    }
+  }
   await tx.run(sql`INSERT INTO backup_references (backup_id, collection_id, field, referring_id, referenced_collection_id, referenced_id)
     SELECT ${backupId}, r.collection_id, r.field, r.referring_id, r.referenced_collection_id, r.referenced_id
     FROM item_references AS r JOIN collections AS c ON c.id = r.collection_id WHERE r.env = 'LIVE' ORDER BY r.seq`);

@@ -36,6 +36,7 @@ import {
   type RestorationTarget,
 } from './model.js';
 import type { JsonObject } from '../wire/json.js';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 /** How many backups of each type are kept: Wix keeps three on-demand ones. */
 export const KEPT_BACKUPS = 3;
@@ -212,7 +213,7 @@ export class BackupService {
         claimed = row.id;
         const started = this.clock.now().toISOString();
         if (table === 'backups') {
-          const size = await takeBackup(tx, row.id);
+          const size = await takeBackup(tx, row.id, tx.dialect === 'sqlite' ? () => yieldToEventLoop() : undefined);
           await tx.run(sql`UPDATE backups SET status = 'READY', started_date = ${started}, finished_date = ${this.clock.now().toISOString()}, size_bytes = ${size} WHERE id = ${row.id}`);
         } else {
           await this.restoreIn(tx, row as RestorationRow, started);
