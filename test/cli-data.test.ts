@@ -159,6 +159,44 @@ for (const storeName of STORE_NAMES) {
       assertFails(await cairn('collections', 'sync-sandbox', 'unsandboxed'), 1, /^cairn: WDE0119: /);
     });
 
+    it('backups create, list, restore, restorations and delete', async () => {
+      assert.equal((await cairn('collections', 'create', 'kept', '--field', 'n:NUMBER')).code, 0);
+      for (const id of ['k1', 'k2']) assert.equal((await call(server.url, 'POST', '/wix-data/v2/items', { dataCollectionId: 'kept', dataItem: { id, data: { n: 1 } } })).status, 200);
+      assert.equal((await cairn('backups', 'list')).stdout, 'No backups.\n');
+      const created = await cairn('backups', 'create', '--wait');
+      assert.equal(created.code, 0, created.stderr);
+      const m = /^Backup ([0-9a-f-]{36}) READY: \d+ collections, [\d.]+ MB\.\n$/.exec(created.stdout);
+      assert.ok(m, created.stdout);
+      const backupId = m[1] as string;
+      const listed = await cairn('backups', 'list');
+      assert.match(listed.stdout, new RegExp(`^ID +TYPE +STATUS +REQUESTED +COLLECTIONS +SIZE\n${backupId} +ON_DEMAND +READY +\\S+ +\\d+ +[\\d.]+ MB\n$`));
+      const json = JSON.parse((await cairn('backups', 'list', '--status', 'ready', '--json')).stdout) as { id: string; collections: { id: string }[] }[];
+      assert.deepEqual(json.map((b) => b.id), [backupId]);
+      assert.ok(json[0]!.collections.some((c) => c.id === 'kept'));
+
+      assert.equal((await call(server.url, 'DELETE', '/wix-data/v2/items/k1?dataCollectionId=kept')).status, 200);
+      const restored = await cairn('backups', 'restore', backupId, '--collection', 'kept', '--collection', 'kept:kept_copy', '--wait');
+      assert.equal(restored.code, 1, 'one collection cannot be restored twice');
+      assertFails(restored, 1, /^cairn: WDE0080: /);
+      const ok = await cairn('backups', 'restore', backupId, '--collection', 'kept', '--wait');
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, new RegExp(`^Restoration [0-9a-f-]{36} of backup ${backupId} COMPLETED: kept\\.\n$`));
+      assert.equal(await count('kept'), 2);
+      const copy = await cairn('backups', 'restore', backupId, '--collection', 'kept:kept_copy', '--wait', '--json');
+      assert.equal(copy.code, 0, copy.stderr);
+      assert.equal(JSON.parse(copy.stdout).status, 'COMPLETED');
+      assert.equal(await count('kept_copy'), 2);
+      const restorations = await cairn('backups', 'restorations');
+      assert.match(restorations.stdout, /^ID +BACKUP +STATUS +REQUESTED +COLLECTIONS\n/);
+      assert.equal(restorations.stdout.trimEnd().split('\n').length, 3);
+      assertFails(await cairn('backups', 'restore', backupId, '--collection', 'a:b:c'), 2, /Expected a collection id, or id:destination/);
+      assertFails(await cairn('backups', 'restore', 'nope'), 1, /^cairn: WDE0073: Backup \[nope\] does not exist/);
+      const deleted = await cairn('backups', 'delete', backupId);
+      assert.equal(deleted.stdout, `Deleted backup ${backupId}.\n`);
+      assert.equal((await cairn('backups', 'list')).stdout, 'No backups.\n');
+      assertFails(await cairn('backups', 'delete', backupId), 1, /^cairn: WDE0073: /);
+    });
+
     it(`imports ${ROWS} CSV rows with typed values`, async () => {
       const file = join(dir, 'books.csv');
       writeFileSync(file, booksCsv());

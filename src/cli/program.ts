@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerCollections } from './collections.js';
+import { registerBackups } from './backups.js';
 import { registerExport } from './export.js';
 import { registerImport } from './import.js';
 import { registerKeys } from './keys.js';
@@ -36,7 +37,7 @@ export function createProgram(): Command {
   const program = new Command('cairn')
     .description(
       'Cairn: a self-hosted Wix Data API. serve, worker, migrate and keys work on the store the server uses: DATABASE_URL (PostgreSQL), else SQLite under CAIRN_DATA_DIR (default ./data). ' +
-        'collections, import, export and tasks talk to a running server: --url (CAIRN_URL, default http://127.0.0.1:8080) and --key (CAIRN_KEY).',
+        'collections, backups, import, export and tasks talk to a running server: --url (CAIRN_URL, default http://127.0.0.1:8080) and --key (CAIRN_KEY).',
     )
     .version(version(), '-V, --version')
     // Set before the subcommands are made, so each one inherits them.
@@ -47,6 +48,7 @@ export function createProgram(): Command {
   registerMigrate(program);
   registerKeys(program);
   registerCollections(program);
+  registerBackups(program);
   registerImport(program);
   registerExport(program);
   registerTasks(program);
