@@ -3,7 +3,8 @@
  * playwright-core, against a server started in-process on SQLite (the API underneath is tested on
  * both stores elsewhere). It clicks through what a user does: sign in, create a collection,
  * insert, filter, sort, edit and delete items, start a task from the table's filter and watch it
- * run live to COMPLETED with its failures, delete and restore a collection, manage API keys, and
+ * run live to COMPLETED with its failures, delete and restore a collection, take and restore a
+ * backup, manage API keys, and
  * see a webhook's deliveries.
  *
  * Chromium must be at /usr/bin/chromium (`apt-get install -y chromium`; .ci/run installs it).
@@ -283,6 +284,24 @@ for (const storeName of STORE_NAMES) describe(`dashboard in Chromium (${storeNam
     await deleted.getByRole('row').filter({ hasText: 'scratch' }).getByRole('button', { name: 'Restore' }).click();
     await page.getByRole('link', { name: 'scratch' }).waitFor();
     assert.equal((await call(server.url, 'GET', '/wix-data/v2/items/s1?dataCollectionId=scratch')).status, 200);
+  });
+
+  test('backups: take one, restore it after a confirmation, delete it', async () => {
+    assert.equal((await call(server.url, 'POST', '/wix-data/v2/collections', { collection: { id: 'snap' } })).status, 200);
+    assert.equal((await call(server.url, 'POST', '/wix-data/v2/items', { dataCollectionId: 'snap', dataItem: { id: 'p1', data: { n: 1 } } })).status, 200);
+    await page.getByRole('link', { name: 'Backups' }).click();
+    await page.getByRole('button', { name: 'Take a backup' }).click();
+    const backups = page.getByRole('table', { name: 'Backups' });
+    const row = backups.getByRole('row').filter({ hasText: 'READY' }).filter({ hasText: 'snap' });
+    await row.waitFor();
+    assert.equal((await call(server.url, 'PUT', '/wix-data/v2/items/p1', { dataCollectionId: 'snap', dataItem: { id: 'p1', data: { n: 2 } } })).status, 200);
+    await row.getByRole('button', { name: 'Restore' }).click();
+    await row.getByRole('button', { name: 'Really restore every collection' }).click();
+    await page.getByRole('table', { name: 'Restorations' }).getByRole('row').filter({ hasText: 'COMPLETED' }).waitFor();
+    const item = await call(server.url, 'GET', '/wix-data/v2/items/p1?dataCollectionId=snap&consistentRead=true');
+    assert.equal(item.body.dataItem.data.n, 1);
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await backups.getByRole('row').filter({ hasText: 'No backups yet.' }).waitFor();
   });
 
   test('API keys: create one (shown once), see it listed, revoke it', async () => {

@@ -1,6 +1,6 @@
 /**
  * The dashboard: a sign-in screen, then a few views chosen by the URL's hash (`#/collections`,
- * `#/collections/<id>`, `#/tasks`, `#/webhooks`, `#/keys`), so the server only ever serves
+ * `#/collections/<id>`, `#/tasks`, `#/backups`, `#/webhooks`, `#/keys`), so the server only ever serves
  * index.html at `/` and needs no fallback route.
  */
 import { useEffect, useState, type FormEvent } from 'react';
@@ -10,6 +10,7 @@ import { CollectionView } from './views/Collection';
 import { TasksView } from './views/Tasks';
 import { WebhooksView } from './views/Webhooks';
 import { KeysView } from './views/Keys';
+import { BackupsView } from './views/Backups';
 import { ErrorText } from './ui';
 
 function useHash(): string {
@@ -82,6 +83,7 @@ function SignIn({ onSignedIn }: { onSignedIn: (key: string) => void }) {
 const NAV = [
   ['#/collections', 'Collections'],
   ['#/tasks', 'Tasks'],
+  ['#/backups', 'Backups'],
   ['#/webhooks', 'Webhooks'],
   ['#/keys', 'API keys'],
 ] as const;
@@ -95,6 +97,7 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
   else if (section === 'tasks') view = <TasksView selected={arg} />;
   else if (section === 'webhooks') view = <WebhooksView selected={arg} />;
   else if (section === 'keys') view = <KeysView />;
+  else if (section === 'backups') view = <BackupsView />;
   else view = <CollectionsView />;
   return (
     <>

@@ -131,6 +131,25 @@ export interface ApiKey {
   revokedDate?: string | null;
 }
 
+export interface Backup {
+  id: string;
+  status: 'PENDING' | 'READY' | 'FAILED' | 'DELETED' | 'CANCELED';
+  type: 'ON_DEMAND' | 'AUTO';
+  requestedDate: string;
+  finishedDate?: string;
+  sizeInBytes?: string;
+  collections: { id: string; displayName: string }[];
+}
+
+export interface Restoration {
+  id: string;
+  status: 'PENDING' | 'COMPLETED' | 'FAILED';
+  requestedDate: string;
+  finishedDate?: string;
+  backup: Backup;
+  restorationCollections: { dataCollectionId: string; restoreDestination?: { dataCollectionId?: string } }[];
+}
+
 export const SCOPES = [
   'SCOPE.DC-DATA.READ',
   'SCOPE.DC-DATA.WRITE',
