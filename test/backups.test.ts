@@ -14,6 +14,7 @@ import { call, recordingClientFor, startServer, type TestServer } from './helper
 import { allItemData, codeOf } from './helpers/calls.js';
 import { ManualClock } from '../src/clock.js';
 import { raw, sql } from '../src/store/sql.js';
+import { EVENT_COLUMNS_SELECT, eventPayload, type EventRow } from '../src/events/payload.js';
 import { SCOPES } from '../src/auth/scopes.js';
 import { BackupService } from '../src/backups/service.js';
 
@@ -304,6 +305,41 @@ for (const storeName of STORE_NAMES) {
       }
     });
 
+    test('state changed events: a backup PENDING, READY, DELETED; a restoration PENDING, COMPLETED', async () => {
+      const quiet = await startServer(storeName, { runner: false });
+      try {
+        const q = (method: string, path: string, body?: unknown) => call(quiet.url, method, path, body);
+        // A webhook may subscribe to them (the type names are known ones).
+        assert.equal((await q('POST', '/cairn/v1/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['wix.data.v2.backup_backup_state_changed', 'wix.data.v2.backup_restoration_state_changed'] })).status, 200);
+        await q('POST', `${DATA}/collections`, { collection: { id: 'Evented', displayName: 'Evented things' } });
+        const { backup } = (await q('POST', `${DATA}/backups`, {})).body;
+        await quiet.cairn.backups.runPending();
+        const [listed] = (await q('GET', `${DATA}/backups`)).body.backups;
+        const { restoration } = (await q('POST', `${DATA}/backups/${backup.id}/restore`, {})).body;
+        await quiet.cairn.backups.runPending();
+        assert.equal((await q('DELETE', `${DATA}/backups/${backup.id}`)).status, 200);
+        const rows = await quiet.store.db.all<EventRow>(sql`SELECT ${raw(EVENT_COLUMNS_SELECT)} FROM events WHERE type LIKE 'wix.data.v2.backup_%' ORDER BY seq`);
+        const payloads = rows.map(eventPayload) as any[];
+        assert.deepEqual(
+          payloads.map((p) => [p.entityFqdn, p.slug, p.entityId, p.actionEvent.body.backup?.status ?? p.actionEvent.body.restoration.status]),
+          [
+            ['wix.data.v2.backup', 'backup_state_changed', backup.id, 'PENDING'],
+            ['wix.data.v2.backup', 'backup_state_changed', backup.id, 'READY'],
+            ['wix.data.v2.backup', 'restoration_state_changed', restoration.id, 'PENDING'],
+            ['wix.data.v2.backup', 'restoration_state_changed', restoration.id, 'COMPLETED'],
+            ['wix.data.v2.backup', 'backup_state_changed', backup.id, 'DELETED'],
+          ],
+        );
+        // The body is the backup as List Backups shows it then.
+        assert.deepEqual(payloads[1].actionEvent.body.backup, listed);
+        assert.deepEqual(listed.collections, [{ id: 'Evented', displayName: 'Evented things' }]);
+        assert.ok(payloads[4].actionEvent.body.backup.deletedDate);
+        assert.equal(payloads[3].actionEvent.body.restoration.backup.id, backup.id);
+      } finally {
+        await quiet.close();
+      }
+    });
+
     test('two runners racing take each backup and restoration once', async () => {
       const quiet = await startServer(storeName, { runner: false });
       try {
@@ -358,7 +394,7 @@ for (const storeName of STORE_NAMES) {
       }
     });
 
-    test('access: backups need SCOPE.CAIRN.BACKUPS', async () => {
+    test('access: backups need SCOPE.DC-DATA.MANAGE-BACKUPS', async () => {
       const collections = (await ok('POST', '/cairn/v1/keys', { name: 'collections', scopes: [SCOPES.collections, SCOPES.dataRead, SCOPES.dataWrite] })).apiKey as string;
       const backups = (await ok('POST', '/cairn/v1/keys', { name: 'backups', scopes: [SCOPES.backups] })).apiKey as string;
       assert.equal((await api('GET', `${DATA}/backups`, undefined, { authorization: '' })).status, 401);

@@ -1,6 +1,6 @@
 /**
  * What an API key may do, beyond the collection permissions that govern data. The two data scopes
- * are Wix's own names; the others are Cairn's, for its admin surfaces. The admin key holds all.
+ * and backups' are Wix's own names; the others are Cairn's, for its admin surfaces. The admin key holds all.
  */
 export const SCOPES = {
   dataRead: 'SCOPE.DC-DATA.READ',
@@ -9,7 +9,8 @@ export const SCOPES = {
   tasks: 'SCOPE.CAIRN.TASKS',
   webhooks: 'SCOPE.CAIRN.WEBHOOKS',
   keys: 'SCOPE.CAIRN.KEYS',
-  backups: 'SCOPE.CAIRN.BACKUPS',
+  /** Wix's own name for "Manage Data Backups" (the backups client's permission scope). */
+  backups: 'SCOPE.DC-DATA.MANAGE-BACKUPS',
 } as const;
 
 export type Scope = (typeof SCOPES)[keyof typeof SCOPES];

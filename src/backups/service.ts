@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { CollectionService } from '../collections/service.js';
-import type { EventRecorder } from '../events/outbox.js';
+import { BACKUP_EVENTS, type EventRecorder } from '../events/outbox.js';
 import { WixError } from '../errors.js';
 import type { Db, Executor } from '../store/db.js';
 import { join, sql, type Sql } from '../store/sql.js';
@@ -72,6 +72,7 @@ export class BackupService {
     const row = await this.db.transaction(async (tx) => {
       await tx.run(sql`INSERT INTO backups (id, type, status, requested_date) VALUES (${id}, ${type}, 'PENDING', ${now})`);
       await this.keepNewest(tx, type, now);
+      await this.backupEvent(tx, id, now);
       return (await tx.get<BackupRow>(sql`SELECT * FROM backups WHERE id = ${id}`)) as BackupRow;
     });
     this.onQueued?.();
@@ -85,8 +86,31 @@ export class BackupService {
   }
 
   private async markDeleted(tx: Executor, id: string, now: string): Promise<void> {
+    await this.backupEvent(tx, id, now, 'DELETED');
     await dropBackupData(tx, id);
     await tx.run(sql`UPDATE backups SET status = 'DELETED', deleted_date = ${now} WHERE id = ${id}`);
+  }
+
+  /**
+   * Records the backup's state changed event, in the caller's transaction, with the backup as
+   * List Backups shows it (`status` overriding, for a backup about to go: its collections are
+   * still listed).
+   */
+  private async backupEvent(tx: Executor, id: string, now: string, status?: 'DELETED'): Promise<void> {
+    if (!this.events.enabled) return;
+    const row = await tx.get<BackupRow>(sql`SELECT * FROM backups WHERE id = ${id}`);
+    if (!row) return;
+    const [backup] = await this.wire(tx, [status ? { ...row, status, deleted_date: now } : row]);
+    await this.events.record(tx, [{ type: BACKUP_EVENTS.backupStateChanged, collectionId: null, env: null, entityId: id, data: JSON.stringify({ backup }) }], now);
+  }
+
+  /** Records the restoration's state changed event, in the caller's transaction. */
+  private async restorationEvent(tx: Executor, id: string, now: string): Promise<void> {
+    if (!this.events.enabled) return;
+    const row = await tx.get<RestorationRow>(sql`SELECT * FROM restorations WHERE id = ${id}`);
+    if (!row) return;
+    const [restoration] = await this.restorationsWire(tx, [row]);
+    await this.events.record(tx, [{ type: BACKUP_EVENTS.restorationStateChanged, collectionId: null, env: null, entityId: id, data: JSON.stringify({ restoration }) }], now);
   }
 
   /** The backup's row, or WDE0073 (404) when there is none. */
@@ -160,6 +184,7 @@ export class BackupService {
       const json = JSON.stringify(targets);
       await tx.run(sql`INSERT INTO restorations (id, backup_id, status, collections, requested_date)
         VALUES (${restorationId}, ${id}, 'PENDING', ${tx.dialect === 'postgres' ? sql`${json}::jsonb` : sql`${json}`}, ${now})`);
+      await this.restorationEvent(tx, restorationId, now);
       return (await tx.get<RestorationRow>(sql`SELECT * FROM restorations WHERE id = ${restorationId}`)) as RestorationRow;
     });
     this.onQueued?.();
@@ -214,7 +239,9 @@ export class BackupService {
         const started = this.clock.now().toISOString();
         if (table === 'backups') {
           const size = await takeBackup(tx, row.id, tx.dialect === 'sqlite' ? () => yieldToEventLoop() : undefined);
-          await tx.run(sql`UPDATE backups SET status = 'READY', started_date = ${started}, finished_date = ${this.clock.now().toISOString()}, size_bytes = ${size} WHERE id = ${row.id}`);
+          const finished = this.clock.now().toISOString();
+          await tx.run(sql`UPDATE backups SET status = 'READY', started_date = ${started}, finished_date = ${finished}, size_bytes = ${size} WHERE id = ${row.id}`);
+          await this.backupEvent(tx, row.id, finished);
         } else {
           await this.restoreIn(tx, row as RestorationRow, started);
         }
@@ -245,7 +272,9 @@ export class BackupService {
       }
       throw e;
     }
-    await tx.run(sql`UPDATE restorations SET status = 'COMPLETED', started_date = ${started}, finished_date = ${this.clock.now().toISOString()} WHERE id = ${row.id}`);
+    const finished = this.clock.now().toISOString();
+    await tx.run(sql`UPDATE restorations SET status = 'COMPLETED', started_date = ${started}, finished_date = ${finished} WHERE id = ${row.id}`);
+    await this.restorationEvent(tx, row.id, finished);
   }
 
   /**
@@ -258,11 +287,15 @@ export class BackupService {
     const message = e instanceof Error ? e.message : String(e);
     const now = this.clock.now().toISOString();
     const t = table === 'backups' ? sql`backups` : sql`restorations`;
-    await this.db.transaction((tx) =>
-      tx.run(sql`UPDATE ${t} SET attempts = attempts + 1, error = ${message},
+    await this.db.transaction(async (tx) => {
+      await tx.run(sql`UPDATE ${t} SET attempts = attempts + 1, error = ${message},
         status = CASE WHEN ${final} OR attempts + 1 >= ${MAX_ATTEMPTS} THEN 'FAILED' ELSE status END,
         finished_date = CASE WHEN ${final} OR attempts + 1 >= ${MAX_ATTEMPTS} THEN ${now} ELSE finished_date END
-        WHERE id = ${id} AND status = 'PENDING'`),
-    );
+        WHERE id = ${id} AND status = 'PENDING'`);
+      const row = await tx.get<{ status: string }>(sql`SELECT status FROM ${t} WHERE id = ${id}`);
+      if (row?.status !== 'FAILED') return;
+      if (table === 'backups') await this.backupEvent(tx, id, now);
+      else await this.restorationEvent(tx, id, now);
+    });
   }
 }

@@ -43,10 +43,17 @@ export const TASK_EVENTS = {
   progress: 'cairn.tasks.v1.task_progress',
 } as const;
 
+/** A backup's or a restoration's status changed, PENDING at creation included (the backups client's events). */
+export const BACKUP_EVENTS = {
+  backupStateChanged: 'wix.data.v2.backup_backup_state_changed',
+  restorationStateChanged: 'wix.data.v2.backup_restoration_state_changed',
+} as const;
+
 export const EVENT_TYPES: readonly string[] = [
   ...Object.values(ITEM_EVENTS),
   ...Object.values(COLLECTION_EVENTS),
   ...Object.values(TASK_EVENTS),
+  ...Object.values(BACKUP_EVENTS),
 ];
 
 /** An event to record that is not read from `items` (collections, tasks, deletions by id). */

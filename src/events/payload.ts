@@ -7,7 +7,7 @@
  * `{type, timestamp, data}`.
  */
 import { canonicalise, type JsonObject, type JsonValue } from '../wire/json.js';
-import { COLLECTION_EVENTS, ITEM_EVENTS, TASK_EVENTS } from './outbox.js';
+import { BACKUP_EVENTS, COLLECTION_EVENTS, ITEM_EVENTS, TASK_EVENTS } from './outbox.js';
 
 export interface EventRow {
   seq: number | string;
@@ -47,6 +47,9 @@ const SLUGS: Record<string, { fqdn: string; slug: string }> = {
   [COLLECTION_EVENTS.changed]: { fqdn: 'wix.data.v2.data_collection', slug: 'data_collection_changed_event' },
   [TASK_EVENTS.statusChanged]: { fqdn: 'cairn.tasks.v1.task', slug: 'status_changed' },
   [TASK_EVENTS.progress]: { fqdn: 'cairn.tasks.v1.task', slug: 'progress' },
+  // actionEvent.body: {backup} or {restoration} (the client's BackupStateChanged, RestorationStateChanged).
+  [BACKUP_EVENTS.backupStateChanged]: { fqdn: 'wix.data.v2.backup', slug: 'backup_state_changed' },
+  [BACKUP_EVENTS.restorationStateChanged]: { fqdn: 'wix.data.v2.backup', slug: 'restoration_state_changed' },
 };
 
 function parsed(data: EventRow['data']): JsonObject | null {
