@@ -27,8 +27,7 @@ export const BACKUP_BATCH = 5000;
  * statement would hold every request for its whole length (writes wait for the transaction).
  */
 export async function takeBackup(tx: Executor, backupId: string, pause?: () => Promise<void>): Promise<number> {
-  await tx.run(sql`INSERT INTO backup_collections (backup_id, collection_id, doc, item_count)
-    SELECT ${backupId}, c.id, c.doc, (SELECT count(*) FROM items AS i WHERE i.collection_id = c.id AND i.env = 'LIVE') FROM collections AS c`);
+  await tx.run(sql`INSERT INTO backup_collections (backup_id, collection_id, doc) SELECT ${backupId}, c.id, c.doc FROM collections AS c`);
   const copy = (where: Sql) =>
     tx.run(sql`INSERT INTO backup_items (backup_id, collection_id, id, data, created_date, updated_date, owner, publish_status, canon)
       SELECT ${backupId}, i.collection_id, i.id, i.data, i.created_date, i.updated_date, i.owner, i.publish_status, i.canon

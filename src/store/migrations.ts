@@ -520,7 +520,6 @@ function backupsDdl(json: string, small: string, seq: string, c: string, cluster
         backup_id TEXT${c} NOT NULL,
         collection_id TEXT${c} NOT NULL,
         doc ${json} NOT NULL,
-        item_count BIGINT NOT NULL,
         PRIMARY KEY (backup_id, collection_id)
       );
       CREATE TABLE backup_items (
