@@ -99,7 +99,9 @@ for (const storeName of STORE_NAMES) {
         }),
         { numRuns: RUNS, includeErrorInReport: true },
       );
-      assert.ok(nonTrivial > RUNS / 10, `only ${nonTrivial} filters deleted some but not all items`);
+      // Typically 15-25 of 80 (four runs of 2026-12-05: 17, 21, 17, 19): the floor only catches a
+      // generator that drifted to filters matching all or nothing, not a random low draw.
+      assert.ok(nonTrivial >= RUNS / 20, `only ${nonTrivial} filters deleted some but not all items`);
     });
 
     test(`${RUNS} random filters: EDIT_FIELD_DATA edits exactly the matching items`, async () => {
@@ -122,7 +124,8 @@ for (const storeName of STORE_NAMES) {
         }),
         { numRuns: RUNS, includeErrorInReport: true },
       );
-      assert.ok(nonTrivial > RUNS / 10, `only ${nonTrivial} filters edited some but not all items`);
+      // Typically 10-15 of 80 (11, 14, 14, 11; one run of CI gave 7): see the delete test above.
+      assert.ok(nonTrivial >= RUNS / 20, `only ${nonTrivial} filters edited some but not all items`);
     });
   });
 }

@@ -86,21 +86,20 @@ export class BackupService {
   }
 
   private async markDeleted(tx: Executor, id: string, now: string): Promise<void> {
-    await this.backupEvent(tx, id, now, 'DELETED');
-    await dropBackupData(tx, id);
+    // The row first: on PostgreSQL this waits for a runner that is taking the backup to commit,
+    // so that the statements after it see, and remove, what it copied. The event before the
+    // copies go, so that it still lists the backup's collections.
     await tx.run(sql`UPDATE backups SET status = 'DELETED', deleted_date = ${now} WHERE id = ${id}`);
+    await this.backupEvent(tx, id, now);
+    await dropBackupData(tx, id);
   }
 
-  /**
-   * Records the backup's state changed event, in the caller's transaction, with the backup as
-   * List Backups shows it (`status` overriding, for a backup about to go: its collections are
-   * still listed).
-   */
-  private async backupEvent(tx: Executor, id: string, now: string, status?: 'DELETED'): Promise<void> {
+  /** Records the backup's state changed event, in the caller's transaction, with the backup as List Backups shows it. */
+  private async backupEvent(tx: Executor, id: string, now: string): Promise<void> {
     if (!this.events.enabled) return;
     const row = await tx.get<BackupRow>(sql`SELECT * FROM backups WHERE id = ${id}`);
     if (!row) return;
-    const [backup] = await this.wire(tx, [status ? { ...row, status, deleted_date: now } : row]);
+    const [backup] = await this.wire(tx, [row]);
     await this.events.record(tx, [{ type: BACKUP_EVENTS.backupStateChanged, collectionId: null, env: null, entityId: id, data: JSON.stringify({ backup }) }], now);
   }
 
@@ -228,6 +227,10 @@ export class BackupService {
   private async runNext(table: 'backups' | 'restorations'): Promise<boolean> {
     const claim = (tx: Executor): Sql =>
       sql`SELECT * FROM ${table === 'backups' ? sql`backups` : sql`restorations`} WHERE status = 'PENDING' ORDER BY requested_date, id LIMIT 1${tx.dialect === 'postgres' ? sql` FOR UPDATE SKIP LOCKED` : sql``}`;
+    // A read first: an idle runner asks on every pass, and a write transaction for nothing would
+    // take SQLite's write lock each time.
+    const t = table === 'backups' ? sql`backups` : sql`restorations`;
+    if (!(await this.db.get(sql`SELECT 1 AS pending FROM ${t} WHERE status = 'PENDING' LIMIT 1`))) return false;
     let claimed: string | undefined;
     try {
       return await this.db.transaction(async (tx) => {
@@ -260,7 +263,9 @@ export class BackupService {
   }
 
   private async restoreIn(tx: Executor, row: RestorationRow, started: string): Promise<void> {
-    const backup = await tx.get<{ status: string }>(sql`SELECT status FROM backups WHERE id = ${row.backup_id}`);
+    // PostgreSQL: a deletion of the backup waits for this restoration (its UPDATE needs the row),
+    // so the copies cannot go while they are read back.
+    const backup = await tx.get<{ status: string }>(sql`SELECT status FROM backups WHERE id = ${row.backup_id}${tx.dialect === 'postgres' ? sql` FOR SHARE` : sql``}`);
     if (backup?.status !== 'READY') throw new WixError('WDE0073', `Backup [${row.backup_id}] is no longer available`, { backupId: row.backup_id });
     const targets = JSON.parse(row.collections) as RestorationTarget[];
     try {
