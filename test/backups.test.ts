@@ -169,6 +169,31 @@ for (const storeName of STORE_NAMES) {
       assert.equal((await items(authors)).length, 3);
     });
 
+    test('a backup of some collections (backup.collections) holds those only', async () => {
+      const { authors, books } = await world('Some');
+      const before = await items(books);
+      const { backup: created } = await ok('POST', `${DATA}/backups`, { backup: { collections: [{ id: books }, { id: books }] } });
+      await idle();
+      const b = (await ok('GET', `${DATA}/backups?status=READY&paging.limit=100`)).backups.find((x: any) => x.id === created.id);
+      assert.deepEqual(b.collections, [{ id: books, displayName: books }]);
+      assertError(await api('POST', `${DATA}/backups/${b.id}/partial-restore`, { restorationCollections: [{ dataCollectionId: authors }] }), 404, 'WDE0025');
+      await ok('POST', `${DATA}/items/truncate`, { dataCollectionId: books });
+      await ok('DELETE', `${DATA}/items/a1?dataCollectionId=${authors}`);
+      const { restoration } = await ok('POST', `${DATA}/backups/${b.id}/restore`, {});
+      assert.equal((await finished(restoration.id)).status, 'COMPLETED');
+      assert.deepEqual(await items(books), before);
+      assert.deepEqual((await items(authors)).map((d) => d._id), ['a2', 'a3'], 'authors were not in the backup: left as they are');
+      assert.deepEqual(await referenced(books, 'b1', 'authors'), ['a3'], 'a reference to an item gone since is not made again');
+      const count = async () => Number((await s.store.db.get<{ n: number | string }>(sql`SELECT count(*) AS n FROM backups`))?.n);
+      const n = await count();
+      assertError(await api('POST', `${DATA}/backups`, { backup: { collections: [{ id: 'Nowhere' }] } }), 404, 'WDE0025');
+      assertError(await api('POST', `${DATA}/backups`, { backup: { collections: [] } }), 400, 'WDE0080');
+      assertError(await api('POST', `${DATA}/backups`, { backup: { collections: books } }), 400, 'WDE0080');
+      assertError(await api('POST', `${DATA}/backups`, { backup: { collections: [{ id: 'bad id!' }] } }), 400, 'WDE0001');
+      assertError(await api('POST', `${DATA}/backups`, { backup: 'all' }), 400, 'WDE0080');
+      assert.equal(await count(), n, 'nothing created');
+    });
+
     test('restoring one collection brings back the references other collections made to it', async () => {
       const { authors, books } = await world('Incoming');
       const b = await backup();

@@ -17,8 +17,9 @@ import type { RestorationTarget } from './model.js';
 export const BACKUP_BATCH = 5000;
 
 /**
- * Copies every collection's definition, live items and live references into the backup's rows.
- * Collections that are deleted (restorable or not) are not in it. Returns the backup's size:
+ * Copies every collection's (or the `only` ones') definition, live items and the references its
+ * items make into the backup's rows. Collections that are deleted (restorable or not) are not in
+ * it. Returns the backup's size:
  * the bytes of its items' JSON.
  *
  * With `pause`, items are copied BACKUP_BATCH at a time (in id order, per collection), calling
@@ -26,14 +27,16 @@ export const BACKUP_BATCH = 5000;
  * on the event loop, a large backup then lets reads be answered while it runs, where one
  * statement would hold every request for its whole length (writes wait for the transaction).
  */
-export async function takeBackup(tx: Executor, backupId: string, pause?: () => Promise<void>): Promise<number> {
-  await tx.run(sql`INSERT INTO backup_collections (backup_id, collection_id, doc) SELECT ${backupId}, c.id, c.doc FROM collections AS c`);
+export async function takeBackup(tx: Executor, backupId: string, only: readonly string[] | undefined, pause?: () => Promise<void>): Promise<number> {
+  const chosen = only === undefined ? sql`` : sql` WHERE c.id IN (${join(only.map((id) => sql`${id}`), ', ')})`;
+  await tx.run(sql`INSERT INTO backup_collections (backup_id, collection_id, doc) SELECT ${backupId}, c.id, c.doc FROM collections AS c${chosen}`);
+  const inBackup = sql`SELECT collection_id FROM backup_collections WHERE backup_id = ${backupId}`;
   const copy = (where: Sql) =>
     tx.run(sql`INSERT INTO backup_items (backup_id, collection_id, id, data, created_date, updated_date, owner, publish_status, canon)
       SELECT ${backupId}, i.collection_id, i.id, i.data, i.created_date, i.updated_date, i.owner, i.publish_status, i.canon
       FROM items AS i WHERE ${where}`);
   if (!pause) {
-    await copy(sql`i.env = 'LIVE' AND i.collection_id IN (SELECT id FROM collections)`);
+    await copy(sql`i.env = 'LIVE' AND i.collection_id IN (${inBackup})`);
   } else {
     const collections = await tx.all<{ collection_id: string }>(sql`SELECT collection_id FROM backup_collections WHERE backup_id = ${backupId} ORDER BY collection_id`);
     for (const { collection_id: c } of collections) {
@@ -51,7 +54,7 @@ export async function takeBackup(tx: Executor, backupId: string, pause?: () => P
   }
   await tx.run(sql`INSERT INTO backup_references (backup_id, collection_id, field, referring_id, referenced_collection_id, referenced_id)
     SELECT ${backupId}, r.collection_id, r.field, r.referring_id, r.referenced_collection_id, r.referenced_id
-    FROM item_references AS r JOIN collections AS c ON c.id = r.collection_id WHERE r.env = 'LIVE' ORDER BY r.seq`);
+    FROM item_references AS r WHERE r.env = 'LIVE' AND r.collection_id IN (${inBackup}) ORDER BY r.seq`);
   // PostgreSQL: the stored size of each document (its jsonb, compressed when large), without
   // printing a million documents to text; SQLite: the bytes of the JSON text.
   const size = tx.dialect === 'postgres' ? raw('pg_column_size(data)') : raw('length(CAST(data AS BLOB))');

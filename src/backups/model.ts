@@ -25,6 +25,8 @@ export interface BackupRow {
   finished_date: string | null;
   deleted_date: string | null;
   size_bytes: number | string | null;
+  /** JSON array of the collection ids a partial backup takes; null for every collection. */
+  only_collections: string | null;
   error: string | null;
   attempts: number | string;
 }
@@ -85,6 +87,21 @@ export function restorationToWire(row: RestorationRow, backup: JsonObject): Json
       restoreDestination: { dataCollectionId: t.destination, ...(t.displayName !== undefined ? { displayName: t.displayName } : {}) },
     })),
   };
+}
+
+/**
+ * Create Backup's optional `backup.collections` (`[{id}]`): a partial backup of those
+ * collections (the client's comment: "For a partial backup, specify which collections to include
+ * in the `backup.collections` parameter"). Undefined for every collection.
+ */
+export function requestedCollections(raw: unknown): string[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const backup = asObject(raw, 'backup');
+  if (backup.collections === undefined || backup.collections === null) return undefined;
+  const list = asArray(backup.collections, 'backup.collections');
+  if (list.length === 0) throw new WixError('WDE0080', 'backup.collections must name at least one collection, or be left out for all of them');
+  if (list.length > 1000) throw new WixError('WDE0080', 'backup.collections cannot name more than 1000 collections');
+  return [...new Set(list.map((entry, i) => validCollectionId(asObject(entry, `backup.collections[${i}]`).id, `backup.collections[${i}].id`)))];
 }
 
 /** A backup id from the path: non-empty text (an unknown one is 404 later). */

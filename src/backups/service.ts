@@ -27,6 +27,7 @@ import {
   backupToWire,
   enumFilter,
   listPaging,
+  requestedCollections,
   restorationTargets,
   restorationToWire,
   type BackupCollection,
@@ -65,12 +66,19 @@ export class BackupService {
     this.autoEveryMs = Math.max(0, options.autoEveryHours ?? 0) * 3_600_000;
   }
 
-  /** Create Backup: a PENDING on-demand backup; the oldest on-demand backup beyond three goes. */
-  async create(type: BackupType = 'ON_DEMAND'): Promise<JsonObject> {
+  /**
+   * Create Backup: a PENDING on-demand backup of every collection, or of those `backup.collections`
+   * names (each must exist: WDE0025); the oldest on-demand backup beyond three goes.
+   */
+  async create(rawBackup?: unknown, type: BackupType = 'ON_DEMAND'): Promise<JsonObject> {
+    const only = requestedCollections(rawBackup);
+    for (const c of only ?? []) await this.collections.get(c);
     const id = randomUUID();
     const now = this.clock.now().toISOString();
+    const onlyJson = only === undefined ? null : JSON.stringify(only);
     const row = await this.db.transaction(async (tx) => {
-      await tx.run(sql`INSERT INTO backups (id, type, status, requested_date) VALUES (${id}, ${type}, 'PENDING', ${now})`);
+      const onlyParam = onlyJson === null ? sql`NULL` : tx.dialect === 'postgres' ? sql`${onlyJson}::jsonb` : sql`${onlyJson}`;
+      await tx.run(sql`INSERT INTO backups (id, type, status, requested_date, only_collections) VALUES (${id}, ${type}, 'PENDING', ${now}, ${onlyParam})`);
       await this.keepNewest(tx, type, now);
       await this.backupEvent(tx, id, now);
       return (await tx.get<BackupRow>(sql`SELECT * FROM backups WHERE id = ${id}`)) as BackupRow;
@@ -220,7 +228,7 @@ export class BackupService {
     if (this.autoEveryMs === 0) return;
     const newest = await this.db.get<{ d: string | null }>(sql`SELECT max(requested_date) AS d FROM backups WHERE type = 'AUTO' AND status IN ('PENDING', 'READY')`);
     const due = !newest?.d || Date.parse(newest.d) <= this.clock.now().getTime() - this.autoEveryMs;
-    if (due) await this.create('AUTO');
+    if (due) await this.create(undefined, 'AUTO');
   }
 
   /** Claims the oldest PENDING row of `table` and does its work, all in one transaction. */
@@ -241,7 +249,9 @@ export class BackupService {
         claimed = row.id;
         const started = this.clock.now().toISOString();
         if (table === 'backups') {
-          const size = await takeBackup(tx, row.id, tx.dialect === 'sqlite' ? () => yieldToEventLoop() : undefined);
+          const backup = row as BackupRow;
+          const only = backup.only_collections === null ? undefined : (JSON.parse(backup.only_collections) as string[]);
+          const size = await takeBackup(tx, row.id, only, tx.dialect === 'sqlite' ? () => yieldToEventLoop() : undefined);
           const finished = this.clock.now().toISOString();
           await tx.run(sql`UPDATE backups SET status = 'READY', started_date = ${started}, finished_date = ${finished}, size_bytes = ${size} WHERE id = ${row.id}`);
           await this.backupEvent(tx, row.id, finished);

@@ -512,6 +512,7 @@ function backupsDdl(json: string, small: string, seq: string, c: string, cluster
         finished_date TEXT${c},
         deleted_date TEXT${c},
         size_bytes BIGINT,
+        only_collections ${json},
         error TEXT,
         attempts INTEGER NOT NULL DEFAULT 0
       );

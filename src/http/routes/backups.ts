@@ -15,7 +15,7 @@ export const BACKUP_PREFIXES = ['/wix-data/v2', '/data/v2', '/_api/data/v2'] as 
 export async function backupRoutes(app: FastifyInstance, opts: { backups: BackupService }): Promise<void> {
   const { backups } = opts;
   requireScope(app, () => [SCOPES.backups]);
-  app.post('/backups', { schema: S.create }, async () => ({ backup: await backups.create() }));
+  app.post('/backups', { schema: S.create }, async (req) => ({ backup: await backups.create(paramsOf(req).backup) }));
   app.get('/backups', { schema: S.list }, async (req) => {
     const p = paramsOf(req);
     return backups.list(p.status, p.type, p.paging);

@@ -65,8 +65,8 @@ export const backupSchemas = {
     tags,
     access: manage,
     description:
-      'Returns the backup PENDING; the task runner copies the data in one transaction and marks it READY (poll List Backups). At most three on-demand backups are kept: a fourth replaces the oldest.',
-    body: body({}),
+      'Returns the backup PENDING; the task runner copies the data in one transaction and marks it READY (poll List Backups). `backup.collections` (`[{id}]`) makes it a backup of those collections only (each must exist: 404 WDE0025). At most three on-demand backups are kept: a fourth replaces the oldest.',
+    body: body({ backup: { type: 'object', properties: { collections: { type: 'array', items: { type: 'object', required: ['id'], properties: { id: CollectionId } } } } } }),
     querystring: querystring(),
     reply: { type: 'object', required: ['backup'], properties: { backup: Backup } },
   }),
