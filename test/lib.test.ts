@@ -163,10 +163,16 @@ for (const variant of variants) {
       // A deleted collection, with its index: a reset leaves nothing of it to restore.
       await cairn.client.collections.createDataCollection({ _id: 'gone' } as never);
       await cairn.server.collections.remove('gone');
+      // A backup (through the client's backups module) and a restoration of it.
+      const { backup } = await cairn.client.backups.createBackup();
+      await cairn.server.runner?.whenIdle();
+      await cairn.client.backups.restoreBackup(backup!._id!);
+      await cairn.server.runner?.whenIdle();
+      assert.equal((await cairn.client.backups.listRestorations()).restorations?.[0]?.status, 'COMPLETED');
       await cairn.reset();
       assert.deepEqual(await titles(cairn), []);
       assert.equal((await cairn.client.tasks.listTasks()).tasks?.length ?? 0, 0);
-      for (const table of ['items', 'item_references', 'deleted_collections', 'deleted_references', 'events', 'tasks', 'item_schedules', 'task_failures', 'webhook_deliveries']) {
+      for (const table of ['items', 'item_references', 'deleted_collections', 'deleted_references', 'events', 'tasks', 'item_schedules', 'task_failures', 'webhook_deliveries', 'backups', 'backup_collections', 'backup_items', 'backup_references', 'restorations']) {
         const row = await cairn.db.get<{ n: number | string }>(raw(`SELECT count(*) AS n FROM ${table}`));
         assert.equal(Number(row?.n), 0, table);
       }

@@ -5,7 +5,7 @@
  * Wix client at Cairn").
  */
 import { ApiKeyStrategy, createClient } from '@wix/sdk';
-import { collections, items, tasks } from '@wix/data';
+import { backups, collections, items, tasks } from '@wix/data';
 
 const WIX_ORIGIN = /^https:\/\/(www|edge)\.wixapis\.com/;
 
@@ -24,12 +24,12 @@ export function cairnFetch(url: string): typeof fetch {
 }
 
 /**
- * `createClient` with the `items`, `collections` and `tasks` modules of `@wix/data`, talking to
+ * `createClient` with the `items`, `collections`, `tasks` and `backups` modules of `@wix/data`, talking to
  * the Cairn server at `url` with `apiKey`.
  */
 export function wixClientFor(url: string, options: WixClientOptions) {
   return createClient({
-    modules: { items, collections, tasks },
+    modules: { items, collections, tasks, backups },
     auth: ApiKeyStrategy({ apiKey: options.apiKey, siteId: options.siteId ?? 'local' }),
     useCDN: false,
     fetch: cairnFetch(url),
