@@ -60,6 +60,9 @@ export const ERROR_CODES = {
   WDE0147: { status: 400, title: 'Invalid property or field path' },
   WDE0303: { status: 400, title: 'A multi-reference field cannot be set by a data operation' },
   WDE0165: { status: 400, title: 'Invalid cursor' },
+  // The permissions client's own codes for special permissions sets.
+  ALREADY_EXISTS: { status: 409, title: 'Already exists' },
+  NOT_FOUND: { status: 404, title: 'Not found' },
   // Not a Wix code: Wix answers 401 with its own gateway error. Cairn's is in the same envelope.
   UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
 } as const satisfies Record<string, ErrorSpec>;

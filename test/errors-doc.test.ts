@@ -15,7 +15,7 @@ const registered = Object.keys(ERROR_CODES) as (keyof typeof ERROR_CODES)[];
 function tableRows(markdown: string): Map<string, string> {
   const rows = new Map<string, string>();
   for (const line of markdown.split('\n')) {
-    const m = /^\|\s*`?(WDE\d{4}|UNAUTHENTICATED)`?\s*\|\s*(\d{3})\s*\|/.exec(line);
+    const m = /^\|\s*`?(WDE\d{4}|[A-Z_]{3,})`?\s*\|\s*(\d{3})\s*\|/.exec(line);
     if (!m) continue;
     assert.ok(!rows.has(m[1] as string), `docs/errors.md has more than one row for ${m[1]}`);
     rows.set(m[1] as string, m[2] as string);

@@ -238,8 +238,25 @@ for (const storeName of STORE_NAMES) {
       assert.deepEqual(await changes(), [{ pluginsAdded: [{ type: 'PUBLISH', publishOptions: { defaultStatus: 'DRAFT' } }] }]);
       await ok('POST', `${DATA}/collections/delete-plugin`, { dataCollectionId: 'chg', pluginType: 'PUBLISH' });
       assert.deepEqual(await changes(), [{ pluginsRemoved: [{ type: 'PUBLISH', publishOptions: { defaultStatus: 'DRAFT' } }] }]);
-      await ok('PATCH', `${DATA}/collections/chg`, { dataCollection: { dataPermissions: { itemRead: 'ANYONE' } } });
-      assert.deepEqual(await changes(), [{ permissionsUpdated: { current: { itemRead: 'ANYONE' } } }]);
+      await ok('PATCH', `${DATA}/collections/chg`, { dataCollection: { dataPermissions: { itemRead: 'SITE_MEMBER', itemUpdate: 'PRIVILEGED' } } });
+      assert.deepEqual(await changes(), [
+        {
+          permissionsUpdated: {
+            previous: { itemRead: 'ANYONE', itemInsert: 'CMS_EDITOR', itemUpdate: 'CMS_EDITOR', itemRemove: 'CMS_EDITOR' },
+            current: { itemRead: 'SITE_MEMBER', itemInsert: 'CMS_EDITOR', itemUpdate: 'PRIVILEGED', itemRemove: 'CMS_EDITOR' },
+          },
+        },
+      ]);
+      // Roles set the old way change the levels too.
+      await ok('PATCH', `${DATA}/collections/chg`, { dataCollection: { permissions: { read: 'SITE_MEMBER', insert: 'SITE_MEMBER', update: 'ADMIN', remove: 'ADMIN' } } });
+      assert.deepEqual(await changes(), [
+        {
+          permissionsUpdated: {
+            previous: { itemRead: 'SITE_MEMBER', itemInsert: 'CMS_EDITOR', itemUpdate: 'PRIVILEGED', itemRemove: 'CMS_EDITOR' },
+            current: { itemRead: 'SITE_MEMBER', itemInsert: 'SITE_MEMBER', itemUpdate: 'PRIVILEGED', itemRemove: 'CMS_EDITOR' },
+          },
+        },
+      ]);
       await ok('PATCH', `${DATA}/collections/chg`, { dataCollection: { displayName: 'Changes' } });
       assert.deepEqual(await changes(), []);
     });

@@ -14,7 +14,7 @@ import { call, startServer, type TestServer } from './helpers/server.js';
 import { PREFIX_ALIASES, registeredRoutes } from '../src/http/openapi.js';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
-const API_PREFIXES = ['/wix-data/v2', '/_api/cloud-data/v2', '/data/v2', '/_api/data/v2', '/cms/v1/tasks', '/_api/autocms/v1/tasks', '/cairn/v1'];
+const API_PREFIXES = ['/wix-data/v2', '/_api/cloud-data/v2', '/data/v2', '/_api/data/v2', '/wix-data/v1', '/_api/data/v1', '/_api/cloud-data/v1', '/cms/v1/tasks', '/_api/autocms/v1/tasks', '/cairn/v1'];
 const OPERATIONS_ROUTES = ['/healthz', '/metrics', '/openapi.json', '/docs'];
 
 function openApiPath(url: string): string {

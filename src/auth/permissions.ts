@@ -9,11 +9,15 @@
  *   or removed, whatever ids or filter the call names.
  * - `ownerFixed`: the caller may not choose `_owner` (everyone but admins): new items are owned
  *   by the caller, existing items keep their owner.
+ *
+ * A special permissions set (src/collections/data-permissions.ts) naming the caller's member id
+ * with the action ALLOWED lets it do the action whatever the role, on every item.
  */
 import type { Collection, Role } from '../collections/model.js';
 import { WixError } from '../errors.js';
 import { actsAsAdmin, hasScope, memberOf, type Identity } from './identity.js';
 import { SCOPES } from './scopes.js';
+import { allowedSpecially } from '../collections/data-permissions.js';
 
 export type ItemOperation = 'read' | 'insert' | 'update' | 'remove';
 
@@ -45,6 +49,8 @@ export function itemAccess(identity: Identity, collection: Collection, op: ItemO
   if (actsAsAdmin(identity)) return FULL;
   const role: Role = collection.permissions[op];
   const member = memberOf(identity);
+  // A special permissions set naming this member allows the action on every item (not `_owner`).
+  if (allowedSpecially(collection, member, op)) return { ownerOnly: undefined, ownerFixed: true };
   switch (role) {
     case 'ANYONE':
       return { ownerOnly: undefined, ownerFixed: true };
@@ -58,6 +64,20 @@ export function itemAccess(identity: Identity, collection: Collection, op: ItemO
     default:
       throw denied(op, collection, 'an admin');
   }
+}
+
+/** Get My Permissions: whether the caller may do each action (on some items at least, for an author). */
+export function myPermissions(identity: Identity, collection: Collection): Record<'itemRead' | 'itemInsert' | 'itemUpdate' | 'itemRemove', boolean> {
+  const may = (op: ItemOperation) => {
+    try {
+      itemAccess(identity, collection, op);
+      return true;
+    } catch (e) {
+      if (e instanceof WixError && e.code === 'WDE0027') return false;
+      throw e;
+    }
+  };
+  return { itemRead: may('read'), itemInsert: may('insert'), itemUpdate: may('update'), itemRemove: may('remove') };
 }
 
 /** Truncate and other whole-collection operations: admins (with the write scope) only. */

@@ -4,6 +4,7 @@
  * data permissions, each in the form GET shows. Fields are matched by key, plugins by type.
  * Properties with nothing in them are left out, as Wix's JSON leaves out empty lists.
  */
+import { accessLevelsOf } from './data-permissions.js';
 import { canonicalJson, type JsonObject, type JsonValue } from '../wire/json.js';
 import type { Collection } from './model.js';
 
@@ -32,9 +33,10 @@ export function collectionChanges(before: Collection, after: Collection): JsonOb
   if (plugins.added.length) out.pluginsAdded = plugins.added;
   if (plugins.updated.length) out.pluginsUpdated = plugins.updated;
   if (plugins.removed.length) out.pluginsRemoved = plugins.removed;
-  const permissions = (c: Collection): JsonValue => (c.extras.dataPermissions ?? null) as JsonValue;
+  // The access levels (data-permissions.ts), whichever way they changed: levels or roles.
+  const permissions = (c: Collection): JsonValue => accessLevelsOf(c);
   if (canonicalJson(permissions(before)) !== canonicalJson(permissions(after))) {
-    out.permissionsUpdated = { ...(permissions(before) !== null ? { previous: permissions(before) } : {}), ...(permissions(after) !== null ? { current: permissions(after) } : {}) };
+    out.permissionsUpdated = { previous: permissions(before), current: permissions(after) };
   }
   return Object.keys(out).length ? out : undefined;
 }

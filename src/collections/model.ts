@@ -3,6 +3,7 @@
  * caller may send. The schema describes items but is not enforced on item writes (as in Wix).
  */
 import { WixError } from '../errors.js';
+import type { SpecialPermissions } from './data-permissions.js';
 import { parseFieldPath } from '../query/parse.js';
 import { asArray, asObject, oneOf, optionalString, requireString } from '../validate.js';
 import { isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js';
@@ -52,6 +53,8 @@ export interface Collection {
   plugins: JsonObject[];
   /** Extra properties the caller set that Cairn keeps as given (displayField, defaultDisplayOrder...). */
   extras: JsonObject;
+  /** Special permissions sets (data-permissions.ts): not part of the collection's wire form. */
+  specialPermissions?: SpecialPermissions[];
   revision: number;
   sandboxEnabled: boolean;
   createdDate: string;

@@ -47,11 +47,12 @@ import { COLLECTION_EVENTS, EventRecorder } from '../events/outbox.js';
 import { restoredEventData } from '../events/payload.js';
 import { SYSTEM_FIELDS, type SystemField } from '../query/ast.js';
 import { clearReferencesWhere, copyReferencesToSandbox } from '../items/references.js';
+import { dataPermissionsToWire, specialPermissionsFrom, specialToWire, withAccessLevels, type SpecialPermissions } from './data-permissions.js';
 
 type CollectionRow = StoredCollectionRow;
 
 function fromRow(r: CollectionRow): Collection {
-  const doc = JSON.parse(r.doc) as Pick<Collection, 'displayName' | 'fields' | 'permissions' | 'plugins' | 'extras'>;
+  const doc = JSON.parse(r.doc) as Pick<Collection, 'displayName' | 'fields' | 'permissions' | 'plugins' | 'extras' | 'specialPermissions'>;
   return {
     id: r.id,
     displayName: doc.displayName,
@@ -59,6 +60,7 @@ function fromRow(r: CollectionRow): Collection {
     permissions: doc.permissions,
     plugins: doc.plugins,
     extras: doc.extras,
+    ...(doc.specialPermissions?.length ? { specialPermissions: doc.specialPermissions } : {}),
     revision: Number(r.revision),
     sandboxEnabled: r.sandbox_enabled === true || r.sandbox_enabled === 1,
     createdDate: r.created_date,
@@ -67,7 +69,14 @@ function fromRow(r: CollectionRow): Collection {
 }
 
 function docOf(c: Collection): string {
-  return JSON.stringify({ displayName: c.displayName, fields: c.fields, permissions: c.permissions, plugins: c.plugins, extras: c.extras });
+  return JSON.stringify({
+    displayName: c.displayName,
+    fields: c.fields,
+    permissions: c.permissions,
+    plugins: c.plugins,
+    extras: c.extras,
+    ...(c.specialPermissions?.length ? { specialPermissions: c.specialPermissions } : {}),
+  });
 }
 
 const jsonParam = (db: Executor, json: string) => (db.dialect === 'postgres' ? sql`${json}::jsonb` : sql`${json}`);
@@ -171,7 +180,7 @@ export class CollectionService {
     const input = asObject(raw, 'collection', 'WDE0075');
     const id = validCollectionId(input.id ?? input._id, 'collection.id');
     const now = this.clock.now().toISOString();
-    const c: Collection = {
+    const c: Collection = withDataPermissionsOf(input, 'collection', {
       id,
       displayName: optionalString(input.displayName, 'collection.displayName') ?? id,
       fields: validateFields(input.fields),
@@ -182,7 +191,7 @@ export class CollectionService {
       sandboxEnabled: false,
       createdDate: now,
       updatedDate: now,
-    };
+    });
     await this.db.transaction(async (tx) => {
       await lockCollectionLifecycle(tx);
       await this.insertIn(tx, c, now);
@@ -258,14 +267,17 @@ export class CollectionService {
     }
     const current = await this.current(id);
     requireRevision(current, input.revision);
-    return this.write(current, {
-      ...current,
-      displayName: optionalString(input.displayName, 'collection.displayName') ?? current.displayName,
-      fields: validateFields(input.fields),
-      permissions: validatePermissions(input.permissions),
-      plugins: replacedPlugins(current, input.plugins),
-      extras: extrasOf(input),
-    });
+    return this.write(
+      current,
+      withDataPermissionsOf(input, 'collection', {
+        ...current,
+        displayName: optionalString(input.displayName, 'collection.displayName') ?? current.displayName,
+        fields: validateFields(input.fields),
+        permissions: validatePermissions(input.permissions),
+        plugins: replacedPlugins(current, input.plugins),
+        extras: extrasOf(input),
+      }),
+    );
   }
 
   /**
@@ -289,12 +301,12 @@ export class CollectionService {
     const displayName = optionalString(input.displayName, 'dataCollection.displayName');
     const displayField = optionalString(input.displayField, 'dataCollection.displayField');
     const permissions = input.permissions === undefined ? undefined : validatePermissions(input.permissions);
-    if (input.dataPermissions !== undefined && input.dataPermissions !== null) asObject(input.dataPermissions, 'dataCollection.dataPermissions', 'WDE0075');
+    // Checked now, so that a bad value is refused before any write.
+    if (input.dataPermissions !== undefined && input.dataPermissions !== null) withAccessLevels(await this.get(id), input.dataPermissions, 'dataCollection.dataPermissions');
     const change = (c: Collection): Collection => {
       const extras = { ...c.extras };
       if (displayField !== undefined) extras.displayField = displayField;
-      if (input.dataPermissions !== undefined) extras.dataPermissions = input.dataPermissions;
-      return { ...c, ...(displayName !== undefined ? { displayName } : {}), ...(permissions ? { permissions } : {}), extras };
+      return withDataPermissionsOf(input, 'dataCollection', { ...c, ...(displayName !== undefined ? { displayName } : {}), ...(permissions ? { permissions } : {}), extras });
     };
     if (!hasRevision(input.revision)) return this.edit(id, change);
     const current = await this.current(id);
@@ -703,6 +715,71 @@ export class CollectionService {
     return updated;
   }
 
+  /** Get Permissions (the `permissions` client): the collection's access levels and special permissions sets. */
+  async dataPermissions(collectionId: unknown): Promise<JsonObject> {
+    return dataPermissionsToWire(await this.current(validCollectionId(collectionId)));
+  }
+
+  /** Update Permissions: `dataPermissions.id` names the collection; the levels given change, the rest stay. */
+  async updateDataPermissions(raw: unknown): Promise<JsonObject> {
+    const given = asObject(raw, 'dataPermissions', 'WDE0080');
+    const id = validCollectionId(given.id ?? given._id, 'dataPermissions.id');
+    withAccessLevels(await this.get(id), given, 'dataPermissions');
+    return dataPermissionsToWire(await this.edit(id, (c) => withAccessLevels(c, given, 'dataPermissions')));
+  }
+
+  /** Add Special Permissions: ALREADY_EXISTS when the collection has a set for that user or role. */
+  async addSpecialPermissions(collectionId: unknown, raw: unknown): Promise<JsonObject> {
+    const id = validCollectionId(collectionId);
+    specialPermissionsFrom(raw, 'specialPermissions');
+    let added: SpecialPermissions | undefined;
+    await this.edit(id, (c) => {
+      const sp = specialPermissionsFrom(raw, 'specialPermissions');
+      const list = c.specialPermissions ?? [];
+      if (list.some((x) => (sp.userId !== undefined && x.userId === sp.userId) || (sp.policyId !== undefined && x.policyId === sp.policyId))) {
+        throw new WixError('ALREADY_EXISTS', `Collection [${id}] already has special permissions for ${sp.userId !== undefined ? `user ${sp.userId}` : `role ${sp.policyId}`}`, { collectionId: id });
+      }
+      added = sp;
+      return { ...c, specialPermissions: [...list, sp] };
+    });
+    return specialToWire(added as SpecialPermissions);
+  }
+
+  /** Update Special Permissions: the actions change; the user or role stays. */
+  async updateSpecialPermissions(rawId: unknown, raw: unknown): Promise<JsonObject> {
+    const spId = requireString(rawId, 'specialPermissions.id', 'WDE0080', 64);
+    let updated: SpecialPermissions | undefined;
+    await this.editSpecial(spId, (list) =>
+      list.map((sp) => {
+        if (sp.id !== spId) return sp;
+        updated = specialPermissionsFrom(raw, 'specialPermissions', sp);
+        return updated;
+      }),
+    );
+    return specialToWire(updated as SpecialPermissions);
+  }
+
+  async removeSpecialPermissions(rawId: unknown): Promise<void> {
+    const spId = requireString(rawId, 'specialPermissionsId', 'WDE0080', 64);
+    await this.editSpecial(spId, (list) => list.filter((sp) => sp.id !== spId));
+  }
+
+  /** Changes the special permissions of the collection holding set `spId` (NOT_FOUND when none does). */
+  private async editSpecial(spId: string, change: (list: SpecialPermissions[]) => SpecialPermissions[]): Promise<Collection> {
+    const holder =
+      this.db.dialect === 'postgres'
+        ? sql`SELECT id FROM collections WHERE doc -> 'specialPermissions' @> ${JSON.stringify([{ id: spId }])}::jsonb`
+        : sql`SELECT c.id FROM collections AS c, json_each(c.doc, '$.specialPermissions') AS s WHERE json_extract(s.value, '$.id') = ${spId}`;
+    const row = await this.db.get<{ id: string }>(holder);
+    const notFound = () => new WixError('NOT_FOUND', `Special permissions [${spId}] do not exist`, { specialPermissionsId: spId });
+    if (!row) throw notFound();
+    return this.edit(row.id, (c) => {
+      const list = c.specialPermissions ?? [];
+      if (!list.some((sp) => sp.id === spId)) throw notFound();
+      return { ...c, specialPermissions: change(list) };
+    });
+  }
+
   /** Read, change, write with a revision check; retried when another writer got there first. */
   private async edit(collectionId: string, change: (c: Collection) => Collection): Promise<Collection> {
     for (let attempt = 0; ; attempt++) {
@@ -752,6 +829,20 @@ function requireRevision(current: Collection, raw: unknown): void {
       currentRevision: String(current.revision),
     });
   }
+}
+
+/**
+ * A collection call's `dataPermissions` (access levels), applied after its `permissions` (roles):
+ * the levels it gives decide the roles of their actions, and the levels are kept
+ * (data-permissions.ts); `null` forgets the kept levels (they follow the roles again).
+ */
+function withDataPermissionsOf(input: JsonObject, what: string, c: Collection): Collection {
+  if (input.dataPermissions === undefined) return c;
+  if (input.dataPermissions === null) {
+    const { dataPermissions: _dropped, ...extras } = c.extras;
+    return { ...c, extras };
+  }
+  return withAccessLevels(c, input.dataPermissions, `${what}.dataPermissions`);
 }
 
 /** What Patch Data Collection may change. */

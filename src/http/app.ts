@@ -42,6 +42,7 @@ import { ItemReadCache, type ReadCacheOptions } from '../items/read-cache.js';
 import { ITEM_CHANGES_CHANNEL } from '../store/migrations.js';
 import { BackupService } from '../backups/service.js';
 import { BACKUP_PREFIXES, backupRoutes } from './routes/backups.js';
+import { myPermissionRoutes, PERMISSION_PREFIXES, permissionRoutes } from './routes/permissions.js';
 
 export interface AppOptions {
   db: Db;
@@ -227,6 +228,10 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
     await app.register(asyncJobRoutes, { prefix, tasks });
   }
   for (const prefix of BACKUP_PREFIXES) await app.register(backupRoutes, { prefix, backups });
+  for (const prefix of PERMISSION_PREFIXES) {
+    await app.register(permissionRoutes, { prefix, collections });
+    await app.register(myPermissionRoutes, { prefix, collections });
+  }
   for (const prefix of TASK_PREFIXES) await app.register(taskRoutes, { prefix, tasks });
   await app.register(cairnTaskRoutes, { prefix: '/cairn/v1', tasks });
   await app.register(cairnCollectionRoutes, { prefix: '/cairn/v1', collections, indexes, clock });

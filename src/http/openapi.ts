@@ -31,6 +31,9 @@ export const PREFIX_ALIASES: readonly (readonly [alias: string, canonical: strin
   // The Backups API's custom-host paths (src/http/routes/backups.ts).
   ['/_api/data/v2', '/wix-data/v2'],
   ['/data/v2', '/wix-data/v2'],
+  // The data permissions API's (src/http/routes/permissions.ts).
+  ['/_api/data/v1', '/wix-data/v1'],
+  ['/_api/cloud-data/v1', '/wix-data/v1'],
 ];
 
 export interface CollectedRoute {
