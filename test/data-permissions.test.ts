@@ -77,6 +77,8 @@ for (const storeName of STORE_NAMES) {
       await ok('PATCH', `${DATA}/collections/levels`, { dataCollection: { permissions: { read: 'ANYONE', insert: 'SITE_MEMBER', update: 'ADMIN', remove: 'SITE_MEMBER_AUTHOR' } } });
       const after = (await ok('GET', `${PERM}?dataCollectionId=levels`)).dataPermissions;
       assert.deepEqual(after, { id: 'levels', itemRead: 'ANYONE', itemInsert: 'SITE_MEMBER', itemUpdate: 'PRIVILEGED', itemRemove: 'SITE_MEMBER_AUTHOR', specialPermissions: [] });
+      // The collection shows the same levels.
+      assert.deepEqual((await ok('GET', `${DATA}/collections/levels`)).collection.dataPermissions, { itemRead: 'ANYONE', itemInsert: 'SITE_MEMBER', itemUpdate: 'PRIVILEGED', itemRemove: 'SITE_MEMBER_AUTHOR' });
     });
 
     test('dataPermissions on create, PUT and PATCH of a collection decide its roles', async () => {

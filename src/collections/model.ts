@@ -3,7 +3,7 @@
  * caller may send. The schema describes items but is not enforced on item writes (as in Wix).
  */
 import { WixError } from '../errors.js';
-import type { SpecialPermissions } from './data-permissions.js';
+import { accessLevelsOf, type SpecialPermissions } from './data-permissions.js';
 import { parseFieldPath } from '../query/parse.js';
 import { asArray, asObject, oneOf, optionalString, requireString } from '../validate.js';
 import { isPlainObject, type JsonObject, type JsonValue } from '../wire/json.js';
@@ -197,6 +197,8 @@ const DATA_OPERATIONS = [
 export function toWire(c: Collection): JsonObject {
   return {
     ...c.extras,
+    // Kept access levels show as they apply now (roles changed since make them follow).
+    ...(c.extras.dataPermissions !== undefined ? { dataPermissions: accessLevelsOf(c) } : {}),
     id: c.id,
     collectionType: 'NATIVE',
     displayName: c.displayName,
