@@ -304,6 +304,28 @@ for (const storeName of STORE_NAMES) describe(`dashboard in Chromium (${storeNam
     await backups.getByRole('row').filter({ hasText: 'No backups yet.' }).waitFor();
   });
 
+  test("a collection's permissions: change a level, allow a member an action, remove it", async () => {
+    assert.equal((await call(server.url, 'POST', '/wix-data/v2/collections', { collection: { id: 'guarded' } })).status, 200);
+    await page.getByRole('link', { name: 'Collections', exact: true }).click();
+    await page.getByRole('link', { name: 'guarded' }).click();
+    await page.getByText('Permissions', { exact: true }).click();
+    const levels = page.getByRole('form', { name: 'Access levels' });
+    await levels.getByLabel('Read level').selectOption('SITE_MEMBER');
+    await levels.getByRole('button', { name: 'Save levels' }).click();
+    await levels.getByRole('button', { name: 'Save levels' }).and(page.locator(':disabled')).waitFor();
+    assert.equal((await call(server.url, 'GET', '/wix-data/v2/collections/guarded')).body.collection.permissions.read, 'SITE_MEMBER');
+    const add = page.getByRole('form', { name: 'New special permissions' });
+    await add.getByLabel('Member id').fill('member-7');
+    await add.getByLabel('Update').check();
+    await add.getByRole('button', { name: 'Allow' }).click();
+    const row = page.getByRole('table', { name: 'Special permissions' }).getByRole('row').filter({ hasText: 'member-7' });
+    await row.waitFor();
+    const sets = (await call(server.url, 'GET', '/wix-data/v1/permissions?dataCollectionId=guarded')).body.dataPermissions.specialPermissions;
+    assert.deepEqual(sets.map((s: any) => [s.userId, s.itemUpdate, s.itemRead]), [['member-7', 'ALLOWED', 'UNSPECIFIED']]);
+    await row.getByRole('button', { name: 'Remove' }).click();
+    await row.waitFor({ state: 'detached' });
+  });
+
   test('API keys: create one (shown once), see it listed, revoke it', async () => {
     await page.getByRole('link', { name: 'API keys' }).click();
     const form = page.getByRole('form', { name: 'New API key' });

@@ -1,5 +1,5 @@
 /**
- * One collection: its schema, an items table over POST /items/query (filter, sort, offset
+ * One collection: its schema and permissions, an items table over POST /items/query (filter, sort, offset
  * paging with the total count), an editor that inserts, updates and removes items, and a form
  * that starts a background task over the table's current filter and shows it live.
  */
@@ -7,6 +7,7 @@ import { useState, type FormEvent } from 'react';
 import { api, enc, type Collection, type DataItem, type Task } from '../api';
 import { cell, ErrorText, useLoad } from '../ui';
 import { TaskProgress } from './TaskProgress';
+import { PermissionsPanel } from './Permissions';
 
 interface Query {
   filter: Record<string, unknown>;
@@ -67,6 +68,7 @@ export function CollectionView({ id }: { id: string }) {
           </table>
         </details>
       )}
+      {collection && <PermissionsPanel collectionId={id} />}
       <QueryForm fields={[...columns, ...SYSTEM_COLUMNS.slice(1)]} query={query} onApply={(q) => setQuery({ ...query, ...q, offset: 0 })} />
       <div className="row">
         <button onClick={() => setEditing('new')}>Insert item</button>
