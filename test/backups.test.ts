@@ -257,6 +257,13 @@ for (const storeName of STORE_NAMES) {
       assertError(await api('DELETE', `${DATA}/backups/${ids[3]}`), 404, 'WDE0073');
       assertError(await api('POST', `${DATA}/backups/${ids[3]}/restore`, {}), 400, 'WDE0080');
       for (const id of ids.slice(1, 3)) await ok('DELETE', `${DATA}/backups/${id}`);
+
+      // Under a clock standing still (or within one millisecond), creation order still decides.
+      const same: string[] = [];
+      for (let i = 0; i < 5; i++) same.push((await ok('POST', `${DATA}/backups`, {})).backup.id);
+      await idle();
+      assert.deepEqual(await all('&status=READY&status=PENDING&type=ON_DEMAND'), same.slice(2).reverse());
+      for (const id of same.slice(2)) await ok('DELETE', `${DATA}/backups/${id}`);
     });
 
     test('a restoration the data cannot take fails whole: nothing changes', async () => {

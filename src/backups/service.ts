@@ -11,7 +11,7 @@
  * on-demand backups are kept (a fourth replaces the oldest), and a restoration replaces the
  * restored collections' live items with the backup's.
  */
-import { randomUUID } from 'node:crypto';
+import { timeOrderedId } from '../ids.js';
 import type { Clock } from '../clock.js';
 import type { CollectionService } from '../collections/service.js';
 import { BACKUP_EVENTS, type EventRecorder } from '../events/outbox.js';
@@ -73,13 +73,13 @@ export class BackupService {
   async create(rawBackup?: unknown, type: BackupType = 'ON_DEMAND'): Promise<JsonObject> {
     const only = requestedCollections(rawBackup);
     for (const c of only ?? []) await this.collections.get(c);
-    const id = randomUUID();
+    const id = timeOrderedId();
     const now = this.clock.now().toISOString();
     const onlyJson = only === undefined ? null : JSON.stringify(only);
     const row = await this.db.transaction(async (tx) => {
       const onlyParam = onlyJson === null ? sql`NULL` : tx.dialect === 'postgres' ? sql`${onlyJson}::jsonb` : sql`${onlyJson}`;
       await tx.run(sql`INSERT INTO backups (id, type, status, requested_date, only_collections) VALUES (${id}, ${type}, 'PENDING', ${now}, ${onlyParam})`);
-      await this.keepNewest(tx, type, now);
+      await this.keepNewest(tx, type, id, now);
       await this.backupEvent(tx, id, now);
       return (await tx.get<BackupRow>(sql`SELECT * FROM backups WHERE id = ${id}`)) as BackupRow;
     });
@@ -87,10 +87,16 @@ export class BackupService {
     return backupToWire(row, []);
   }
 
-  /** Backups of `type` beyond the newest KEPT_BACKUPS are deleted (a pending one too). */
-  private async keepNewest(tx: Executor, type: BackupType, now: string): Promise<void> {
-    const rows = await tx.all<{ id: string }>(sql`SELECT id FROM backups WHERE type = ${type} AND status IN ('PENDING', 'READY') ORDER BY requested_date DESC, id DESC`);
-    for (const { id } of rows.slice(KEPT_BACKUPS)) await this.markDeleted(tx, id, now);
+  /**
+   * The new backup and the newest KEPT_BACKUPS - 1 others of its type are kept; older ones are
+   * deleted (a pending one too). Ids are time-ordered, so they break ties between backups
+   * requested in the same millisecond (or under a clock standing still).
+   */
+  private async keepNewest(tx: Executor, type: BackupType, newId: string, now: string): Promise<void> {
+    const rows = await tx.all<{ id: string }>(
+      sql`SELECT id FROM backups WHERE type = ${type} AND status IN ('PENDING', 'READY') AND id <> ${newId} ORDER BY requested_date DESC, id DESC`,
+    );
+    for (const { id } of rows.slice(KEPT_BACKUPS - 1)) await this.markDeleted(tx, id, now);
   }
 
   private async markDeleted(tx: Executor, id: string, now: string): Promise<void> {
@@ -179,7 +185,7 @@ export class BackupService {
   async restore(rawId: unknown, rawTargets?: unknown): Promise<JsonObject> {
     const id = backupId(rawId);
     const now = this.clock.now().toISOString();
-    const restorationId = randomUUID();
+    const restorationId = timeOrderedId();
     const row = await this.db.transaction(async (tx) => {
       const backup = await this.row(tx, id);
       if (backup.status !== 'READY') {
