@@ -1,5 +1,5 @@
 /**
- * Deleting and restoring collections (src/collections/deletion.ts, docs/collections.md), over raw
+ * Deleting and restoring collections (src/collections/deletion.ts, README "Deleting and restoring collections"), over raw
  * HTTP under both Wix prefixes, on every store: Restore Data Collection brings a deleted
  * collection back as it was (items in both environments, indexes, its own references and those
  * other collections made to it, drafts collection), Cairn's listing of deleted collections, the

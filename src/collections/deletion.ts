@@ -1,5 +1,5 @@
 /**
- * Deleted collections and their restore (docs/collections.md, "Deleting and restoring").
+ * Deleted collections and their restore (README, "Deleting and restoring collections").
  *
  * Deleting a collection moves its row from `collections` to `deleted_collections`; its items,
  * indexes and own references stay where they are, unreachable (every item call finds its
