@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { backups as backupsModule } from '@wix/data';
 import { STORE_NAMES } from './helpers/stores.js';
-import { call, recordingClientFor, startServer, type TestServer } from './helpers/server.js';
+import { call, recordingClientFor, httpOf, startServer, type TestServer } from './helpers/server.js';
 import { allItemData, codeOf } from './helpers/calls.js';
 import { ManualClock } from '../src/clock.js';
 import { raw, sql } from '../src/store/sql.js';
@@ -38,12 +38,7 @@ for (const storeName of STORE_NAMES) {
     });
     after(() => s.close());
 
-    const api = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => call(s.url, method, path, body, headers);
-    const ok = async (method: string, path: string, body?: unknown) => {
-      const r = await api(method, path, body);
-      assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(r.body)}`);
-      return r.body;
-    };
+    const { api, ok } = httpOf(() => s.url);
     const idle = () => s.cairn.runner!.whenIdle();
     const items = (collection: string) => allItemData(api, collection);
     const referenced = async (collection: string, item: string, field: string) =>

@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORE_NAMES } from './helpers/stores.js';
-import { call, startServer, type TestServer } from './helpers/server.js';
+import { call, httpOf, startServer, type TestServer } from './helpers/server.js';
 import { ManualClock } from '../src/clock.js';
 import { raw, sql } from '../src/store/sql.js';
 import { SCOPES } from '../src/auth/scopes.js';
@@ -39,12 +39,7 @@ for (const storeName of STORE_NAMES) {
     });
     after(() => s.close());
 
-    const api = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => call(s.url, method, path, body, headers);
-    const ok = async (method: string, path: string, body?: unknown) => {
-      const r = await api(method, path, body);
-      assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(r.body)}`);
-      return r.body;
-    };
+    const { api, ok } = httpOf(() => s.url);
     const count = async (table: string, where: string, id: string) =>
       Number((await s.store.db.get<{ n: number | string }>(sql`SELECT count(*) AS n FROM ${raw(table)} WHERE ${raw(where)} = ${id}`))?.n);
     const query = async (collection: string, extra: Record<string, unknown> = {}) =>

@@ -7,7 +7,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORE_NAMES } from './helpers/stores.js';
-import { startServer, call, type TestServer } from './helpers/server.js';
+import { httpOf, startServer, call, type TestServer } from './helpers/server.js';
 import { sql } from '../src/store/sql.js';
 import { eventPayload, type EventRow } from '../src/events/payload.js';
 
@@ -19,12 +19,7 @@ const DELETED = 'wix.data.v2.data_item_deleted';
 for (const storeName of STORE_NAMES) {
   describe(`events outbox (${storeName})`, () => {
     let s: TestServer;
-    const api = (method: string, path: string, body?: unknown) => call(s.url, method, path, body);
-    const ok = async (method: string, path: string, body?: unknown) => {
-      const r = await api(method, path, body);
-      assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(r.body).slice(0, 300)}`);
-      return r.body;
-    };
+    const { api, ok } = httpOf(() => s.url);
     /** Every event after `since`, in seq order. */
     let since = 0;
     async function newEvents(): Promise<EventRow[]> {

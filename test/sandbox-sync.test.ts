@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORE_NAMES } from './helpers/stores.js';
-import { call, startServer, type TestServer } from './helpers/server.js';
+import { httpOf, startServer, type TestServer } from './helpers/server.js';
 import { sql } from '../src/store/sql.js';
 import { SCOPES } from '../src/auth/scopes.js';
 
@@ -22,12 +22,7 @@ for (const storeName of STORE_NAMES) {
     });
     after(() => s.close());
 
-    const api = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => call(s.url, method, path, body, headers);
-    const ok = async (method: string, path: string, body?: unknown) => {
-      const r = await api(method, path, body);
-      assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(r.body)}`);
-      return r.body;
-    };
+    const { api, ok } = httpOf(() => s.url);
     const code = (r: { body: any }) => r.body?.details?.applicationError?.code;
     const items = async (c: string, environment = 'LIVE') =>
       (await ok('POST', `${DATA}/items/query`, { dataCollectionId: c, query: { sort: [{ fieldName: '_id' }] }, environment, publishPluginOptions: { includeDraftItems: true } })).dataItems.map(

@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import { createClient, ApiKeyStrategy } from '@wix/sdk';
 import { items, collections, tasks } from '@wix/data';
 import type { AppOptions, Cairn } from '../../src/http/app.js';
@@ -135,4 +136,18 @@ export async function call(url: string, method: string, path: string, body?: unk
     json = text;
   }
   return { status: res.status, body: json, headers: res.headers };
+}
+
+/**
+ * Raw HTTP against a test server started later (`url` is read at each call): `api` answers as the
+ * server did; `ok` insists on 200 and gives the body. Both send the admin key unless told.
+ */
+export function httpOf(url: () => string) {
+  const api = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => call(url(), method, path, body, headers);
+  const ok = async (method: string, path: string, body?: unknown): Promise<any> => {
+    const r = await api(method, path, body);
+    assert.equal(r.status, 200, `${method} ${path}: ${JSON.stringify(r.body).slice(0, 500)}`);
+    return r.body;
+  };
+  return { api, ok };
 }
