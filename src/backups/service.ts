@@ -19,6 +19,7 @@ import { WixError } from '../errors.js';
 import type { Db, Executor } from '../store/db.js';
 import { join, sql, type Sql } from '../store/sql.js';
 import { dropBackupData, restoreTargets, takeBackup } from './copy.js';
+import { isUniqueViolation } from '../collections/indexes.js';
 import {
   BACKUP_STATUSES,
   BACKUP_TYPES,
@@ -239,12 +240,12 @@ export class BackupService {
 
   /** Claims the oldest PENDING row of `table` and does its work, all in one transaction. */
   private async runNext(table: 'backups' | 'restorations'): Promise<boolean> {
-    const claim = (tx: Executor): Sql =>
-      sql`SELECT * FROM ${table === 'backups' ? sql`backups` : sql`restorations`} WHERE status = 'PENDING' ORDER BY requested_date, id LIMIT 1${tx.dialect === 'postgres' ? sql` FOR UPDATE SKIP LOCKED` : sql``}`;
+    const t = table === 'backups' ? sql`backups` : sql`restorations`;
     // A read first: an idle runner asks on every pass, and a write transaction for nothing would
     // take SQLite's write lock each time.
-    const t = table === 'backups' ? sql`backups` : sql`restorations`;
     if (!(await this.db.get(sql`SELECT 1 AS pending FROM ${t} WHERE status = 'PENDING' LIMIT 1`))) return false;
+    const claim = (tx: Executor): Sql =>
+      sql`SELECT * FROM ${t} WHERE status = 'PENDING' ORDER BY requested_date, id LIMIT 1${tx.dialect === 'postgres' ? sql` FOR UPDATE SKIP LOCKED` : sql``}`;
     let claimed: string | undefined;
     try {
       return await this.db.transaction(async (tx) => {
@@ -287,10 +288,7 @@ export class BackupService {
     try {
       await restoreTargets(tx, this.collections, this.events, row.backup_id, targets, started);
     } catch (e) {
-      const code = (e as { code?: unknown }).code;
-      if (code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-        throw new WixError('WDE0123', 'The backup\'s items would break a unique index of a collection they are restored into');
-      }
+      if (isUniqueViolation(e)) throw new WixError('WDE0123', "The backup's items would break a unique index of a collection they are restored into");
       throw e;
     }
     const finished = this.clock.now().toISOString();
