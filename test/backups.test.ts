@@ -442,10 +442,13 @@ for (const storeName of STORE_NAMES) {
     });
     after(() => s.close());
 
-    test('an AUTO backup is taken when the newest is older than CAIRN_BACKUP_AUTO_HOURS; three are kept', async () => {
+    test('an AUTO backup is taken when the newest is older than CAIRN_BACKUP_AUTO_HOURS (once there is a collection); three are kept', async () => {
       const list = async () => (await call(s.url, 'GET', `${DATA}/backups?type=AUTO&paging.limit=100`)).body.backups;
       await s.cairn.runner!.whenIdle();
-      assert.deepEqual((await list()).map((b: any) => [b.type, b.status, b.requestedDate]), [['AUTO', 'READY', new Date(T0).toISOString()]]);
+      assert.deepEqual(await list(), [], 'a store without collections has nothing to back up yet');
+      assert.equal((await call(s.url, 'POST', `${DATA}/collections`, { collection: { id: 'Auto' } })).status, 200);
+      await s.cairn.runner!.whenIdle();
+      assert.deepEqual((await list()).map((b: any) => [b.type, b.status, b.requestedDate, b.collections]), [['AUTO', 'READY', new Date(T0).toISOString(), [{ id: 'Auto', displayName: 'Auto' }]]]);
       clock.advance(23 * HOUR);
       await s.cairn.runner!.whenIdle();
       assert.equal((await list()).length, 1, 'not yet due');

@@ -235,7 +235,8 @@ export class BackupService {
     if (this.autoEveryMs === 0) return;
     const newest = await this.db.get<{ d: string | null }>(sql`SELECT max(requested_date) AS d FROM backups WHERE type = 'AUTO' AND status IN ('PENDING', 'READY')`);
     const due = !newest?.d || Date.parse(newest.d) <= this.clock.now().getTime() - this.autoEveryMs;
-    if (due) await this.create(undefined, 'AUTO');
+    // A store without collections has nothing to keep: its first AUTO backup waits for one.
+    if (due && (await this.db.get(sql`SELECT 1 AS any FROM collections LIMIT 1`))) await this.create(undefined, 'AUTO');
   }
 
   /** Claims the oldest PENDING row of `table` and does its work, all in one transaction. */
