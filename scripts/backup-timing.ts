@@ -43,6 +43,8 @@ try {
   await call('POST', '/wix-data/v2/items/truncate', { dataCollectionId: 'big' });
   await call('POST', `/wix-data/v2/backups/${backup.id}/restore`, {});
   await timed('restoration into the emptied collection', () => cairn.server.backups.runPending());
+  const { restorations } = await call('GET', '/wix-data/v2/backups/restorations');
+  for (const r of restorations) if (r.status !== 'COMPLETED') throw new Error(`restoration ${r.id} ended ${r.status}`);
   const { totalCount } = await call('POST', '/wix-data/v2/items/count', { dataCollectionId: 'big' });
   if (totalCount !== n) throw new Error(`restored ${totalCount} items, not ${n}`);
 } finally {

@@ -397,7 +397,7 @@ for (const storeName of STORE_NAMES) {
       }
     });
 
-    test('requests are answered while a large backup is taken', async () => {
+    test('requests are answered while a large backup is taken, and while it is restored', async () => {
       // On disk: an in-memory SQLite database has one connection, which reads share with the writer.
       const quiet = await startServer(storeName, { runner: false, onDisk: true });
       try {
@@ -416,6 +416,20 @@ for (const storeName of STORE_NAMES) {
         assert.equal((await q('GET', `${DATA}/backups`)).body.backups[0].status, 'READY');
         const copied = await quiet.store.db.get<{ n: number | string }>(sql`SELECT count(*) AS n FROM backup_items`);
         assert.equal(Number(copied?.n), 40_000);
+
+        // And while it is restored into the emptied collection.
+        await q('POST', `${DATA}/collections`, { collection: { id: 'Other' } });
+        await q('POST', `${DATA}/items`, { dataCollectionId: 'Other', dataItem: { id: 'o1', data: {} } });
+        await q('POST', `${DATA}/items/truncate`, { dataCollectionId: 'Large' });
+        const backupId = (await q('GET', `${DATA}/backups`)).body.backups[0].id;
+        await q('POST', `${DATA}/backups/${backupId}/partial-restore`, { restorationCollections: [{ dataCollectionId: 'Large' }] });
+        let restored = false;
+        const restoring = quiet.cairn.backups.runPending().then(() => (restored = true));
+        assert.equal((await q('GET', `${DATA}/items/o1?dataCollectionId=Other`)).status, 200);
+        assert.equal(restored, false, 'the read was answered before the restoration ended');
+        await restoring;
+        assert.equal((await q('GET', `${DATA}/backups/restorations`)).body.restorations[0].status, 'COMPLETED');
+        assert.equal((await q('POST', `${DATA}/items/count`, { dataCollectionId: 'Large' })).body.totalCount, 40_000);
       } finally {
         await quiet.close();
       }

@@ -55,6 +55,9 @@ export async function takeBackup(tx: Executor, backupId: string, only: readonly 
   await tx.run(sql`INSERT INTO backup_references (backup_id, collection_id, field, referring_id, referenced_collection_id, referenced_id)
     SELECT ${backupId}, r.collection_id, r.field, r.referring_id, r.referenced_collection_id, r.referenced_id
     FROM item_references AS r WHERE r.env = 'LIVE' AND r.collection_id IN (${inBackup}) ORDER BY r.seq`);
+  // PostgreSQL: statistics for the rows just copied, or a restoration soon after plans its joins
+  // for an empty table (nested loops over the copies).
+  if (tx.dialect === 'postgres') await tx.run(sql`ANALYZE backup_items`);
   // PostgreSQL: the stored size of each document (its jsonb, compressed when large), without
   // printing a million documents to text; SQLite: the bytes of the JSON text.
   const size = tx.dialect === 'postgres' ? raw('pg_column_size(data)') : raw('length(CAST(data AS BLOB))');
@@ -77,7 +80,8 @@ export async function dropBackupData(tx: Executor, backupId: string): Promise<vo
  *   inserted), the others are removed, each change with its item event;
  * - the references the destination's items make become the backup's; references that other
  *   collections' items made to a restored collection come back where both ends still exist.
- * The sandbox environment is not touched: backups hold live data only.
+ * The sandbox environment is not touched: backups hold live data only. With `pause`, items are
+ * replaced in batches with a pause between them (replaceLiveItems).
  */
 export async function restoreTargets(
   tx: Executor,
@@ -86,6 +90,7 @@ export async function restoreTargets(
   backupId: string,
   targets: readonly RestorationTarget[],
   now: string,
+  pause?: () => Promise<void>,
 ): Promise<void> {
   await lockCollectionLifecycle(tx);
   const restored: { target: RestorationTarget; collection: Collection }[] = [];
@@ -98,7 +103,7 @@ export async function restoreTargets(
       await collections.insertIn(tx, collection, now);
     }
     const source = sql`SELECT ${raw(ITEM_SOURCE_COLUMNS)} FROM backup_items WHERE backup_id = ${backupId} AND collection_id = ${target.source}`;
-    await replaceLiveItems(tx, events, collection, source, true, now);
+    await replaceLiveItems(tx, events, collection, source, true, now, pause ? { pause } : {});
     restored.push({ target, collection });
   }
   // References once every target's items are in place: a reference between two restored

@@ -287,7 +287,7 @@ export class BackupService {
     if (backup?.status !== 'READY') throw new WixError('WDE0073', `Backup [${row.backup_id}] is no longer available`, { backupId: row.backup_id });
     const targets = JSON.parse(row.collections) as RestorationTarget[];
     try {
-      await restoreTargets(tx, this.collections, this.events, row.backup_id, targets, started);
+      await restoreTargets(tx, this.collections, this.events, row.backup_id, targets, started, tx.dialect === 'sqlite' ? () => yieldToEventLoop() : undefined);
     } catch (e) {
       if (isUniqueViolation(e)) throw new WixError('WDE0123', "The backup's items would break a unique index of a collection they are restored into");
       throw e;

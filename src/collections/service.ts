@@ -48,6 +48,7 @@ import { restoredEventData } from '../events/payload.js';
 import { SYSTEM_FIELDS, type SystemField } from '../query/ast.js';
 import { clearReferencesWhere, copyReferencesToSandbox } from '../items/references.js';
 import { dataPermissionsToWire, specialPermissionsFrom, specialToWire, withAccessLevels, type SpecialPermissions } from './data-permissions.js';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 type CollectionRow = StoredCollectionRow;
 
@@ -683,9 +684,11 @@ export class CollectionService {
     const now = this.clock.now().toISOString();
     return this.db.transaction((tx) =>
       uniqueConflictsAsWix(current.id, 'Syncing the sandbox', async () => {
-        const counts = await syncSandboxToLive(tx, this.events, current, replace, now);
+        // SQLite: batches with the event loop let turn in between, so reads go on meanwhile.
+        const options = tx.dialect === 'sqlite' ? { pause: () => yieldToEventLoop() } : {};
+        const counts = await syncSandboxToLive(tx, this.events, current, replace, now, options);
         if (pair) {
-          const more = await syncSandboxToLive(tx, this.events, pair, replace, now);
+          const more = await syncSandboxToLive(tx, this.events, pair, replace, now, options);
           counts.inserted += more.inserted;
           counts.updated += more.updated;
           counts.removed += more.removed;
