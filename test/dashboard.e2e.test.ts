@@ -286,20 +286,29 @@ for (const storeName of STORE_NAMES) describe(`dashboard in Chromium (${storeNam
     assert.equal((await call(server.url, 'GET', '/wix-data/v2/items/s1?dataCollectionId=scratch')).status, 200);
   });
 
-  test('backups: take one, restore it after a confirmation, delete it', async () => {
-    assert.equal((await call(server.url, 'POST', '/wix-data/v2/collections', { collection: { id: 'snap' } })).status, 200);
-    assert.equal((await call(server.url, 'POST', '/wix-data/v2/items', { dataCollectionId: 'snap', dataItem: { id: 'p1', data: { n: 1 } } })).status, 200);
+  test('backups: take one, restore one of its collections after a confirmation, delete it', async () => {
+    for (const id of ['snap', 'snap_other']) {
+      assert.equal((await call(server.url, 'POST', '/wix-data/v2/collections', { collection: { id } })).status, 200);
+      assert.equal((await call(server.url, 'POST', '/wix-data/v2/items', { dataCollectionId: id, dataItem: { id: 'p1', data: { n: 1 } } })).status, 200);
+    }
     await page.getByRole('link', { name: 'Backups' }).click();
     await page.getByRole('button', { name: 'Take a backup' }).click();
     const backups = page.getByRole('table', { name: 'Backups' });
     const row = backups.getByRole('row').filter({ hasText: 'READY' }).filter({ hasText: 'snap' });
     await row.waitFor();
-    assert.equal((await call(server.url, 'PUT', '/wix-data/v2/items/p1', { dataCollectionId: 'snap', dataItem: { id: 'p1', data: { n: 2 } } })).status, 200);
+    for (const id of ['snap', 'snap_other']) {
+      assert.equal((await call(server.url, 'PUT', '/wix-data/v2/items/p1', { dataCollectionId: id, dataItem: { id: 'p1', data: { n: 2 } } })).status, 200);
+    }
     await row.getByRole('button', { name: 'Restore' }).click();
-    await row.getByRole('button', { name: 'Really restore every collection' }).click();
-    await page.getByRole('table', { name: 'Restorations' }).getByRole('row').filter({ hasText: 'COMPLETED' }).waitFor();
-    const item = await call(server.url, 'GET', '/wix-data/v2/items/p1?dataCollectionId=snap&consistentRead=true');
-    assert.equal(item.body.dataItem.data.n, 1);
+    // Every collection is ticked at first; keep only snap.
+    for (const box of await row.getByRole('checkbox').all()) if ((await box.locator('xpath=..').textContent()) !== 'snap') await box.uncheck();
+    await row.getByRole('button', { name: /^Really restore 1 of \d+$/ }).click();
+    const restored = page.getByRole('table', { name: 'Restorations' }).getByRole('row').filter({ hasText: 'COMPLETED' });
+    await restored.waitFor();
+    assert.equal(await restored.getByRole('cell', { name: 'snap', exact: true }).count(), 1, 'the restoration names snap alone');
+    const n = async (id: string) => (await call(server.url, 'GET', `/wix-data/v2/items/p1?dataCollectionId=${id}&consistentRead=true`)).body.dataItem.data.n;
+    assert.equal(await n('snap'), 1, 'snap restored');
+    assert.equal(await n('snap_other'), 2, 'snap_other left as it was');
     await row.getByRole('button', { name: 'Delete' }).click();
     await backups.getByRole('row').filter({ hasText: 'No backups yet.' }).waitFor();
   });

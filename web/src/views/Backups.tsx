@@ -1,6 +1,6 @@
 /**
- * Backups (docs/backups.md): take one, restore one (every collection, after a confirmation),
- * delete one; the restorations below. Backups and restorations start PENDING and the task runner
+ * Backups (docs/backups.md): take one, restore one (the collections ticked, after a
+ * confirmation: all of them, or a partial restore), delete one; the restorations below. Backups and restorations start PENDING and the task runner
  * finishes them, so the view polls while any is pending.
  */
 import { useEffect, useState } from 'react';
@@ -14,6 +14,8 @@ export function BackupsView() {
   const restorations = useLoad(() => api<{ restorations: Restoration[] }>('GET', '/wix-data/v2/backups/restorations?paging.limit=20'), []);
   const [error, setError] = useState<unknown>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
+  /** The collections of the backup being restored that are ticked. */
+  const [chosen, setChosen] = useState<Set<string>>(new Set());
   const pending = backups.data?.backups.some((b) => b.status === 'PENDING') || restorations.data?.restorations.some((r) => r.status === 'PENDING');
 
   useEffect(() => {
@@ -21,6 +23,13 @@ export function BackupsView() {
     const timer = setTimeout(() => void Promise.all([backups.reload(), restorations.reload()]), 500);
     return () => clearTimeout(timer);
   }, [pending, backups.data, restorations.data]);
+
+  /** Every collection ticked: Restore Backup; some: Restore Partial Backup, each into itself. */
+  function restore(b: Backup) {
+    const id = enc(b.id);
+    if (chosen.size === b.collections.length) return api('POST', `/wix-data/v2/backups/${id}/restore`, {});
+    return api('POST', `/wix-data/v2/backups/${id}/partial-restore`, { restorationCollections: [...chosen].map((dataCollectionId) => ({ dataCollectionId })) });
+  }
 
   async function act(fn: () => Promise<unknown>) {
     setError(null);
@@ -68,11 +77,34 @@ export function BackupsView() {
               <td>
                 {b.status === 'READY' &&
                   (confirming === b.id ? (
-                    <button className="danger" onClick={() => void act(() => api('POST', `/wix-data/v2/backups/${enc(b.id)}/restore`, {}))}>
-                      Really restore every collection
-                    </button>
+                    <span className="row">
+                      {b.collections.map((c) => (
+                        <label key={c.id}>
+                          <input
+                            type="checkbox"
+                            checked={chosen.has(c.id)}
+                            onChange={(e) => {
+                              const next = new Set(chosen);
+                              if (e.target.checked) next.add(c.id);
+                              else next.delete(c.id);
+                              setChosen(next);
+                            }}
+                          />
+                          {c.id}
+                        </label>
+                      ))}
+                      <button className="danger" disabled={chosen.size === 0} onClick={() => void act(() => restore(b))}>
+                        Really restore {chosen.size === b.collections.length ? 'every collection' : `${chosen.size} of ${b.collections.length}`}
+                      </button>
+                    </span>
                   ) : (
-                    <button className="link" onClick={() => setConfirming(b.id)}>
+                    <button
+                      className="link"
+                      onClick={() => {
+                        setConfirming(b.id);
+                        setChosen(new Set(b.collections.map((c) => c.id)));
+                      }}
+                    >
                       Restore
                     </button>
                   ))}{' '}
