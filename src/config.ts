@@ -55,8 +55,10 @@ export interface Config {
   /** How long a looked-up API key is trusted before asking the store again (CAIRN_KEY_CACHE_MS). */
   keyCacheMs: number;
   /**
-   * PostgreSQL: how long a read by id may be answered from this process's cache (CAIRN_READ_CACHE_MS;
-   * 0 turns the cache off). Other processes' writes usually reach it within milliseconds.
+   * How long a read by id may be answered from this process's cache (CAIRN_READ_CACHE_MS; 0 turns
+   * the cache off). PostgreSQL: the longest a reply may lag a write made elsewhere (which usually
+   * reaches the cache within milliseconds). SQLite files: replies never lag, this only bounds how
+   * long an unused one is kept.
    */
   readCacheMs: number;
   /** Serve /metrics to anyone (CAIRN_METRICS_PUBLIC=1); otherwise it needs the admin key. */

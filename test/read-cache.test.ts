@@ -1,17 +1,21 @@
 /**
- * Reads by id from memory on PostgreSQL (src/items/read-cache.ts), and the consistency it keeps:
- * a process's own writes are seen at once; other processes' writes (another API process, plain
- * SQL) within milliseconds, through notifications; `consistentRead` and a fresh X-Wix-Consistent
- * token (what the published client sends back after a write) always read the store. Two API
- * processes are two apps on one database here, each with its own cache and listening connection.
+ * Reads by id from memory (src/items/read-cache.ts), and the consistency it keeps. On both
+ * stores a process's own writes are seen at once. On PostgreSQL other processes' writes (another
+ * API process, plain SQL) are seen within milliseconds, through notifications, and
+ * `consistentRead` and a fresh X-Wix-Consistent token (what the published client sends back after
+ * a write) always read the store. On an SQLite file every commit, from any connection or
+ * process, is seen by the very next read. Two API processes are two apps on one database here,
+ * each with its own cache (and, on PostgreSQL, listening connection).
  */
 import { test, describe, before, after } from 'node:test';
+import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, ApiKeyStrategy } from '@wix/sdk';
 import { items as itemsModule } from '@wix/data';
 import { buildApp, type Cairn } from '../src/http/app.js';
 import { cairnFetch } from '../src/lib/client.js';
+import { createCairn } from '../src/lib/index.js';
 import { ItemReadCache } from '../src/items/read-cache.js';
 import { needsConsistentRead } from '../src/http/consistency.js';
 import { openDb } from '../src/store/open.js';
@@ -123,7 +127,8 @@ for (const storeName of STORE_NAMES) {
     };
 
     before(async () => {
-      s = await startServer(storeName, { runner: false });
+      // SQLite on disk: the store `npm start` opens, the one with the cache (none in memory).
+      s = await startServer(storeName, { runner: false, onDisk: true });
       assert.equal((await api('POST', `${DATA}/collections`, { collection: { id: 'books' } })).status, 200);
       assert.equal((await api('POST', `${DATA}/items`, { dataCollectionId: 'books', dataItem: { data: { _id: 'b1', n: 0 } } })).status, 200);
       const cache = s.cairn.readCache;
@@ -136,10 +141,14 @@ for (const storeName of STORE_NAMES) {
     });
     after(() => s.close());
 
-    test('the cache is on for PostgreSQL only', async () => {
-      if (storeName === 'postgres') {
-        assert.equal(s.cairn.readCache?.isLive, true);
-      } else assert.equal(s.cairn.readCache, undefined);
+    test('the cache is on for PostgreSQL and SQLite files, not for an in-memory store', async () => {
+      assert.equal(s.cairn.readCache?.isLive, true);
+      const memory = await createCairn({ store: 'memory', logLevel: 'silent' });
+      try {
+        assert.equal(memory.server.readCache, undefined);
+      } finally {
+        await memory.close();
+      }
     });
 
     test('every item write answers with a consistency token; reads do not', async () => {
@@ -215,7 +224,7 @@ for (const storeName of STORE_NAMES) {
       assert.equal((await api('GET', `${DATA}/items/x?dataCollectionId=shortlived`)).status, 404);
     });
 
-    test('/metrics shows the read cache on PostgreSQL, and nothing of it on SQLite', async () => {
+    test('/metrics shows the read cache', async () => {
       const scrape = async () => {
         const res = await fetch(`${s.url}/metrics`, { headers: { authorization: TEST_ADMIN_KEY } });
         assert.equal(res.status, 200);
@@ -230,17 +239,82 @@ for (const storeName of STORE_NAMES) {
       await getN('b1');
       await getN('b1');
       const after = await scrape();
-      if (storeName !== 'postgres') {
-        assert.deepEqual(after, { hits: undefined, misses: undefined, live: undefined, entries: undefined });
-        return;
-      }
       assert.equal(after.live, 1);
       assert.ok((after.entries ?? 0) >= 1);
       assert.ok((after.hits ?? 0) + (after.misses ?? 0) === (before.hits ?? 0) + (before.misses ?? 0) + 2, JSON.stringify({ before, after }));
       assert.ok((after.hits ?? 0) >= (before.hits ?? 0) + 1, 'the second read is a hit');
     });
 
-    if (storeName !== 'postgres') return;
+    if (storeName === 'sqlite') {
+      describe('another process and another connection on the same SQLite file', () => {
+        let db2: Db;
+        let second: Cairn;
+        let url2: string;
+        let plain: Database.Database;
+        const getN2 = async (id: string, extra = '') => {
+          const r = await call(url2, 'GET', `${DATA}/items/${id}?dataCollectionId=books${extra}`);
+          assert.equal(r.status, 200, JSON.stringify(r.body));
+          return (r.body as { dataItem: { data: { n: number } } }).dataItem.data.n;
+        };
+        const hits = () => (second.readCache as ItemReadCache).hits;
+
+        before(async () => {
+          db2 = await openDb({ sqliteFile: s.store.file as string });
+          // Entries live far longer than the test: only the change counter explains a change seen.
+          second = await buildApp({ db: db2, logLevel: 'silent', adminKey: TEST_ADMIN_KEY, runTasks: false, readCache: { ttlMs: 60_000 } });
+          await second.app.listen({ port: 0, host: '127.0.0.1' });
+          const address = second.app.server.address();
+          url2 = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+          plain = new Database(s.store.file as string);
+          plain.pragma('busy_timeout = 5000');
+        });
+        after(async () => {
+          plain.close();
+          await second.app.close();
+          await db2.close();
+        });
+
+        test("the other process's writes are seen by the very next read here, every time", async () => {
+          const before = hits();
+          for (let n = 300; n < 330; n++) {
+            await getN2('b1');
+            await getN2('b1'); // from the cache now
+            assert.equal((await api('PUT', `${DATA}/items/b1`, { dataCollectionId: 'books', dataItem: { data: { _id: 'b1', n } } })).status, 200);
+            assert.equal(await getN2('b1'), n, `round ${n}: no wait, no retry`);
+          }
+          assert.ok(hits() >= before + 30, `${hits() - before} hits`);
+        });
+
+        test('a change made in plain SQL on another connection is seen at once', async () => {
+          for (let n = 400; n < 410; n++) {
+            await getN2('b1');
+            plain.prepare(`UPDATE items SET data = json_set(data, '$.n', ?) WHERE collection_id = 'books' AND id = 'b1'`).run(n);
+            assert.equal(await getN2('b1'), n);
+          }
+        });
+
+        test('consistentRead is answered from the cache too, since it is exact', async () => {
+          const n = await getN2('b1');
+          const before = hits();
+          assert.equal(await getN2('b1', '&consistentRead=true'), n);
+          assert.equal(hits(), before + 1);
+          plain.prepare(`UPDATE items SET data = json_set(data, '$.n', ?) WHERE collection_id = 'books' AND id = 'b1'`).run(n + 1);
+          assert.equal(await getN2('b1', '&consistentRead=true'), n + 1);
+          assert.equal(hits(), before + 1, 'a miss after the change');
+        });
+
+        test('an item removed elsewhere is gone at once; one inserted elsewhere is there at once', async () => {
+          assert.equal((await api('POST', `${DATA}/items`, { dataCollectionId: 'books', dataItem: { data: { _id: 'tmp', n: 1 } } })).status, 200);
+          assert.equal(await getN2('tmp'), 1);
+          assert.equal(await getN2('tmp'), 1);
+          assert.equal((await api('DELETE', `${DATA}/items/tmp?dataCollectionId=books`)).status, 200);
+          assert.equal((await call(url2, 'GET', `${DATA}/items/tmp?dataCollectionId=books`)).status, 404);
+          assert.equal((await api('POST', `${DATA}/items`, { dataCollectionId: 'books', dataItem: { data: { _id: 'tmp', n: 2 } } })).status, 200);
+          assert.equal(await getN2('tmp'), 2);
+        });
+      });
+      return;
+    }
 
     describe('two API processes on one database', () => {
       let db2: Db;

@@ -168,17 +168,24 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
   const events = new EventRecorder(options.events ?? true);
   const collections = new CollectionService(db, clock, events, options.collectionRetentionHours === undefined ? {} : { retentionHours: options.collectionRetentionHours });
   const indexes = new IndexService(db);
-  const readCache = db.listen && options.readCache !== false ? new ItemReadCache(options.readCache ?? {}) : undefined;
+  // Replies by id from memory (src/items/read-cache.ts): PostgreSQL hears of changes made
+  // elsewhere by notification; an SQLite file checks its change counter before each lookup.
+  const readCache = (db.listen || db.changeVersion) && options.readCache !== false ? new ItemReadCache(options.readCache ?? {}) : undefined;
+  if (readCache && !db.listen) readCache.setLive(true);
+  // Only PostgreSQL's copy may lag a write made elsewhere: there the client's consistency token
+  // asks for a read from the store.
+  const eventualCache = db.listen ? readCache : undefined;
   if (readCache && db.listen) {
     const stopListening = db.listen(
       ITEM_CHANGES_CHANNEL,
       (collectionId) => readCache.changedElsewhere(collectionId),
       (live) => readCache.setLive(live),
     );
-    // This process's own writes: at once, after their commit, before their reply.
-    events.onItemsChanged = (collectionId) => readCache.changed(collectionId);
     app.addHook('onClose', async () => stopListening());
   }
+  // This process's own writes: at once, after their commit, before their reply (on SQLite the
+  // change counter has moved by then too; this keeps a read that raced the write from storing).
+  if (readCache) events.onItemsChanged = (collectionId) => readCache.changed(collectionId);
   const reader = new ItemReader(db, readCache);
   const writer = new ItemWriter(db, clock, events);
   const hooks = options.hooks === undefined ? undefined : new HookRunner(await loadHooks(options.hooks), app.log);
@@ -213,7 +220,7 @@ export async function buildApp(options: AppOptions): Promise<Cairn> {
   const writeContext = (req: FastifyRequest): WriteContext => ({
     ownerId: actsAsAdmin(req.identity) ? siteOwner : (memberOf(req.identity) ?? null),
     identity: req.identity,
-    ...(readCache && needsConsistentRead(req.headers[CONSISTENT_HEADER], readCache.ttlMs) ? { consistentRead: true } : {}),
+    ...(eventualCache && needsConsistentRead(req.headers[CONSISTENT_HEADER], eventualCache.ttlMs) ? { consistentRead: true } : {}),
   });
 
   // Before any route: schemas are collected, validated and timed per route as routes register.

@@ -215,13 +215,13 @@ export function installMetrics(app: FastifyInstance, options: MetricsOptions): H
       gauge(out, 'cairn_store_up', 'Whether the last scrape could read the store.', 'gauge', [['', up]]);
       const cache = options.readCache;
       if (cache) {
-        gauge(out, 'cairn_read_cache_lookups_total', 'Reads by id looked up in the read cache (PostgreSQL), by result.', 'counter', [
+        gauge(out, 'cairn_read_cache_lookups_total', 'Reads by id looked up in the read cache, by result.', 'counter', [
           ['result="hit"', cache.hits],
           ['result="miss"', cache.misses],
         ]);
         gauge(out, 'cairn_read_cache_entries', 'Replies held in the read cache.', 'gauge', [['', cache.size]]);
         gauge(out, 'cairn_read_cache_bytes', 'Reply text held in the read cache (UTF-16 code units).', 'gauge', [['', cache.heldBytes]]);
-        gauge(out, 'cairn_read_cache_live', 'Whether the read cache hears changes made elsewhere (1), or serves nothing until it does (0).', 'gauge', [['', cache.isLive ? 1 : 0]]);
+        gauge(out, 'cairn_read_cache_live', 'Whether the read cache serves (1), or serves nothing until it hears changes made elsewhere again (0, PostgreSQL).', 'gauge', [['', cache.isLive ? 1 : 0]]);
       }
       const mem = process.memoryUsage();
       const cpu = process.cpuUsage();

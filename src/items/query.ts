@@ -227,7 +227,10 @@ export class ItemReader {
   /** PostgreSQL: concurrent reads by id share statements (point-reads.ts says why). */
   private readonly pointReads: PointReads | undefined;
 
-  /** `cache`: PostgreSQL's eventually consistent replies by id (read-cache.ts says when it serves). */
+  /**
+   * `cache`: replies by id (read-cache.ts says when it serves): eventually consistent on
+   * PostgreSQL, exact on SQLite files (checked against the store's change counter first).
+   */
   constructor(
     private readonly db: Db,
     private readonly cache?: ItemReadCache,
@@ -254,21 +257,14 @@ export class ItemReader {
   }
 
   /**
-   * The item as the JSON text of a wire DataItem. When the stored text is already in wire form
-   * (SQLite, written by Cairn's serialiser, nothing to add or leave out) it is sent as it is:
-   * parsing, re-ordering and re-serialising a document costs more than finding it.
+   * The item as the JSON text of a wire DataItem. `consistent` skips an eventually consistent
+   * cache (PostgreSQL); SQLite's is exact, so it serves those reads too.
    */
   async getJson(scope: ItemScope, id: string, fields: readonly FieldPath[] = [], consistent = false): Promise<string> {
-    if (this.cache && !consistent && fields.length === 0) return this.getJsonCached(this.cache, scope, id);
-    if (this.db.dialect !== 'sqlite' || fields.length > 0 || shownStatus(scope, 'PUBLISHED') !== undefined) {
-      return JSON.stringify(await this.get(scope, id, fields));
-    }
-    const row = await this.db.get<ItemRowWithForm>(sql`SELECT id, data, publish_status, canon FROM items WHERE ${scopeWhere(scope)} AND id = ${id}`);
-    if (!row) throw notFound(id, scope);
-    return row.canon === 1 ? wireItemJson(scope.collection.id, row.id, row.data) : JSON.stringify(this.toWire(scope, row));
-  }
-
-  private async getJsonCached(cache: ItemReadCache, scope: ItemScope, id: string): Promise<string> {
+    const cache = this.cache;
+    if (cache === undefined || fields.length > 0) return this.readJson(scope, id, fields);
+    if (this.db.changeVersion) cache.sync(this.db.changeVersion());
+    else if (consistent) return this.readJson(scope, id, fields);
     // Everything the reply depends on besides the row: the collection as this process knows it
     // (its revision changes with its plugins), the environment, drafts, the owner restriction.
     const c = scope.collection;
@@ -276,9 +272,23 @@ export class ItemReader {
     const hit = cache.lookup(c.id, key);
     if (hit !== undefined) return hit;
     const ticket = cache.ticket(c.id);
-    const json = JSON.stringify(await this.get(scope, id));
+    const json = await this.readJson(scope, id, fields);
     if (ticket) cache.store(ticket, key, json);
     return json;
+  }
+
+  /**
+   * From the store. When the stored text is already in wire form (SQLite, written by Cairn's
+   * serialiser, nothing to add or leave out) it is sent as it is: parsing, re-ordering and
+   * re-serialising a document costs more than finding it.
+   */
+  private async readJson(scope: ItemScope, id: string, fields: readonly FieldPath[]): Promise<string> {
+    if (this.db.dialect !== 'sqlite' || fields.length > 0 || shownStatus(scope, 'PUBLISHED') !== undefined) {
+      return JSON.stringify(await this.get(scope, id, fields));
+    }
+    const row = await this.db.get<ItemRowWithForm>(sql`SELECT id, data, publish_status, canon FROM items WHERE ${scopeWhere(scope)} AND id = ${id}`);
+    if (!row) throw notFound(id, scope);
+    return row.canon === 1 ? wireItemJson(scope.collection.id, row.id, row.data) : JSON.stringify(this.toWire(scope, row));
   }
 
   async query(scope: ItemScope, plan: QueryPlan): Promise<{ dataItems: WireItem[]; pagingMetadata: PagingMetadata }> {

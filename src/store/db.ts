@@ -47,6 +47,13 @@ export interface Db extends Executor {
    * write-ahead log that has grown long is copied back, so that it starts over.
    */
   settleLog?(): Promise<void>;
+  /**
+   * SQLite files only: a number that changes whenever a commit by any connection, this process's
+   * or another's, becomes visible to reads here (`PRAGMA data_version` on the read connection).
+   * Read outside a transaction, or in the read snapshot this turn of the event loop shares, so
+   * it names exactly what a read made now sees: the SQLite read cache is valid while it stays.
+   */
+  changeVersion?(): number;
   /** A short description for logs: the file or the server, never the password. */
   readonly description: string;
 }

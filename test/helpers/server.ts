@@ -114,7 +114,13 @@ export async function startServer(storeName: StoreName, options: StartOptions = 
       if (dir) rmSync(dir, { recursive: true, force: true });
     }
   };
-  const store: TestStore = { name: storeName, db: lib.db, ...(storeName === 'postgres' ? { url: lib.databaseUrl as string } : {}), close };
+  const store: TestStore = {
+    name: storeName,
+    db: lib.db,
+    ...(storeName === 'postgres' ? { url: lib.databaseUrl as string } : {}),
+    ...(dir ? { file: join(dir, 'cairn.db') } : {}),
+    close,
+  };
   return { url: lib.url, store, cairn: lib.server, client: wixClientFor(lib.url), lib, close };
 }
 

@@ -26,6 +26,8 @@ export interface TestStore {
   readonly db: Db;
   /** For PostgreSQL: a connection string whose search_path is this store's schema. */
   readonly url?: string;
+  /** For SQLite on disk: the database file, for a second connection or process. */
+  readonly file?: string;
   close(): Promise<void>;
 }
 
@@ -37,10 +39,12 @@ export async function openTestStore(name: StoreName, options: { onDisk?: boolean
   if (name === 'sqlite') {
     if (options.onDisk) {
       const dir = mkdtempSync(join(tmpdir(), 'cairn-test-'));
-      const db = await openDb({ sqliteFile: join(dir, 'cairn.db') });
+      const file = join(dir, 'cairn.db');
+      const db = await openDb({ sqliteFile: file });
       return {
         name,
         db,
+        file,
         close: async () => {
           await db.close();
           rmSync(dir, { recursive: true, force: true });

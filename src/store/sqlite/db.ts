@@ -85,6 +85,14 @@ class Connection {
     const { text, params } = render(q, 'sqlite');
     return this.prepare(text).run(...params.map(bindable)).changes;
   }
+
+  private dataVersionStatement: Statement | undefined;
+
+  /** `PRAGMA data_version`: changes when another connection's commit becomes visible here. */
+  dataVersion(): number {
+    this.dataVersionStatement ??= this.db.prepare('PRAGMA data_version').pluck();
+    return this.dataVersionStatement.get() as number;
+  }
 }
 
 /**
@@ -191,8 +199,33 @@ export class SqliteDb implements Db {
       this.writer.db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
       this.writer.db.pragma(`journal_size_limit = ${options.walFileLimitBytes ?? WAL_FILE_LIMIT_BYTES}`);
       this.checkpointer = new Checkpointer(options.file);
+      // Every write, this process's too, is another connection's commit to the reader. In
+      // memory the one connection never sees its own commits there, so it offers no version.
+      this.changeVersion = this.readChangeVersion;
     }
   }
+
+  readonly changeVersion?: () => number;
+
+  /**
+   * The change counter as reads now see it. In the turn's read snapshot it is the snapshot's.
+   * Outside one, it is read once per turn of the event loop, like the snapshot: asking takes the
+   * log's read lock (system calls that cost more than a cache lookup), and another process's
+   * commit is seen from the next turn on, as it is by reads. This process's own commits end the
+   * snapshot and drop the remembered counter at once (endReadSnapshot).
+   */
+  private turnVersion: number | undefined;
+  private readonly readChangeVersion = (): number => {
+    if (this.readSnapshotOpen) return this.reader.dataVersion();
+    if (this.turnVersion === undefined) {
+      this.turnVersion = this.reader.dataVersion();
+      setImmediate(this.forgetTurnVersion);
+    }
+    return this.turnVersion;
+  };
+  private readonly forgetTurnVersion = (): void => {
+    this.turnVersion = undefined;
+  };
 
   /** File databases: WAL checkpoints in a worker thread (checkpointer.ts says why). */
   private readonly checkpointer: Checkpointer | undefined;
@@ -221,6 +254,7 @@ export class SqliteDb implements Db {
   }
 
   private readonly endReadSnapshot = (): void => {
+    this.turnVersion = undefined;
     if (!this.readSnapshotOpen) return;
     this.readSnapshotOpen = false;
     if (this.reader.db.inTransaction) this.reader.db.exec('COMMIT');
