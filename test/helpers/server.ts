@@ -84,7 +84,10 @@ export interface StartOptions {
 export async function startServer(storeName: StoreName, options: StartOptions = {}): Promise<TestServer> {
   // SQLite in memory by default; a file in a temporary directory when onDisk; PostgreSQL in a
   // fresh schema of its own (dropped at close), so test files never see each other's rows.
-  const dir = storeName === 'sqlite' && options.onDisk ? mkdtempSync(join(tmpdir(), 'cairn-test-')) : undefined;
+  // CAIRN_TEST_SQLITE_ON_DISK=1 puts every SQLite test server on disk: the store `npm start`
+  // opens, with its read connection, per-turn read snapshot and read cache.
+  const onDisk = options.onDisk ?? process.env.CAIRN_TEST_SQLITE_ON_DISK === '1';
+  const dir = storeName === 'sqlite' && onDisk ? mkdtempSync(join(tmpdir(), 'cairn-test-')) : undefined;
   const where =
     storeName === 'postgres'
       ? { store: process.env.DATABASE_URL as string, freshSchema: true }

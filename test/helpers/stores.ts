@@ -37,7 +37,8 @@ export interface TestStore {
  */
 export async function openTestStore(name: StoreName, options: { onDisk?: boolean } = {}): Promise<TestStore> {
   if (name === 'sqlite') {
-    if (options.onDisk) {
+    // CAIRN_TEST_SQLITE_ON_DISK=1: every SQLite test store on disk (server.ts says why).
+    if (options.onDisk ?? process.env.CAIRN_TEST_SQLITE_ON_DISK === '1') {
       const dir = mkdtempSync(join(tmpdir(), 'cairn-test-'));
       const file = join(dir, 'cairn.db');
       const db = await openDb({ sqliteFile: file });
