@@ -7,6 +7,7 @@
  * and validated again, the page size, the offset, and the last row's sort values, after which the
  * next page starts (a keyset; docs/ARCHITECTURE.md, Cursors).
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { WixError } from '../errors.js';
 import { compilerFor, type FilterCompiler, type KeyValue, type OrderTerm } from '../query/compile.js';
 import { fieldName, TRUE, type FieldPath, type FilterNode, type SortSpec } from '../query/ast.js';
@@ -445,7 +446,38 @@ export class ItemReader {
     const row = await this.db.get<{ n: number }>(sql`SELECT count(*) AS n FROM items WHERE ${this.where(scope, filter)}`);
     return Number(row?.n ?? 0);
   }
+
+  /**
+   * How many items match, for a task's `estimatedItemCount`. On SQLite a statement runs on the
+   * event loop, and one count over a large collection holds every other request for as long as
+   * it takes: about 0.3 s for a million items without a filter, seconds with a filter on a field
+   * with no index (a task created under read load showed it as its slowest GET). There it counts
+   * ESTIMATE_SLICE ids at a time in id order, as the runner's batches walk them, and lets the
+   * event loop turn between slices. The slices are read at different moments, so a write landing
+   * meanwhile may be counted or not: an estimate, as the field's name says, and exact otherwise.
+   */
+  async estimateCount(scope: ItemScope, filter: FilterNode): Promise<number> {
+    if (this.db.dialect !== 'sqlite') return this.count(scope, filter);
+    const where = this.where(scope, filter);
+    let total = 0;
+    let after: string | undefined;
+    for (;;) {
+      const from = after === undefined ? sql`` : sql` AND id > ${after}`;
+      const bound = await this.db.get<{ id: string }>(
+        sql`SELECT id FROM items WHERE ${scopeWhere(scope)}${from} ORDER BY id LIMIT 1 OFFSET ${ESTIMATE_SLICE - 1}`,
+      );
+      const upTo = bound === undefined ? sql`` : sql` AND id <= ${bound.id}`;
+      const row = await this.db.get<{ n: number }>(sql`SELECT count(*) AS n FROM items WHERE ${where}${from}${upTo}`);
+      total += Number(row?.n ?? 0);
+      if (bound === undefined) return total;
+      after = bound.id;
+      await yieldToEventLoop();
+    }
+  }
 }
+
+/** Ids per slice of an estimate's count on SQLite: a few milliseconds each, with a filter. */
+export const ESTIMATE_SLICE = 10_000;
 
 export function notFound(id: string, scope: ItemScope): WixError {
   return new WixError('WDE0073', `Item [${id}] does not exist in collection [${scope.collection.id}]`, {

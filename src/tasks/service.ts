@@ -58,7 +58,7 @@ export class TaskService {
     const includeDrafts = t.plan.type === 'DELETE_BY_QUERY' ? t.plan.includeDrafts : true;
     const scope = makeScope(collection, t.environment, includeDrafts);
     const filter = 'filter' in t.plan ? t.plan.filter : TRUE;
-    const estimated = await this.reader.count(scope, filter);
+    const estimated = await this.reader.estimateCount(scope, filter);
     const id = timeOrderedId();
     const now = this.clock.now().toISOString();
     const options = JSON.stringify(t.options);
