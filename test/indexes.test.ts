@@ -494,6 +494,50 @@ for (const storeName of STORE_NAMES) {
       });
     }
 
+    if (storeName === 'sqlite') {
+      test('SQLite: a count, an aggregation and a sorted query over a field with no index read the collection by its key, not through another index', async () => {
+        const c = 'scanned';
+        await collection(c);
+        await collection(`${c}-other`);
+        for (const col of [c, `${c}-other`]) {
+          const dataItems = Array.from({ length: 1000 }, (_, i) => ({ data: { k: `v${i}`, cat: `c${i % 5}`, n: i } }));
+          await ok(call(s.url, 'POST', `${P}/bulk/items/insert`, { dataCollectionId: col, dataItems }));
+        }
+        // An index on another field: walking it (or items_created) would look up every row.
+        await ok(createIndex(c, { name: 'byK', fields: [{ path: 'k' }] }));
+        const db = s.store.db;
+        const planOf = async (path: string, body: Record<string, unknown>, check: (b: any) => void) => {
+          const seen: Sql[] = [];
+          const all = db.all.bind(db);
+          const get = db.get.bind(db);
+          (db as { all: typeof db.all }).all = ((q: Sql) => (seen.push(q), all(q))) as typeof db.all;
+          (db as { get: typeof db.get }).get = ((q: Sql) => (seen.push(q), get(q))) as typeof db.get;
+          try {
+            const res = await call(s.url, 'POST', `${P}/items/${path}`, { dataCollectionId: c, ...body });
+            assert.equal(res.status, 200, JSON.stringify(res.body));
+            check(res.body);
+          } finally {
+            (db as { all: typeof db.all }).all = all;
+            (db as { get: typeof db.get }).get = get;
+          }
+          const statement = seen.find((q) => render(q, db.dialect).text.includes('FROM items'));
+          assert.ok(statement, `the ${path} statement was captured`);
+          return (await db.all<{ detail: string }>(sql`EXPLAIN QUERY PLAN ${statement}`)).map((r) => r.detail).join(' | ');
+        };
+        const plans = [
+          await planOf('count', { filter: { cat: 'c3' } }, (b) => assert.equal(b.totalCount, 200)),
+          await planOf('aggregate', { aggregation: { groupingFields: ['cat'], operations: [{ resultFieldName: 'n', itemCount: {} }] } }, (b) => assert.equal(b.results.length, 5)),
+          await planOf('query', { query: { filter: { cat: 'c3' }, sort: [{ fieldName: 'n', order: 'DESC' }], paging: { limit: 5 } } }, (b) =>
+            assert.deepEqual(b.dataItems.map((i: any) => i.data.n), [998, 993, 988, 983, 978]),
+          ),
+        ];
+        for (const plan of plans) {
+          assert.match(plan, /SEARCH items USING PRIMARY KEY \(collection_id=\? AND env=\?\)/, plan);
+          assert.doesNotMatch(plan, /items_created|USING INDEX ix_/, plan);
+        }
+      });
+    }
+
     if (storeName === 'postgres') {
       test('PostgreSQL: a regular index covers its own collection: a long value elsewhere is no concern, in its own collection it is a 400 WDE0133, and queries use it', async () => {
         const c = 'pgix';
